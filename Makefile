@@ -1,0 +1,47 @@
+# Every target creates .venv with python3 -m venv and installs what it needs:
+# nothing else is assumed on the machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+.PHONY: demo test test-long bench lint typecheck clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/portfolio backends
+	$(BIN)/portfolio solve instances/example_borough.yaml --time-limit 60
+	@if [ -f instances/example_borough_multiyear.yaml ]; then \
+		$(BIN)/portfolio solve instances/example_borough_multiyear.yaml --time-limit 120; \
+	fi
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest tests -q -m "not slow" -p no:cacheprovider
+
+test-long: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest benchmarks -q -p no:cacheprovider --benchmark-only \
+		--benchmark-columns=min,mean,max,rounds
+	$(BIN)/portfolio bench all --backend highs --time-limit 60 --json bench-results.json
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+typecheck: lint
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .benchmarks

@@ -1,0 +1,164 @@
+"""The backend interface, capabilities and registry.
+
+A backend translates a :class:`~portfolio.linear.LinearModel` for one solver, runs it and maps the
+solver's status to :class:`~portfolio.result.Status`. Backends import only ``linear``, ``params``,
+``result`` and ``errors``; their solver package is imported inside ``solve`` so that
+``import portfolio`` works without it.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import importlib.util
+import threading
+from collections.abc import Callable
+from typing import ClassVar
+
+from portfolio.errors import BackendUnavailableError, UnknownBackendError
+from portfolio.linear import FloatArray, LinearModel
+from portfolio.params import SolveParams
+from portfolio.result import BackendResult
+
+
+@enum.unique
+class Feature(enum.Enum):
+    """What a backend can do."""
+
+    MIP_START = "mip_start"
+    """Accepts a starting plan (warm start)."""
+    LP = "lp"
+    """Solves continuous relaxations (used by the heuristic and infeasibility explanations)."""
+    INTERRUPT = "interrupt"
+    """Can be stopped from another thread (the hard time limit does not rely on its own)."""
+    INTEGER_COEFFICIENTS = "integer_coefficients"
+    """Needs integer coefficients: real data are scaled, exactly where possible."""
+    THREADS = "threads"
+    """Uses more than one thread when asked."""
+    DETERMINISTIC = "deterministic"
+    """The same model and parameters give the same answer."""
+
+
+class Backend(abc.ABC):
+    """A solver behind the common interface.
+
+    Subclasses set ``name``, ``modules`` (the Python modules the solver needs), ``extra`` (the
+    pip extra that installs them), ``features`` and ``description``, and implement :meth:`solve`.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    modules: ClassVar[tuple[str, ...]]
+    extra: ClassVar[str]
+    features: ClassVar[frozenset[Feature]]
+
+    @classmethod
+    def is_available(cls) -> bool:
+        """True when every solver module can be imported (checked without importing it)."""
+        try:
+            return all(importlib.util.find_spec(module) is not None for module in cls.modules)
+        except (ImportError, ValueError):
+            return False
+
+    @classmethod
+    def version(cls) -> str | None:
+        """Version of the solver package, when installed."""
+        from importlib import metadata
+
+        for dist in (cls.extra, *cls.modules):
+            try:
+                return metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                continue
+        return None
+
+    def supports(self, feature: Feature) -> bool:
+        """True when the backend declares the feature."""
+        return feature in self.features
+
+    @abc.abstractmethod
+    def solve(
+        self,
+        model: LinearModel,
+        params: SolveParams,
+        *,
+        time_limit: float | None,
+        start: FloatArray | None = None,
+        interrupt: threading.Event | None = None,
+        relax: bool = False,
+    ) -> BackendResult:
+        """Solve ``model``.
+
+        Args:
+            model: the linear model.
+            params: common parameters (gap, threads, seed, verbosity, backend options).
+            time_limit: seconds the solver may use (what is left of the caller's limit), or None.
+            start: a feasible plan to start from (backends with MIP_START use it).
+            interrupt: set by the caller to ask the solver to stop and return its best plan.
+            relax: solve the continuous relaxation instead (backends with LP).
+
+        Returns:
+            The answer in model space. Solver failures are reported as ``Status.ERROR`` with the
+            solver's words in ``detail``, not raised.
+        """
+
+
+_REGISTRY: dict[str, Callable[[], Backend]] = {}
+DEFAULT_BACKEND = "highs"
+
+
+def register(factory: Callable[[], Backend], name: str) -> None:
+    """Register a backend factory under a name."""
+    _REGISTRY[name] = factory
+
+
+def backend_names() -> tuple[str, ...]:
+    """Names of every registered backend, installed or not."""
+    _load_builtin()
+    return tuple(_REGISTRY)
+
+
+def backend_class(name: str) -> type[Backend]:
+    """The class registered under ``name`` (without checking availability)."""
+    _load_builtin()
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise UnknownBackendError(f"unknown backend '{name}'; choose one of: {known}") from None
+    return factory if isinstance(factory, type) else type(factory())
+
+
+def get_backend(name: str = DEFAULT_BACKEND) -> Backend:
+    """An instance of the named backend.
+
+    Raises:
+        UnknownBackendError: no backend of that name.
+        BackendUnavailableError: its solver package is missing; the message names the extra.
+    """
+    cls = backend_class(name)
+    if not cls.is_available():
+        raise BackendUnavailableError(
+            f"backend '{name}' needs the Python package(s) {', '.join(cls.modules)}; "
+            f"install them with: pip install 'portfolio[{cls.extra}]'"
+        )
+    return _REGISTRY[name]()
+
+
+def available_backends() -> tuple[str, ...]:
+    """Names of the backends whose solver is installed."""
+    return tuple(name for name in backend_names() if backend_class(name).is_available())
+
+
+_loaded = False
+
+
+def _load_builtin() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    from portfolio.backends import cbc, cpsat, highs, scip
+
+    for module in (highs, cbc, cpsat, scip):
+        register(module.BACKEND, module.BACKEND.name)

@@ -1,0 +1,334 @@
+"""The ``portfolio`` command: a thin layer over the library.
+
+Exit codes: 0 a plan, 1 infeasible or no plan within the limits, 2 bad input or usage.
+Subcommands of other modules (``batch``, ``sweep``, ``bench``) register themselves through
+:data:`SUBCOMMANDS`, so this module stays small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TextIO
+
+from portfolio.errors import (
+    BackendUnavailableError,
+    InstanceFileError,
+    PortfolioError,
+    UnknownBackendError,
+    ValidationError,
+)
+
+EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2
+
+#: Extra subcommands: name -> "module:function" where function(subparsers) adds the parser and
+#: sets ``func`` (taking the parsed args, returning an exit code).
+SUBCOMMANDS: dict[str, str] = {
+    "batch": "portfolio.batch:register_cli",
+    "sweep": "portfolio.sweep:register_cli",
+    "bench": "portfolio.benchsets.runner:register_cli",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with exit code 2 and a one-line hint on usage errors."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def add_solve_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by solve, batch and sweep."""
+    parser.add_argument("--backend", "-b", default="highs", help="solver backend (default: highs)")
+    parser.add_argument(
+        "--time-limit",
+        type=_positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="wall-clock limit for the whole command, from start until the result is written",
+    )
+    parser.add_argument(
+        "--gap",
+        type=_gap,
+        default=None,
+        metavar="REL",
+        help="relative optimality gap (default 1e-7)",
+    )
+    parser.add_argument("--threads", type=_positive_int, default=None, help="solver threads")
+    parser.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
+    parser.add_argument(
+        "--option",
+        "-O",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="backend-specific option, passed through to the solver (repeatable)",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="show the solver's log")
+    parser.add_argument(
+        "--no-heuristic", action="store_true", help="skip the LP-guided start heuristic"
+    )
+
+
+def params_from_args(args: argparse.Namespace, time_limit: float | None = None) -> Any:
+    """SolveParams from parsed options."""
+    from portfolio.params import DEFAULT_REL_GAP, SolveParams
+
+    return SolveParams(
+        time_limit=time_limit if time_limit is not None else args.time_limit,
+        rel_gap=args.gap if args.gap is not None else DEFAULT_REL_GAP,
+        threads=args.threads,
+        seed=args.seed,
+        verbose=args.verbose,
+        backend_options=_backend_options(args.option),
+        heuristic=not args.no_heuristic,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = _Parser(
+        prog="portfolio",
+        description="Choose how each council service is delivered, under budget, flexibility "
+        "and outcome constraints.",
+    )
+    parser.add_argument("--version", action="version", version=f"portfolio {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    solve = sub.add_parser("solve", help="solve an instance file and show the plan")
+    solve.add_argument("file", help="instance file (.json, .yaml, .yml or .toml)")
+    add_solve_options(solve)
+    solve.add_argument(
+        "--output", "-o", metavar="FILE", help="write the result JSON here (atomically)"
+    )
+    solve.add_argument(
+        "--json", action="store_true", help="print the result JSON instead of the table"
+    )
+    solve.set_defaults(func=cmd_solve)
+
+    validate = sub.add_parser("validate", help="check an instance file and report every error")
+    validate.add_argument("files", nargs="+", help="instance files")
+    validate.set_defaults(func=cmd_validate)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of instance files")
+    schema.set_defaults(func=cmd_schema)
+
+    backends = sub.add_parser("backends", help="list the solver backends and whether installed")
+    backends.add_argument("--json", action="store_true", help="machine-readable output")
+    backends.set_defaults(func=cmd_backends)
+
+    for target in SUBCOMMANDS.values():
+        module_name, function = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        register: Callable[[Any], None] = getattr(module, function)
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``portfolio`` command; returns the exit code."""
+    began = time.perf_counter()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    args.started = began
+    try:
+        code: int = args.func(args)
+        return code
+    except (InstanceFileError, ValidationError) as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    except (UnknownBackendError, BackendUnavailableError) as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    except PortfolioError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+# ---------------------------------------------------------------------- commands
+def cmd_solve(args: argparse.Namespace) -> int:
+    """portfolio solve FILE."""
+    from portfolio.backends import get_backend
+    from portfolio.io import load_instance, write_json
+    from portfolio.report import format_result
+    from portfolio.solve import _Clock, solve_instance
+
+    params = params_from_args(args)
+    clock = _Clock(args.started, params.time_limit)
+    backend = get_backend(args.backend)
+    t0 = time.perf_counter()
+    instance = load_instance(args.file)
+    result = solve_instance(
+        instance, backend, params, clock=clock, read_seconds=time.perf_counter() - t0
+    )
+    data = result.to_dict()
+    data["file"] = os.path.abspath(args.file)
+    if args.output:
+        write_json(args.output, data)
+    if args.json:
+        sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    else:
+        sys.stdout.write(format_result(instance, result, color=_color(sys.stdout)))
+    sys.stdout.flush()
+    code = result.status.exit_code
+    if _solver_threads_left():
+        # A solver that ignored its limit still runs in a background thread: do not wait for it.
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """portfolio validate FILE..."""
+    from portfolio.io import load_instance
+
+    worst = EXIT_OK
+    for path in args.files:
+        try:
+            instance = load_instance(path)
+        except (InstanceFileError, ValidationError) as exc:
+            _err(str(exc))
+            worst = EXIT_BAD_INPUT
+            continue
+        options = sum(len(s.options) for s in instance.services)
+        sys.stdout.write(
+            f"{path}: valid ({len(instance.services)} services, {len(instance.modes)} modes, "
+            f"{options} options)\n"
+        )
+    return worst
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """portfolio schema."""
+    from portfolio.domain import Instance
+
+    sys.stdout.write(json.dumps(Instance.model_json_schema(), indent=2) + "\n")
+    return EXIT_OK
+
+
+def cmd_backends(args: argparse.Namespace) -> int:
+    """portfolio backends."""
+    from portfolio.backends import backend_class, backend_names
+    from portfolio.backends.base import DEFAULT_BACKEND
+
+    rows = []
+    for name in backend_names():
+        cls = backend_class(name)
+        available = cls.is_available()
+        rows.append(
+            {
+                "name": name,
+                "installed": available,
+                "default": name == DEFAULT_BACKEND,
+                "version": cls.version() if available else None,
+                "features": sorted(f.value for f in cls.features),
+                "install": f"pip install 'portfolio[{cls.extra}]'",
+                "description": cls.description,
+            }
+        )
+    if args.json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return EXIT_OK
+    for row in rows:
+        mark = "installed" if row["installed"] else f"missing: {row['install']}"
+        default = " (default)" if row["default"] else ""
+        version = f" {row['version']}" if row["version"] else ""
+        sys.stdout.write(f"{row['name']:<7}{default:<10} {mark}{version}\n")
+        sys.stdout.write(f"         {row['description']}\n")
+        sys.stdout.write(f"         features: {', '.join(row['features'])}\n")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- helpers
+def _solver_threads_left() -> bool:
+    import threading
+
+    return any(t.name.startswith("portfolio-") and t.is_alive() for t in threading.enumerate())
+
+
+def _backend_options(pairs: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise PortfolioError(f"--option expects KEY=VALUE, got '{pair}'")
+        options[key.strip()] = _literal(value.strip())
+    return options
+
+
+def _literal(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got '{text}'") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got '{text}'")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got '{text}'")
+    return value
+
+
+def _gap(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a relative gap like 1e-4, got '{text}'"
+        ) from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got '{text}'")
+    return value
+
+
+def _color(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(f"portfolio: {message}\n")
+
+
+def _version() -> str:
+    from portfolio import __version__
+
+    return __version__
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

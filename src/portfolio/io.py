@@ -1,0 +1,121 @@
+"""Instance files (JSON, YAML, TOML) to domain objects, and result files written atomically.
+
+No solver is imported here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from portfolio.domain import Instance
+from portfolio.errors import InstanceFileError
+
+SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
+
+
+def parse_text(text: str, fmt: str, source: str = "<data>") -> Any:
+    """Parse file contents in the given format (json, yaml or toml) into plain data.
+
+    Raises:
+        InstanceFileError: the text is not valid in that format.
+    """
+    try:
+        if fmt == "json":
+            return json.loads(text)
+        if fmt == "yaml":
+            import yaml
+
+            return yaml.safe_load(text)
+        if fmt == "toml":
+            return tomllib.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InstanceFileError(
+            source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InstanceFileError(source, f"invalid TOML: {exc}") from None
+    except Exception as exc:  # yaml.YAMLError and friends
+        if type(exc).__module__.startswith("yaml"):
+            raise InstanceFileError(source, f"invalid YAML: {exc}") from None
+        raise
+    raise InstanceFileError(source, f"unknown format '{fmt}' (use json, yaml or toml)")
+
+
+def file_format(path: str | os.PathLike[str]) -> str:
+    """The format of a file from its suffix."""
+    suffix = Path(path).suffix.lower()
+    try:
+        return SUFFIXES[suffix]
+    except KeyError:
+        raise InstanceFileError(
+            str(path), f"unknown file type '{suffix}': use .json, .yaml, .yml or .toml"
+        ) from None
+
+
+def read_data(path: str | os.PathLike[str]) -> Any:
+    """Read and parse an instance file into plain data (dicts and lists)."""
+    source = str(path)
+    fmt = file_format(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InstanceFileError(source, "file not found") from None
+    except IsADirectoryError:
+        raise InstanceFileError(source, "is a directory, not an instance file") from None
+    except UnicodeDecodeError as exc:
+        raise InstanceFileError(source, f"not UTF-8 text: {exc.reason}") from None
+    except OSError as exc:
+        raise InstanceFileError(source, exc.strerror or str(exc)) from None
+    return parse_text(text, fmt, source)
+
+
+def load_instance(path: str | os.PathLike[str]) -> Instance:
+    """Read, parse and validate an instance file.
+
+    Raises:
+        InstanceFileError: the file cannot be read or parsed.
+        ValidationError: the contents are invalid; every issue names the file, item and field.
+    """
+    return Instance.from_data(read_data(path), source=str(path))
+
+
+def instance_from_data(
+    data: Mapping[str, Any] | str, fmt: str | None = None, source: str = "<data>"
+) -> Instance:
+    """Validate an instance given as plain data, or as text in ``fmt`` (json, yaml or toml)."""
+    if isinstance(data, str):
+        data = parse_text(data, fmt or "json", source)
+    return Instance.from_data(data, source=source)
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write text to ``path`` atomically: a temporary file in the same folder, then a rename.
+
+    A reader (or an interrupted run) never sees a half-written file.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> None:
+    """Write JSON atomically (2-space indent, no NaN)."""
+    write_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")

@@ -1,0 +1,194 @@
+"""The solver-neutral linear model every backend translates.
+
+``minimise or maximise  c @ x + offset
+  subject to          row_lower <= A @ x <= row_upper,
+                      col_lower <= x <= col_upper,  x[j] integer where integrality[j]``
+
+Rows come in contiguous *blocks*, one per constraint family instance (e.g. ``budget`` or
+``choice`` over all services), so a row can be named without materialising a string per row.
+Backends import this module, never the domain.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+
+
+@enum.unique
+class Sense(enum.Enum):
+    """Direction of optimisation."""
+
+    MINIMISE = "minimise"
+    """Smaller objective is better."""
+    MAXIMISE = "maximise"
+    """Larger objective is better."""
+
+
+@dataclass(frozen=True)
+class RowBlock:
+    """A contiguous run of rows of one constraint family.
+
+    Attributes:
+        family: constraint family, e.g. ``"budget"``, ``"choice"``, ``"capacity_count"``.
+        start: first row index.
+        stop: one past the last row index.
+        items: one label per row (a service or mode id), or ``None`` for a single unlabelled row.
+    """
+
+    family: str
+    start: int
+    stop: int
+    items: Sequence[str] | None = None
+
+    def name(self, row: int) -> str:
+        """Name of a row of this block, e.g. ``capacity_count[voluntary]``."""
+        if self.items is None:
+            return self.family
+        return f"{self.family}[{self.items[row - self.start]}]"
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A mixed-integer linear programme in matrix form.
+
+    Attributes:
+        sense: minimise or maximise.
+        objective: objective coefficients, one per column.
+        objective_offset: constant added to the objective.
+        matrix: constraint matrix in CSR form (rows x columns), explicit zeros removed.
+        row_lower: row lower bounds (``-inf`` where none).
+        row_upper: row upper bounds (``+inf`` where none).
+        col_lower: column lower bounds.
+        col_upper: column upper bounds.
+        integrality: True for integer columns.
+        blocks: row blocks in row order, covering every row.
+        column_names: optional column names (``x{j}`` is used when absent).
+    """
+
+    sense: Sense
+    objective: FloatArray
+    objective_offset: float
+    matrix: sp.csr_matrix
+    row_lower: FloatArray
+    row_upper: FloatArray
+    col_lower: FloatArray
+    col_upper: FloatArray
+    integrality: BoolArray
+    blocks: tuple[RowBlock, ...]
+    column_names: tuple[str, ...] | None = field(default=None, repr=False)
+
+    @property
+    def num_cols(self) -> int:
+        """Number of columns (variables)."""
+        return int(self.objective.shape[0])
+
+    @property
+    def num_rows(self) -> int:
+        """Number of rows (constraints)."""
+        return int(self.row_lower.shape[0])
+
+    @property
+    def num_nonzeros(self) -> int:
+        """Number of stored nonzeros of the matrix."""
+        return int(self.matrix.nnz)
+
+    def row_name(self, row: int) -> str:
+        """Name of a row, from its block."""
+        for block in self.blocks:
+            if block.start <= row < block.stop:
+                return block.name(row)
+        raise IndexError(row)
+
+    def column_name(self, col: int) -> str:
+        """Name of a column (``x{j}`` when no names were given)."""
+        if self.column_names is not None:
+            return self.column_names[col]
+        return f"x{col}"
+
+    def objective_value(self, x: FloatArray) -> float:
+        """Objective at ``x``."""
+        return float(self.objective @ x + self.objective_offset)
+
+    def max_violation(self, x: FloatArray) -> float:
+        """Largest violation of any row, column bound or integrality at ``x`` (absolute)."""
+        activity = self.matrix @ x
+        worst = 0.0
+        if self.num_rows:
+            worst = max(
+                worst,
+                float(np.max(self.row_lower - activity, initial=0.0)),
+                float(np.max(activity - self.row_upper, initial=0.0)),
+            )
+        worst = max(
+            worst,
+            float(np.max(self.col_lower - x, initial=0.0)),
+            float(np.max(x - self.col_upper, initial=0.0)),
+        )
+        if self.integrality.any():
+            ints = x[self.integrality]
+            worst = max(worst, float(np.max(np.abs(ints - np.round(ints)), initial=0.0)))
+        return worst
+
+    def validate_shapes(self) -> None:
+        """Raise ValueError when the arrays disagree in size (a programming error)."""
+        rows, cols = self.matrix.shape
+        if self.objective.shape != (cols,):
+            raise ValueError("objective length differs from the number of columns")
+        for name in ("col_lower", "col_upper", "integrality"):
+            if getattr(self, name).shape != (cols,):
+                raise ValueError(f"{name} length differs from the number of columns")
+        for name in ("row_lower", "row_upper"):
+            if getattr(self, name).shape != (rows,):
+                raise ValueError(f"{name} length differs from the number of rows")
+        covered = sum(block.stop - block.start for block in self.blocks)
+        if covered != rows:
+            raise ValueError("row blocks do not cover every row")
+
+
+def fix_columns(
+    model: LinearModel, fixed: BoolArray, values: FloatArray
+) -> tuple[LinearModel, IntArray]:
+    """The model over the free columns only, with fixed columns moved into the row bounds.
+
+    Rows left with no free column are dropped (their feasibility is the caller's concern: it is
+    checked when the full vector is verified). Row blocks are kept only as one ``restricted``
+    block, since the sub-model is for solving, not for reporting.
+
+    Args:
+        model: the full model.
+        fixed: True for columns to fix.
+        values: the values of the fixed columns (full length; free entries ignored).
+
+    Returns:
+        The restricted model and the indices of its columns in the full model.
+    """
+    free = np.flatnonzero(~fixed)
+    fixed_values = np.where(fixed, values, 0.0)
+    shift = model.matrix @ fixed_values
+    sub = model.matrix[:, free].tocsr()
+    live = np.diff(sub.indptr) > 0
+    rows = np.flatnonzero(live)
+    sub = sub[rows]
+    restricted = LinearModel(
+        sense=model.sense,
+        objective=model.objective[free].copy(),
+        objective_offset=model.objective_offset + float(model.objective @ fixed_values),
+        matrix=sub,
+        row_lower=(model.row_lower - shift)[rows],
+        row_upper=(model.row_upper - shift)[rows],
+        col_lower=model.col_lower[free].copy(),
+        col_upper=model.col_upper[free].copy(),
+        integrality=model.integrality[free].copy(),
+        blocks=(RowBlock("restricted", 0, int(rows.shape[0])),),
+    )
+    return restricted, free

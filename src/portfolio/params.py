@@ -1,0 +1,57 @@
+"""Solve parameters common to every backend."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+DEFAULT_REL_GAP = 1e-7
+"""Relative gap under which a plan counts as optimal, the same for every backend."""
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """Parameters of one solve.
+
+    Attributes:
+        time_limit: wall-clock seconds for the whole solve (read to result), or None for no limit.
+            portfolio keeps it even when a solver overruns its own limit.
+        rel_gap: relative optimality gap at which the search stops (default 1e-7, so that every
+            backend's "optimal" means the same).
+        threads: solver threads (None: the backend's default).
+        seed: random seed passed to the solver.
+        verbose: let the solver print its log.
+        backend_options: solver-specific options, passed through verbatim; they win over the
+            common parameters above.
+        presolve: drop options that can never be chosen before solving.
+        heuristic: run the LP-guided primal heuristic and pass its plan as a MIP start where the
+            backend takes one.
+        explain_infeasible: when no plan exists, re-solve an elastic model to say what must give.
+    """
+
+    time_limit: float | None = None
+    rel_gap: float = DEFAULT_REL_GAP
+    threads: int | None = None
+    seed: int = 0
+    verbose: bool = False
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    presolve: bool = True
+    heuristic: bool = True
+    explain_infeasible: bool = True
+
+    def __post_init__(self) -> None:
+        if self.time_limit is not None and not (
+            math.isfinite(self.time_limit) and self.time_limit > 0
+        ):
+            raise ValueError(
+                f"time_limit must be a positive number of seconds, got {self.time_limit}"
+            )
+        if not (math.isfinite(self.rel_gap) and 0 <= self.rel_gap < 1):
+            raise ValueError(f"rel_gap must be in [0, 1), got {self.rel_gap}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be at least 1, got {self.threads}")
+
+    def with_(self, **changes: Any) -> SolveParams:
+        """A copy with some fields changed."""
+        return replace(self, **changes)

@@ -1,0 +1,366 @@
+"""What a solve returns: status, plan, checks, timings."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from portfolio.errors import NoPlanError
+from portfolio.linear import FloatArray
+
+
+@enum.unique
+class Status(enum.Enum):
+    """Outcome of a solve; the values are the strings of the result file."""
+
+    OPTIMAL = "optimal"
+    """A verified plan proven optimal within the relative gap."""
+    FEASIBLE = "feasible"
+    """A verified plan, not proven optimal (a limit stopped the search)."""
+    INFEASIBLE = "infeasible"
+    """Proven: no plan satisfies every constraint."""
+    UNBOUNDED = "unbounded"
+    """The objective can improve without limit."""
+    TIME_LIMIT_NO_SOLUTION = "time_limit_no_solution"
+    """A limit stopped the search before any plan was found."""
+    ERROR = "error"
+    """The solver failed, or its answer did not pass verification."""
+
+    @property
+    def has_plan(self) -> bool:
+        """True for optimal and feasible."""
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+    @property
+    def exit_code(self) -> int:
+        """CLI exit code: 0 with a plan, 1 otherwise."""
+        return 0 if self.has_plan else 1
+
+
+@dataclass(frozen=True)
+class BackendResult:
+    """What a backend hands back: the raw answer in model space, before decoding and checks.
+
+    Attributes:
+        status: the status in portfolio's terms (the backend maps its own codes).
+        x: column values of the best plan found, or None.
+        objective: model objective at ``x`` as the solver reported it.
+        bound: best proven bound on the model objective, or None.
+        raw_status: the solver's own status text, kept for ``detail``.
+        detail: free text (scaling applied, limits hit, ...).
+        seconds: wall-clock seconds inside the backend.
+        hit_limit: True when a time or node limit ended the search.
+    """
+
+    status: Status
+    x: FloatArray | None = None
+    objective: float | None = None
+    bound: float | None = None
+    raw_status: str = ""
+    detail: str = ""
+    seconds: float = 0.0
+    hit_limit: bool = False
+
+
+@dataclass(frozen=True)
+class Check:
+    """One constraint of the instance evaluated on a plan.
+
+    Attributes:
+        name: the constraint as the user knows it, e.g. ``budget`` or ``sector_share[private].max``.
+        value: the plan's left-hand side on the real data.
+        sense: ``"<="``, ``">="`` or ``"="``.
+        limit: the right-hand side.
+        slack: how far inside the limit the plan is (negative when violated).
+        binding: the plan sits on the limit (slack within tolerance).
+        ok: the constraint holds within tolerance.
+        detail: optional words, e.g. which services break a bundle.
+    """
+
+    name: str
+    value: float
+    sense: str
+    limit: float
+    slack: float
+    binding: bool
+    ok: bool
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form."""
+        return {
+            "name": self.name,
+            "value": _clean(self.value),
+            "sense": self.sense,
+            "limit": _clean(self.limit),
+            "slack": _clean(self.slack),
+            "binding": self.binding,
+            "ok": self.ok,
+            **({"detail": self.detail} if self.detail else {}),
+        }
+
+
+@dataclass(frozen=True)
+class ServiceChoice:
+    """The option chosen for one service, with its figures."""
+
+    service: str
+    current_mode: str
+    mode: str
+    option: int
+    annual_cost: float
+    transition_cost: float
+    outcome: float
+    weighted_outcome: float
+    flexibility: float | None
+    label: str | None
+
+    @property
+    def changes(self) -> bool:
+        """The service changes mode."""
+        return self.mode != self.current_mode
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form."""
+        return {
+            "service": self.service,
+            "current_mode": self.current_mode,
+            "mode": self.mode,
+            "option": self.option,
+            "changes": self.changes,
+            "annual_cost": self.annual_cost,
+            "transition_cost": self.transition_cost,
+            "outcome": self.outcome,
+            "weighted_outcome": self.weighted_outcome,
+            "flexibility": self.flexibility,
+            "label": self.label,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan: one option per service, with its evaluation on the real data.
+
+    Attributes:
+        choices: one entry per service, in the instance's order.
+        objective: the objective as the user stated it, computed from the plan.
+        checks: every constraint evaluated on the plan.
+        modes_used: ids of modes at least one service uses.
+    """
+
+    choices: tuple[ServiceChoice, ...]
+    objective: float
+    checks: tuple[Check, ...]
+    modes_used: tuple[str, ...]
+
+    @property
+    def assignment(self) -> dict[str, str]:
+        """Service id -> chosen mode id."""
+        return {choice.service: choice.mode for choice in self.choices}
+
+    @property
+    def options(self) -> dict[str, int]:
+        """Service id -> 0-based index of the chosen option in the service's list."""
+        return {choice.service: choice.option for choice in self.choices}
+
+    @property
+    def binding(self) -> tuple[str, ...]:
+        """Names of the constraints the plan sits on."""
+        return tuple(check.name for check in self.checks if check.binding)
+
+    @property
+    def changes(self) -> tuple[str, ...]:
+        """Ids of the services that change mode."""
+        return tuple(choice.service for choice in self.choices if choice.changes)
+
+    @property
+    def annual_cost(self) -> float:
+        """Total annual cost."""
+        return math.fsum(choice.annual_cost for choice in self.choices)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The plan as a list of flat records, one per service (e.g. for ``pandas.DataFrame``)."""
+        return [choice.to_dict() for choice in self.choices]
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """One way to restore feasibility: move a limit by an amount."""
+
+    constraint: str
+    current: float
+    needed: float
+
+    @property
+    def change(self) -> float:
+        """Signed amount the limit must move."""
+        return self.needed - self.current
+
+    def __str__(self) -> str:
+        def fmt(v: float) -> str:
+            return f"{v:,.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:,.4g}"
+
+        verb = "rise" if self.change > 0 else "fall"
+        return (
+            f"{self.constraint} must {verb} by {fmt(abs(self.change))} "
+            f"(from {fmt(self.current)} to {fmt(self.needed)})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form."""
+        return {
+            "constraint": self.constraint,
+            "current": _clean(self.current),
+            "needed": _clean(self.needed),
+            "change": _clean(self.change),
+            "text": str(self),
+        }
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why no plan exists: the limits in conflict and the smallest moves that would fix it.
+
+    Attributes:
+        summary: one sentence.
+        relaxations: limits to move, each with the amount (the elastic re-solve's answer).
+        single_fixes: limits that alone, moved by the amount shown, restore feasibility.
+        structural: conflicts no amount of money fixes (bundles sharing no mode, ...).
+    """
+
+    summary: str
+    relaxations: tuple[Relaxation, ...] = ()
+    single_fixes: tuple[Relaxation, ...] = ()
+    structural: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form."""
+        return {
+            "summary": self.summary,
+            "relaxations": [r.to_dict() for r in self.relaxations],
+            "single_fixes": [r.to_dict() for r in self.single_fixes],
+            "structural": list(self.structural),
+        }
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Wall-clock seconds of each stage."""
+
+    read: float = 0.0
+    compile: float = 0.0
+    solve: float = 0.0
+    verify: float = 0.0
+    explain: float = 0.0
+    total: float = 0.0
+
+    def to_dict(self) -> dict[str, float]:
+        """Plain-data form."""
+        return {k: round(v, 6) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """The outcome of solving one instance.
+
+    Attributes:
+        status: see :class:`Status`.
+        objective: the plan's objective in the user's sense (None without a plan).
+        bound: best proven bound on the objective, in the same sense (None if unknown).
+        plan: the verified plan, or None.
+        verified: the independent checker accepted the plan.
+        backend: name of the backend used.
+        timings: seconds per stage.
+        detail: solver status and notes (scaling, limits, heuristics).
+        explanation: for infeasible instances, what would have to give.
+        instance_name: the instance's name.
+        violations: when a solver's answer failed verification, what failed.
+        stats: model size and reductions (columns, rows, nonzeros, options removed).
+        multi_year: for instances with a ``horizon``, the year-by-year plan (an object with
+            ``to_dict()``, merged into the result file: ``schedule``, ``contracts``, ``years``).
+    """
+
+    status: Status
+    objective: float | None
+    bound: float | None
+    plan: Plan | None
+    verified: bool
+    backend: str
+    timings: Timings
+    detail: str = ""
+    explanation: Explanation | None = None
+    instance_name: str = ""
+    violations: tuple[str, ...] = ()
+    stats: Mapping[str, Any] = field(default_factory=dict)
+    multi_year: Any = None
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap |objective - bound| / max(1, |objective|), or None."""
+        if self.objective is None or self.bound is None:
+            return None
+        return relative_gap(self.objective, self.bound)
+
+    @property
+    def has_plan(self) -> bool:
+        """A verified plan is available."""
+        return self.plan is not None
+
+    def require_plan(self) -> Plan:
+        """The plan, or :class:`~portfolio.errors.NoPlanError` saying why there is none."""
+        if self.plan is None:
+            raise NoPlanError(f"no plan: status {self.status.value}. {self.detail}".strip())
+        return self.plan
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result file's content (DESIGN.md), JSON-ready."""
+        plan = self.plan
+        out: dict[str, Any] = {
+            "instance": self.instance_name,
+            "status": self.status.value,
+            "objective": _clean(self.objective),
+            "bound": _clean(self.bound),
+            "gap": _clean(self.gap),
+            "assignment": plan.assignment if plan else None,
+            "options": plan.options if plan else None,
+            "backend": self.backend,
+            "solve_seconds": round(self.timings.solve, 6),
+            "verified": self.verified,
+            "timings": self.timings.to_dict(),
+            "detail": self.detail,
+        }
+        if plan is not None:
+            out["changes"] = list(plan.changes)
+            out["modes_used"] = list(plan.modes_used)
+            out["binding"] = list(plan.binding)
+            out["checks"] = [check.to_dict() for check in plan.checks]
+            out["services"] = plan.rows()
+        if self.explanation is not None:
+            out["explanation"] = self.explanation.to_dict()
+        if self.violations:
+            out["violations"] = list(self.violations)
+        if self.stats:
+            out["stats"] = dict(self.stats)
+        if self.multi_year is not None:
+            out.update(self.multi_year.to_dict())
+        return out
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """|objective - bound| / max(1, |objective|): the gap convention used throughout."""
+    return abs(objective - bound) / max(1.0, abs(objective))
+
+
+def _clean(value: float | None) -> float | None:
+    """JSON has no inf or NaN: map them to None."""
+    if value is None:
+        return None
+    value = float(value)
+    if not np.isfinite(value):
+        return None
+    return value
