@@ -29,6 +29,8 @@ Known limits of this route, handled or documented here:
 * With SCIP 10 (OR-Tools 9.15) that event handler also asks for row events SCIP 10 refuses, and
   SCIP prints two ``ERROR`` lines to stderr on every solve given an ``interrupt``
   ("SCIPcatchEvent does not support variable or row change events"); the solve is unaffected.
+  So the interrupter is attached only when no time limit is given: with a limit, SCIP's own
+  limit stops it, and the caller's watchdog abandons a run that overruns.
 * On an unbounded model gSCIP returns a solution with an infinite objective, which MathOpt's own
   validator rejects ("invalid PrimalSolutionProto.objective_value") instead of reporting
   UNBOUNDED; such answers are confirmed by a zero-objective re-solve and reported UNBOUNDED.
@@ -163,7 +165,10 @@ class ScipBackend(Backend):
         deadline = None if time_limit is None else started + time_limit
         load = _LOAD_SECONDS_PER_ENTRY * (model.num_nonzeros + model.num_cols + model.num_rows)
 
-        interrupter, handle = (None, None) if interrupt is None else _new_interrupter()
+        # SCIP keeps its own time limit closely; the interrupter is used only when there is none,
+        # since with SCIP 10 it makes SCIP print two ERROR lines on every solve (see above).
+        use_interrupter = interrupt is not None and time_limit is None
+        interrupter, handle = _new_interrupter() if use_interrupter else (None, None)
         done = threading.Event()
         watcher: threading.Thread | None = None
         if interrupter is not None and interrupt is not None:
