@@ -75,3 +75,32 @@ def test_same_plan_twice() -> None:
     second = portfolio.solve(copy.deepcopy(data))
     assert first.require_plan().options == second.require_plan().options
     assert first.objective == second.objective
+
+
+@pytest.mark.parametrize(
+    "features", [{}, {"setup_costs": True, "sector_shares": True, "bundles": True}]
+)
+def test_heuristic_start_agrees_with_plain_search(features: dict[str, bool]) -> None:
+    """The LP-guided start (used from 2,000 columns up) changes speed, never the answer."""
+    data = random_instance_data(600, seed=21, **features)
+    with_start = portfolio.solve(copy.deepcopy(data), params=SolveParams(rel_gap=1e-9))
+    without = portfolio.solve(
+        copy.deepcopy(data), params=SolveParams(rel_gap=1e-9, heuristic=False)
+    )
+    assert "LP-guided start" in with_start.detail
+    assert with_start.status is Status.OPTIMAL
+    assert without.status is Status.OPTIMAL
+    assert with_start.objective == pytest.approx(without.objective, rel=1e-8)
+
+
+def test_heuristic_plan_within_gap_is_returned_as_optimal() -> None:
+    """With a loose gap the heuristic's plan, within the gap of the LP bound, is final."""
+    data = random_instance_data(1500, seed=3)
+    result = portfolio.solve(data, params=SolveParams(rel_gap=1e-3))
+    assert result.status is Status.OPTIMAL
+    assert result.verified
+    assert result.gap is not None
+    assert result.gap <= 1e-3
+    exact = portfolio.solve(random_instance_data(1500, seed=3), params=SolveParams(rel_gap=1e-9))
+    assert result.objective >= exact.objective * (1 - 1e-3)
+    assert result.bound >= exact.objective - 1e-6

@@ -227,7 +227,7 @@ def cmd_backends(args: argparse.Namespace) -> int:
     from portfolio.backends import backend_class, backend_names
     from portfolio.backends.base import DEFAULT_BACKEND
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in backend_names():
         cls = backend_class(name)
         available = cls.is_available()

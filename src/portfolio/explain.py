@@ -264,7 +264,7 @@ def _structural_hints(instance: Instance) -> list[str]:
         fixed = {instance.constraints.fixed.get(sid) for sid in bundle} - {None}
         shared = set.intersection(*(options_of[sid] for sid in bundle))
         if fixed:
-            shared &= fixed  # type: ignore[arg-type]
+            shared &= {str(mode) for mode in fixed}
         if not shared:
             hints.append(f"same_mode[{index}] ({', '.join(bundle)}): the services share no mode")
     return hints

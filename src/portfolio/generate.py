@@ -117,7 +117,7 @@ def random_instance_data(
         if modes >= 3:
             constraints["sector_share"]["voluntary"] = {"min": 0.01}
     if bundles:
-        pairs = (
+        pairs: Any = (
             rng.choice(services, size=(max(1, services // 50), 2), replace=False)
             if services >= 4
             else []

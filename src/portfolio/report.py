@@ -31,7 +31,8 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
     if result.multi_year is not None:
         from portfolio.multiyear.report import format_multi_year
 
-        return format_multi_year(instance, result, color)
+        text: str = format_multi_year(instance, result, color)
+        return text
 
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if color else text

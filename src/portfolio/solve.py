@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from portfolio.backends.base import DEFAULT_BACKEND, Backend, Feature, get_backend
 from portfolio.compile import CompiledModel, compile_instance
@@ -25,6 +25,35 @@ from portfolio.verify import Verification, verify_plan
 
 #: Seconds a solver may overrun the deadline (after being asked to stop) before it is abandoned.
 ABANDON_GRACE = 1.0
+#: Share of the time limit after which a heuristic that has not returned is abandoned.
+HEURISTIC_SHARE = 0.6
+
+T = TypeVar("T")
+
+
+def _call_with_timeout(function: Callable[[], T | None], timeout: float | None) -> T | None:
+    """Run ``function`` in a daemon thread; None if it has not returned within ``timeout``.
+
+    Used for the heuristic, whose HiGHS solves may overrun their own limit in phases that have
+    no interrupt callback (presolve, crossover).
+    """
+    if timeout is None:
+        return function()
+    box: list[T | None] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            box.append(function())
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="portfolio-heuristic", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if failure:
+        raise failure[0]
+    return box[0] if box else None
 
 
 @dataclass
@@ -93,7 +122,10 @@ def solve_instance(
     if getattr(instance, "horizon", None) is not None:
         from portfolio.multiyear import solve_multi_year
 
-        return solve_multi_year(instance, solver, params, clock=clock, read_seconds=read_seconds)
+        outcome: SolveResult = solve_multi_year(
+            instance, solver, params, clock=clock, read_seconds=read_seconds
+        )
+        return outcome
     t0 = time.perf_counter()
     compiled = compile_instance(instance, reduce=params.presolve)
     t_compile = time.perf_counter() - t0
@@ -107,7 +139,11 @@ def solve_instance(
         from portfolio.heuristic import lp_guided_start
 
         t1 = time.perf_counter()
-        found = lp_guided_start(compiled, params, clock.remaining())
+        remaining = clock.remaining()
+        found = _call_with_timeout(
+            lambda: lp_guided_start(compiled, params, remaining),
+            None if remaining is None else remaining * HEURISTIC_SHARE + ABANDON_GRACE,
+        )
         t_heur = time.perf_counter() - t1
         if found is not None:
             verdict = verify_plan(instance, compiled.decode(found.x))

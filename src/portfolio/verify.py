@@ -167,24 +167,24 @@ def verify_plan(instance: Instance, positions: Sequence[int]) -> Verification:
         if not ok:
             problems.append(f"same_mode[{index}]: the bundle uses several modes ({detail})")
 
-    for index, limit in enumerate(constraints.limits):
+    for index, row in enumerate(constraints.limits):
         terms = []
         for service, option in chosen:
             mode = modes[option.mode]
-            if limit.mode is not None and option.mode != limit.mode:
+            if row.mode is not None and option.mode != row.mode:
                 continue
-            if limit.sector is not None and mode.sector != limit.sector:
+            if row.sector is not None and mode.sector != row.sector:
                 continue
-            if limit.metric == "transition_cost":
+            if row.metric == "transition_cost":
                 terms.append(paid_transition(service, option))
             else:
-                terms.append(option.figure(limit.metric))
+                terms.append(option.figure(row.metric))
         total = math.fsum(terms)
         label = f"limits[{index}]"
-        if limit.max is not None:
-            add(label if limit.min is None else f"{label}.max", total, "<=", limit.max)
-        if limit.min is not None:
-            add(label if limit.max is None else f"{label}.min", total, ">=", limit.min)
+        if row.max is not None:
+            add(label if row.min is None else f"{label}.max", total, "<=", row.max)
+        if row.min is not None:
+            add(label if row.max is None else f"{label}.min", total, ">=", row.min)
 
     plan = Plan(
         choices=tuple(
