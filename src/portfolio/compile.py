@@ -15,7 +15,7 @@ the other services choose.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import overload
 
 import numpy as np
@@ -634,7 +634,89 @@ def compile_instance(instance: Instance, *, reduce: bool = True) -> CompiledMode
         sense=sense,
         objective=np.concatenate((x_coef[options], mode_coef[y_modes])),
     )
+    if reduce:
+        dominated = _dominated_columns(model, table, options)
+        if dominated.any():
+            removed["dominated"] = int(dominated.sum())
+            model = _drop_columns(model, dominated)
+            options = options[~dominated[:num_x]]
     return CompiledModel(model, table, options, y_modes, removed)
+
+
+#: Row families that may differ between two options of one service in one mode. Every other
+#: family (choice, capacity_count, min_services, same_mode, linking) treats such options alike.
+AGGREGATE_FAMILIES = (
+    "budget",
+    "transition_budget",
+    "min_outcome",
+    "min_flexibility",
+    "max_changes",
+    "capacity_spend",
+    "sector_share",
+    "limits",
+)
+
+
+def _dominated_columns(model: LinearModel, table: OptionTable, options: IntArray) -> BoolArray:
+    """Option columns dominated by another option of the same service in the same mode.
+
+    Column j dominates column k when both serve the same service in the same mode (so every
+    structural row treats them alike) and j is at least as good in every aggregate row (no more
+    on a ``<=`` row, no less on a ``>=`` row, equal on a two-sided row) and in the objective.
+    Any plan using k stays feasible and no worse with j instead, so k can go. Among identical
+    columns the first is kept, which makes the relation a strict order: a best option of every
+    (service, mode) always remains.
+    """
+    num_x = int(options.shape[0])
+    dominated = np.zeros(model.num_cols, dtype=np.bool_)
+    rows = np.concatenate(
+        [
+            np.arange(block.start, block.stop)
+            for block in model.blocks
+            if block.family.split("[")[0] in AGGREGATE_FAMILIES
+        ]
+        or [np.zeros(0, dtype=np.int64)]
+    )
+    # Scores oriented so that larger is better; two-sided rows appear twice (equality needed).
+    sub = model.matrix[rows][:, :num_x].toarray() if rows.size else np.zeros((0, num_x))
+    lower_finite = np.isfinite(model.row_lower[rows])
+    upper_finite = np.isfinite(model.row_upper[rows])
+    sign = 1.0 if model.sense is Sense.MAXIMISE else -1.0
+    scores = np.vstack(
+        (
+            sign * model.objective[:num_x],
+            sub[lower_finite],
+            -sub[upper_finite],
+        )
+    )
+    key = table.service[options] * len(table.mode_ids) + table.mode[options]
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    sizes = np.diff(np.r_[starts, num_x])
+    for size in np.unique(sizes[sizes > 1]).tolist():
+        groups = order[starts[sizes == size][:, None] + np.arange(size)]  # (groups, size), by index
+        values = scores[:, groups]  # (scores, groups, size)
+        at_least = (values[:, :, :, None] >= values[:, :, None, :]).all(axis=0)  # [g, j, k]
+        strictly = (values[:, :, :, None] > values[:, :, None, :]).any(axis=0)
+        earlier = np.arange(size)[:, None] < np.arange(size)[None, :]  # j before k
+        beats = at_least & (strictly | earlier)
+        beats &= ~np.eye(size, dtype=np.bool_)
+        dominated[groups[beats.any(axis=1)]] = True
+    return dominated
+
+
+def _drop_columns(model: LinearModel, drop: BoolArray) -> LinearModel:
+    """The model without the given columns (rows are kept)."""
+    keep = np.flatnonzero(~drop)
+    return replace(
+        model,
+        objective=model.objective[keep],
+        matrix=model.matrix[:, keep].tocsr(),
+        col_lower=model.col_lower[keep],
+        col_upper=model.col_upper[keep],
+        integrality=model.integrality[keep],
+    )
 
 
 def _structural_only(table: OptionTable) -> tuple[BoolArray, dict[str, int]]:
