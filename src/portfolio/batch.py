@@ -1,0 +1,582 @@
+"""Batch solving on the command line and on disk: ``portfolio batch`` and :func:`run_batch`.
+
+Files, folders and globs in; one result file per instance (``OUT/<name>.result.json``, the solve
+command's result JSON plus ``input_hash``), ``summary.csv`` and ``summary.json`` out, all written
+atomically on the client as results arrive, whatever order they complete in. ``--resume`` skips
+instances whose result file holds the same input hash. The solving itself is
+:func:`portfolio.executors.solve_many` (re-exported here), on a local process pool or a Dask
+cluster.
+
+Exit codes: 2 if any input was bad (unreadable, unparsable or invalid), else 1 if any instance
+has no plan (infeasible, no plan within the limits, crash, lost worker, time-out), else 0; 130
+when interrupted. Bad input takes precedence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import glob
+import hashlib
+import io
+import json
+import os
+import signal
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from portfolio.errors import InstanceFileError, PortfolioError
+from portfolio.executors import (
+    DEFAULT_RETRIES,
+    ERROR_STATUS,
+    EXECUTORS,
+    INPUT,
+    BatchItem,
+    ItemResult,
+    TaskFunction,
+    effective_params,
+    input_hash,
+    solve_many,
+)
+from portfolio.io import SUFFIXES, write_atomic, write_json
+from portfolio.params import SolveParams
+
+__all__ = [
+    "BatchInput",
+    "BatchItem",
+    "BatchReport",
+    "ItemResult",
+    "assign_names",
+    "exit_code",
+    "expand_inputs",
+    "input_hash",
+    "read_inputs",
+    "run_batch",
+    "solve_many",
+    "write_summary",
+]
+
+RESULT_SUFFIX = ".result.json"
+SUMMARY_FIELDS = (
+    "instance", "status", "objective", "bound", "gap", "seconds", "backend", "error", "file",
+)
+EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+MAX_ERRORS_SHOWN = 20
+
+
+# ====================================================================== files and folders
+@dataclass(frozen=True)
+class BatchInput:
+    """An input file of a batch with the unique name its results get."""
+
+    path: Path
+    name: str
+
+
+@dataclass
+class BatchReport:
+    """What a batch run produced.
+
+    Attributes:
+        rows: one result per instance, sorted by name.
+        out_dir: the output folder.
+        solved: how many instances were solved in this run (the rest were resumed).
+        interrupted: the run was stopped (Ctrl-C) before every instance finished.
+        counts: rows per status.
+    """
+
+    rows: list[ItemResult]
+    out_dir: Path
+    solved: int = 0
+    interrupted: bool = False
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def exit_code(self) -> int:
+        """130 if interrupted, else :func:`exit_code` of the rows."""
+        return EXIT_INTERRUPTED if self.interrupted else exit_code(self.rows)
+
+
+def exit_code(rows: Iterable[ItemResult]) -> int:
+    """Exit code of a batch: 2 if any input was bad, else 1 if any row has no plan, else 0.
+
+    Bad input takes precedence over a missing plan: a batch with one unreadable file and one
+    infeasible instance exits 2. Crashes, lost workers and time-outs count as "no plan" (1).
+    """
+    rows = list(rows)
+    if any(row.bad_input for row in rows):
+        return EXIT_BAD_INPUT
+    if any(not row.has_plan for row in rows):
+        return EXIT_NO_PLAN
+    return EXIT_OK
+
+
+def expand_inputs(
+    inputs: Sequence[str], exclude: str | os.PathLike[str] | None = None
+) -> tuple[list[Path], list[str]]:
+    """Files named by INPUTS: files, folders (their instance files, not recursive) and globs.
+
+    Globs accept ``**`` for recursion. Files named ``*.result.json`` and anything under
+    ``exclude`` (the output folder) are skipped when found through a folder or a glob.
+
+    Returns:
+        The files (deduplicated, sorted) and the inputs that matched nothing.
+    """
+    skip = Path(exclude).resolve() if exclude is not None else None
+    found: dict[Path, Path] = {}
+    missing: list[str] = []
+
+    def wanted(path: Path) -> bool:
+        if path.name.endswith(RESULT_SUFFIX) or path.name.startswith("."):
+            return False
+        if path.suffix.lower() not in SUFFIXES or not path.is_file():
+            return False
+        return skip is None or skip not in path.resolve().parents
+
+    for text in inputs:
+        path = Path(text)
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if wanted(child):
+                    found.setdefault(child.resolve(), child)
+        elif path.exists():
+            found.setdefault(path.resolve(), path)  # named explicitly: kept whatever it is
+        elif glob.has_magic(text):
+            matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))]
+            matches = [m for m in matches if wanted(m)]
+            if not matches:
+                missing.append(text)
+            for match in matches:
+                found.setdefault(match.resolve(), match)
+        else:
+            missing.append(text)
+    files = [found[key] for key in sorted(found)]
+    return files, missing
+
+
+def assign_names(paths: Sequence[Path]) -> list[BatchInput]:
+    """Give every file a unique, deterministic result name: its stem, disambiguated.
+
+    Files whose stems collide (``a/x.yaml`` and ``b/x.yaml``) are named by their path below the
+    folders they share (``a__x``, ``b__x``); files that still collide (``x.json`` and
+    ``x.yaml`` in one folder) keep their suffix (``x_json``); anything left gets ``-2``, ``-3``.
+    """
+    ordered = sorted(paths, key=lambda p: str(p.resolve()))
+    by_stem: dict[str, list[Path]] = {}
+    for path in ordered:
+        by_stem.setdefault(_stem(path), []).append(path)
+
+    names: dict[Path, str] = {}
+    for stem, group in by_stem.items():
+        if len(group) == 1:
+            names[group[0]] = stem
+            continue
+        resolved = [p.resolve() for p in group]
+        common = Path(os.path.commonpath([str(p.parent) for p in resolved]))
+        qualified = {
+            p: "__".join([*r.parent.relative_to(common).parts, stem])
+            for p, r in zip(group, resolved, strict=True)
+        }
+        counts = Counter(qualified.values())
+        for path in group:
+            name = qualified[path]
+            if counts[name] > 1:
+                name = f"{name}_{path.suffix.lstrip('.').lower()}"
+            names[path] = name
+
+    taken: set[str] = set()
+    result = []
+    for path in ordered:
+        name, k = names[path], 1
+        while name.lower() in taken:  # case-insensitive file systems
+            k += 1
+            name = f"{names[path]}-{k}"
+        taken.add(name.lower())
+        result.append(BatchInput(path, name))
+    return result
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in sorted(SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)] or name
+    return path.stem or name
+
+
+def read_inputs(inputs: Sequence[BatchInput]) -> tuple[list[BatchItem], list[ItemResult]]:
+    """Read the files on the client.
+
+    Returns:
+        Items to solve, and ``error`` rows for files that cannot be read at all (unknown
+        type, not UTF-8, unreadable).
+    """
+    from portfolio.io import file_format
+
+    items: list[BatchItem] = []
+    failed: list[ItemResult] = []
+    for entry in inputs:
+        source = str(entry.path)
+        try:
+            fmt = file_format(entry.path)
+            raw = entry.path.read_bytes()
+            content = raw.decode("utf-8")
+        except InstanceFileError as exc:
+            failed.append(_input_error(entry.name, source, str(exc), b""))
+            continue
+        except UnicodeDecodeError as exc:
+            failed.append(_input_error(entry.name, source, f"{source}: not UTF-8: {exc}", raw))
+            continue
+        except OSError as exc:
+            message = f"{source}: {exc.strerror or exc}"
+            failed.append(_input_error(entry.name, source, message, b""))
+            continue
+        items.append(BatchItem(entry.name, content, fmt, source))
+    return items, failed
+
+
+def _input_error(name: str, source: str, message: str, raw: bytes) -> ItemResult:
+    return ItemResult(
+        index=-1,
+        name=name,
+        input_hash=hashlib.sha256(raw).hexdigest(),
+        status=ERROR_STATUS,
+        error=message,
+        error_kind=INPUT,
+        source=source,
+    )
+
+
+def result_path(out_dir: str | os.PathLike[str], name: str) -> Path:
+    """Where the result of the item ``name`` goes."""
+    return Path(out_dir) / f"{name}{RESULT_SUFFIX}"
+
+
+def load_previous(path: Path, expected_hash: str) -> dict[str, Any] | None:
+    """A result file's data when it holds a reusable result for ``expected_hash``."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("input_hash") != expected_hash:
+        return None
+    if data.get("status") == ERROR_STATUS and data.get("error_kind") != INPUT:
+        return None  # a crash, lost worker, time-out or solver failure may not recur: solve it
+    return data
+
+
+def _resumed(index: int, item: BatchItem, digest: str, data: dict[str, Any]) -> ItemResult:
+    has_result = data.get("error") is None
+    return ItemResult(
+        index=index,
+        name=item.name,
+        input_hash=digest,
+        status=str(data.get("status", ERROR_STATUS)),
+        result=data if has_result else None,
+        error=data.get("error"),
+        error_kind=data.get("error_kind"),
+        seconds=(data.get("timings") or {}).get("total"),
+        resumed=True,
+        source=item.source,
+    )
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C until the block ends (only possible in the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[Any] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt
+
+
+def run_batch(
+    items: Sequence[BatchItem],
+    out_dir: str | os.PathLike[str],
+    *,
+    backend: str = "highs",
+    params: SolveParams | None = None,
+    executor: str = "processes",
+    workers: int | None = None,
+    scheduler: Any = None,
+    resume: bool = False,
+    task_timeout: float | None = None,
+    retries: int = DEFAULT_RETRIES,
+    failed: Sequence[ItemResult] = (),
+    extra: Callable[[ItemResult], dict[str, Any]] | None = None,
+    on_result: Callable[[ItemResult], None] | None = None,
+    task: TaskFunction | None = None,
+) -> BatchReport:
+    """Solve items and write ``OUT/<name>.result.json``, ``summary.csv`` and ``summary.json``.
+
+    Every file is written atomically, on the client, as results arrive. With ``resume``, an item
+    whose result file holds the same :func:`input_hash` is not solved again (it still appears in
+    the summary); errors other than bad input are solved again.
+
+    Args:
+        items: what to solve; names must be unique.
+        out_dir: the output folder (created).
+        failed: rows already known to be errors (files that could not be read); written too.
+        extra: fields to add to an item's result file.
+        on_result: called with each row as it is written (resumed rows included), for progress.
+        backend, params, executor, workers, scheduler, task_timeout, retries, task: see
+            :func:`solve_many`.
+
+    Returns:
+        The report; if Ctrl-C stopped the run, ``interrupted`` is set and the summaries are not
+        written (every result file written so far is complete).
+    """
+    params = effective_params(params, executor)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    names = [item.name for item in items] + [row.name for row in failed]
+    duplicates = sorted(name for name, n in Counter(names).items() if n > 1)
+    if duplicates:
+        raise PortfolioError(f"batch item names must be unique: {', '.join(duplicates)}")
+
+    def write(row: ItemResult) -> None:
+        data = row.to_file_dict(extra(row) if extra else None)
+        with _sigint_deferred():
+            write_json(result_path(out, row.name), data)
+
+    rows: list[ItemResult] = []
+    todo: list[BatchItem] = []
+    for index, item in enumerate(items):
+        digest = input_hash(item.content, backend, params)
+        previous = load_previous(result_path(out, item.name), digest) if resume else None
+        if previous is None:
+            todo.append(item)
+            continue
+        row = _resumed(index, item, digest, previous)
+        rows.append(row)
+        if on_result:
+            on_result(row)
+    for row in failed:
+        write(row)
+        rows.append(row)
+        if on_result:
+            on_result(row)
+
+    report = BatchReport(rows, out)
+    results = solve_many(
+        todo, backend, params, executor=executor, workers=workers, scheduler=scheduler,
+        task_timeout=task_timeout, retries=retries, task=task,
+    )
+    try:
+        with contextlib.closing(results):
+            for row in results:
+                write(row)
+                rows.append(row)
+                report.solved += 1
+                if on_result:
+                    on_result(row)
+    except KeyboardInterrupt:
+        report.interrupted = True
+    rows.sort(key=lambda r: r.name)
+    report.counts = Counter(row.status for row in rows)
+    if not report.interrupted:
+        with _sigint_deferred():
+            write_summary(out, rows, backend)
+    return report
+
+
+def one_line(text: str) -> str:
+    """A multi-line message on one line (for CSV cells and log lines)."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def _flat(value: Any) -> Any:
+    return one_line(value) if isinstance(value, str) else value
+
+
+def summary_row(row: ItemResult, backend: str) -> dict[str, Any]:
+    """One line of the summary."""
+    result = row.result or {}
+    seconds = (result.get("timings") or {}).get("total", row.seconds)
+    return {
+        "instance": row.name,
+        "status": row.status,
+        "objective": result.get("objective"),
+        "bound": result.get("bound"),
+        "gap": result.get("gap"),
+        "seconds": round(seconds, 6) if isinstance(seconds, float) else seconds,
+        "backend": result.get("backend") or backend,
+        "error": row.error,
+        "file": row.source,
+    }
+
+
+def write_summary(
+    out_dir: str | os.PathLike[str], rows: Sequence[ItemResult], backend: str
+) -> None:
+    """Write ``summary.csv`` and ``summary.json`` atomically, sorted by instance name.
+
+    ``summary.json`` is ``{"counts": {status: n}, "exit_code": n, "rows": [...]}``, each row with
+    the columns of ``summary.csv``: instance, status, objective, bound, gap, seconds, backend,
+    error, file.
+    """
+    out = Path(out_dir)
+    table = [summary_row(row, backend) for row in sorted(rows, key=lambda r: r.name)]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for line in table:
+        writer.writerow({k: "" if v is None else _flat(v) for k, v in line.items()})
+    write_atomic(out / "summary.csv", buffer.getvalue())
+    counts = Counter(line["status"] for line in table)
+    write_json(
+        out / "summary.json",
+        {"counts": dict(sorted(counts.items())), "exit_code": exit_code(rows), "rows": table},
+    )
+
+
+# ====================================================================== command line
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``batch`` and ``sweep``: output, executor, resume."""
+    parser.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--workers", "-j", type=_positive_int, default=None, metavar="N",
+        help="local worker processes (default: the number of cores)",
+    )
+    parser.add_argument(
+        "--scheduler", metavar="tcp://HOST:PORT", default=None,
+        help="run on this Dask distributed scheduler instead of local processes",
+    )
+    parser.add_argument(
+        "--executor", choices=EXECUTORS, default=None,
+        help="processes (default), dask (default with --scheduler) or serial (in this process)",
+    )
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="skip instances whose result file exists for the same contents and parameters",
+    )
+    parser.add_argument(
+        "--task-timeout", type=_positive_float, default=None, metavar="SECONDS",
+        help="abandon a task with no answer after this long (default: 2 x time limit + 30 s)",
+    )
+
+
+PER_INSTANCE_LIMIT_HELP = "wall-clock limit per instance, from the start of its task"
+
+
+def executor_from_args(args: argparse.Namespace) -> str:
+    """The executor the options ask for."""
+    if args.executor is not None:
+        if args.scheduler and args.executor != "dask":
+            raise PortfolioError("--scheduler needs the dask executor")
+        return str(args.executor)
+    return "dask" if args.scheduler else "processes"
+
+
+def register_cli(subparsers: Any) -> None:
+    """Add ``portfolio batch`` to the command line."""
+    from portfolio.cli import add_solve_options
+
+    parser = subparsers.add_parser(
+        "batch",
+        help="solve many instance files, locally or on a Dask cluster",
+        description="Solve every instance in INPUTS (files, folders, globs) and write "
+        "OUT/<name>.result.json, summary.csv and summary.json. Exit code: 2 if any input was "
+        "bad, else 1 if any instance has no plan, else 0; 130 if interrupted.",
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUTS", help="files, folders or globs")
+    add_solve_options(parser, PER_INSTANCE_LIMIT_HELP)
+    add_executor_options(parser)
+    parser.set_defaults(func=cmd_batch)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """portfolio batch INPUTS... --out DIR."""
+    from portfolio.backends import get_backend
+    from portfolio.cli import params_from_args
+    from portfolio.progress import BatchProgress
+
+    get_backend(args.backend)  # an unknown or missing backend is a usage error: fail now
+    params = params_from_args(args)
+    executor = executor_from_args(args)
+    files, missing = expand_inputs(args.inputs, exclude=args.out)
+    named = assign_names(files)
+    items, failed = read_inputs(named)
+    taken = {entry.name for entry in named}
+    for text in missing:
+        name = _unique(_stem(Path(text)).replace("*", "_").replace("?", "_") or "input", taken)
+        message = f"{text}: no such file" if not glob.has_magic(text) else f"{text}: no match"
+        failed.append(_input_error(name, text, message, b""))
+    if not items and not failed:
+        raise PortfolioError("no instance files found in the inputs")
+
+    with BatchProgress(len(items) + len(failed), sys.stderr) as progress:
+        report = run_batch(
+            items, args.out, backend=args.backend, params=params, executor=executor,
+            workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+            task_timeout=args.task_timeout, failed=failed, on_result=progress.advance,
+        )
+    return finish_report(report, len(items) + len(failed))
+
+
+def finish_report(report: BatchReport, total: int) -> int:
+    """Print the closing lines of a batch or sweep and return its exit code."""
+    done = len(report.rows)
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts.items()))
+    resumed = sum(1 for row in report.rows if row.resumed)
+    if report.interrupted:
+        sys.stderr.write(
+            f"portfolio: interrupted after {done} of {total} instances ({counts or 'none'}); "
+            "rerun with --resume to finish\n"
+        )
+        return EXIT_INTERRUPTED
+    note = f" ({resumed} resumed)" if resumed > 0 else ""
+    sys.stdout.write(
+        f"{done} instances{note}: {counts}. Results in {report.out_dir}"
+        f" (summary.csv, summary.json)\n"
+    )
+    errors = [row for row in report.rows if row.error]
+    for row in errors[:MAX_ERRORS_SHOWN]:
+        sys.stderr.write(f"portfolio: {row.name}: {one_line(row.error or '')}\n")
+    if len(errors) > MAX_ERRORS_SHOWN:
+        sys.stderr.write(
+            f"portfolio: ... and {len(errors) - MAX_ERRORS_SHOWN} more errors (see summary.csv)\n"
+        )
+    return report.exit_code
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, k = name, 1
+    while candidate in taken:
+        k += 1
+        candidate = f"{name}-{k}"
+    taken.add(candidate)
+    return candidate
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got '{text}'")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got '{text}'") from None
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got '{text}'")
+    return value

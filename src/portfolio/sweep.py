@@ -1,0 +1,475 @@
+"""Scenario sweeps: one instance expanded along parameters, solved as a batch, drawn as a curve.
+
+``portfolio sweep FILE --set constraints.budget=80000:100000:11 --out DIR`` makes 11 variants of
+FILE with the budget from 80000 to 100000, solves them with the batch machinery (same executors
+and options as ``portfolio batch``), and writes, besides the batch's result files and summaries,
+
+* ``curve.csv``: one row per variant in grid order: the parameter values, status, objective,
+  bound, gap, number of services changing mode, annual and transition cost, seconds, error;
+* ``curve.png``: the objective against the first parameter, each point labelled with the number
+  of services that change mode (one line per combination of the other parameters). Written with
+  matplotlib's Agg canvas; without matplotlib the chart is skipped.
+
+Paths are dotted keys into the instance data. A list is indexed by position or by the ``id`` of
+its items: ``services.3.weight``, ``services.waste.weight``, ``modes.voluntary.max_services``,
+``constraints.sector_share.private.max``. Missing mapping keys are created (so a sweep may add a
+constraint the file lacks). Several ``--set`` options give the cartesian product of their values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import io
+import itertools
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from portfolio.batch import (
+    PER_INSTANCE_LIMIT_HELP,
+    BatchItem,
+    BatchReport,
+    ItemResult,
+    add_executor_options,
+    executor_from_args,
+    finish_report,
+    run_batch,
+)
+from portfolio.errors import PortfolioError
+
+Value = int | float | str | bool | None
+
+CURVE_FIXED_FIELDS = (
+    "status", "objective", "bound", "gap", "changes", "annual_cost", "transition_cost",
+    "seconds", "error",
+)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept parameter.
+
+    Attributes:
+        path: dotted path into the instance data, e.g. ``constraints.budget``.
+        values: the values it takes, in order.
+    """
+
+    path: str
+    values: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One point of the grid: the parameter values and the modified instance data."""
+
+    index: int
+    name: str
+    values: dict[str, Value]
+    data: dict[str, Any]
+
+
+def parse_set(text: str) -> Axis:
+    """Parse ``PATH=START:STOP:COUNT`` (a linear grid) or ``PATH=V1,V2,...`` (a list).
+
+    A single ``PATH=V`` sets one value. Numbers that are whole stay integers when both ends of a
+    grid are integers and every point is whole (``80000:100000:11`` gives 80000, 82000, ...).
+
+    Raises:
+        PortfolioError: the text is not of that form.
+    """
+    path, sep, spec = text.partition("=")
+    path, spec = path.strip(), spec.strip()
+    if not sep or not path or not spec or any(not part for part in path.split(".")):
+        raise PortfolioError(
+            f"--set expects PATH=START:STOP:COUNT or PATH=V1,V2,..., got '{text}'"
+        )
+    if ":" in spec:
+        pieces = spec.split(":")
+        if len(pieces) != 3:
+            raise PortfolioError(f"--set {path}: a grid is START:STOP:COUNT, got '{spec}'")
+        start, stop = (_number(p, text) for p in pieces[:2])
+        try:
+            count = int(pieces[2])
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise PortfolioError(
+                f"--set {path}: COUNT must be a whole number >= 1, got '{pieces[2]}'"
+            )
+        return Axis(path, linear_grid(start, stop, count))
+    return Axis(path, tuple(_literal(p.strip()) for p in spec.split(",")))
+
+
+def linear_grid(start: float, stop: float, count: int) -> tuple[int | float, ...]:
+    """``count`` evenly spaced values from ``start`` to ``stop`` inclusive, without float noise."""
+    if count == 1:
+        return (start,)
+    step = (stop - start) / (count - 1)
+    values = [start + step * k for k in range(count - 1)] + [stop]
+    values = [float(f"{v:.12g}") for v in values]
+    if isinstance(start, int) and isinstance(stop, int) and all(v.is_integer() for v in values):
+        return tuple(int(v) for v in values)
+    return tuple(values)
+
+
+def set_path(data: Any, path: str, value: Value) -> None:
+    """Set ``value`` at the dotted ``path`` in ``data`` (in place).
+
+    Raises:
+        PortfolioError: the path does not lead anywhere (an index out of range, an unknown id,
+            a number or string where a mapping or list is needed).
+    """
+    parts = path.split(".")
+    node = data
+    for depth, key in enumerate(parts[:-1]):
+        where = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            node = node[_index(node, key, where, path)]
+        elif isinstance(node, dict):
+            if node.get(key) is None:
+                node[key] = {}
+            node = node[key]
+        else:
+            parent = ".".join(parts[:depth])
+            raise PortfolioError(f"--set {path}: '{parent}' is not a mapping or list")
+    last = parts[-1]
+    if isinstance(node, list):
+        node[_index(node, last, path, path)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise PortfolioError(f"--set {path}: '{'.'.join(parts[:-1])}' is not a mapping or list")
+
+
+def _index(items: list[Any], key: str, where: str, path: str) -> int:
+    if key.isdigit():
+        position = int(key)
+        if position >= len(items):
+            raise PortfolioError(
+                f"--set {path}: '{where}' is out of range (the list has {len(items)} items)"
+            )
+        return position
+    for position, item in enumerate(items):
+        if isinstance(item, dict) and str(item.get("id")) == key:
+            return position
+    raise PortfolioError(f"--set {path}: no item with id '{key}' at '{where}'")
+
+
+def expand(data: dict[str, Any], axes: Sequence[Axis], stem: str) -> list[Variant]:
+    """Every combination of the axes' values (the first axis varies slowest)."""
+    combos = list(itertools.product(*(axis.values for axis in axes)))
+    width = max(3, len(str(len(combos) - 1)))
+    variants = []
+    for index, combo in enumerate(combos):
+        variant = copy.deepcopy(data)
+        values: dict[str, Value] = {}
+        for axis, value in zip(axes, combo, strict=True):
+            set_path(variant, axis.path, value)
+            values[axis.path] = value
+        variants.append(Variant(index, f"{stem}-{index:0{width}d}", values, variant))
+    return variants
+
+
+def variant_items(variants: Sequence[Variant], source: str) -> list[BatchItem]:
+    """Batch items for the variants (JSON contents; the source names the file and values)."""
+    items = []
+    for variant in variants:
+        settings = ", ".join(f"{path}={value}" for path, value in variant.values.items())
+        content = json.dumps(variant.data, default=str)
+        items.append(BatchItem(variant.name, content, "json", f"{source} [{settings}]"))
+    return items
+
+
+def curve_rows(
+    variants: Sequence[Variant], rows: Sequence[ItemResult]
+) -> list[dict[str, Any]]:
+    """One curve row per variant, in grid order."""
+    by_name = {row.name: row for row in rows}
+    table = []
+    for variant in variants:
+        row = by_name.get(variant.name)
+        result = (row.result if row else None) or {}
+        services = result.get("services") or []
+        has_plan = bool(row and row.has_plan)
+        seconds = (result.get("timings") or {}).get("total", row.seconds if row else None)
+        table.append(
+            {
+                "variant": variant.name,
+                **variant.values,
+                "status": row.status if row else "",
+                "objective": result.get("objective"),
+                "bound": result.get("bound"),
+                "gap": result.get("gap"),
+                "changes": len(result.get("changes") or []) if has_plan else None,
+                "annual_cost": _total(services, "annual_cost") if has_plan else None,
+                "transition_cost": (
+                    _total([s for s in services if s.get("changes")], "transition_cost")
+                    if has_plan
+                    else None
+                ),
+                "seconds": seconds,
+                "error": " ".join((row.error or "").split()) if row and row.error else None,
+            }
+        )
+    return table
+
+
+def _total(services: list[dict[str, Any]], key: str) -> float:
+    return round(math.fsum(float(s.get(key) or 0.0) for s in services), 6)
+
+
+def write_curve_csv(
+    path: str | os.PathLike[str], axes: Sequence[Axis], table: list[dict[str, Any]]
+) -> None:
+    """Write the curve as CSV, atomically."""
+    from portfolio.io import write_atomic
+
+    fields = ["variant", *(axis.path for axis in axes), *CURVE_FIXED_FIELDS]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for line in table:
+        writer.writerow({k: "" if v is None else v for k, v in line.items()})
+    write_atomic(path, buffer.getvalue())
+
+
+def plot_curve(
+    path: str | os.PathLike[str],
+    axes: Sequence[Axis],
+    table: list[dict[str, Any]],
+    *,
+    title: str,
+    ylabel: str,
+) -> bool:
+    """Draw the objective against the first parameter and write a PNG atomically.
+
+    Each point is labelled with the number of services changing mode; variants without a plan
+    are marked with a red cross on the horizontal axis. With several parameters, one line per
+    combination of the others.
+
+    Returns:
+        False when matplotlib is not installed (nothing written), True otherwise.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return False
+
+    first, others = axes[0], axes[1:]
+    groups: dict[tuple[Value, ...], list[dict[str, Any]]] = {}
+    for line in table:
+        groups.setdefault(tuple(line[a.path] for a in others), []).append(line)
+
+    figure = Figure(figsize=(8.0, 5.0), dpi=120, layout="constrained")
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    failed_label = "no plan"
+    for key, lines in groups.items():
+        planned = [ln for ln in lines if ln["objective"] is not None]
+        label = ", ".join(f"{a.path}={v}" for a, v in zip(others, key, strict=True)) or None
+        if planned:
+            xs = [ln[first.path] for ln in planned]
+            ys = [ln["objective"] for ln in planned]
+            (drawn,) = ax.plot(xs, ys, marker="o", label=label)
+            for x, y, line in zip(xs, ys, planned, strict=True):
+                ax.annotate(
+                    str(line["changes"]), (x, y), textcoords="offset points", xytext=(0, 7),
+                    ha="center", fontsize=8, color=drawn.get_color(),
+                )
+        for line in lines:
+            if line["objective"] is None:
+                ax.plot(
+                    [line[first.path]], [0.02], marker="x", color="red", linestyle="none",
+                    transform=ax.get_xaxis_transform(), label=failed_label,
+                )
+                failed_label = "_nolegend_"
+    ax.set_xlabel(first.path)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    figure.text(0.01, 0.005, "point labels: services changing mode", fontsize=7, color="0.4")
+    if len(groups) > 1 or failed_label == "_nolegend_":
+        ax.legend(fontsize=8)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    _write_bytes_atomic(Path(path), buffer.getvalue())
+    return True
+
+
+def _write_bytes_atomic(target: Path, payload: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def objective_label(data: dict[str, Any]) -> str:
+    """Words for the objective of an instance, for the chart's axis."""
+    objective = data.get("objective", "maximise_outcome")
+    if objective == "maximise_outcome":
+        return "weighted outcome (maximised)"
+    if objective == "minimise_cost":
+        return "cost: annual + transition + setup (minimised)"
+    return "objective"
+
+
+@dataclass
+class SweepReport:
+    """What a sweep produced: the batch report, the curve and the chart (None if skipped)."""
+
+    batch: BatchReport
+    curve: Path | None
+    chart: Path | None
+    variants: list[Variant]
+
+
+def run_sweep(
+    file: str | os.PathLike[str],
+    axes: Sequence[Axis],
+    out_dir: str | os.PathLike[str],
+    **batch_options: Any,
+) -> SweepReport:
+    """Expand ``file`` along ``axes``, solve the variants as a batch, write the curve and chart.
+
+    Args:
+        file: the instance file.
+        axes: the parameters to sweep (at least one).
+        out_dir: the output folder.
+        **batch_options: passed to :func:`portfolio.batch.run_batch` (backend, params, executor,
+            workers, scheduler, resume, task_timeout, on_result, ...).
+
+    Raises:
+        InstanceFileError, ValidationError: the file, or its first variant, is invalid.
+        PortfolioError: a path does not lead anywhere.
+    """
+    from portfolio.io import instance_from_data, read_data
+
+    if not axes:
+        raise PortfolioError("a sweep needs at least one --set")
+    source = str(file)
+    data = read_data(file)
+    if not isinstance(data, dict):
+        instance_from_data(data, source=source)  # raises the usual message
+    stem = Path(file).name.split(".")[0] or "variant"
+    variants = expand(data, axes, stem)
+    # Check one variant here: a wrong path or field fails once, not once per variant.
+    instance_from_data(variants[0].data, source=f"{source} [{variants[0].name}]")
+    items = variant_items(variants, source)
+    values = {variant.name: variant.values for variant in variants}
+    report = run_batch(
+        items, out_dir, extra=lambda row: {"parameters": values.get(row.name, {})}, **batch_options
+    )
+    if report.interrupted:
+        return SweepReport(report, None, None, variants)
+    out = Path(out_dir)
+    table = curve_rows(variants, report.rows)
+    curve = out / "curve.csv"
+    write_curve_csv(curve, axes, table)
+    title = f"{data.get('name') or stem}: sweep of {', '.join(a.path for a in axes)}"
+    chart = out / "curve.png"
+    drawn = plot_curve(chart, axes, table, title=title, ylabel=objective_label(data))
+    return SweepReport(report, curve, chart if drawn else None, variants)
+
+
+# ---------------------------------------------------------------------- command line
+def register_cli(subparsers: Any) -> None:
+    """Add ``portfolio sweep`` to the command line."""
+    from portfolio.cli import add_solve_options
+
+    parser = subparsers.add_parser(
+        "sweep",
+        help="solve variants of one instance along parameters; write a curve and a chart",
+        description="Expand FILE along one or more parameters (--set PATH=START:STOP:COUNT or "
+        "PATH=V1,V2,...; several --set give every combination), solve the variants as a batch "
+        "and write curve.csv and curve.png besides the batch's result files.",
+    )
+    parser.add_argument("file", help="instance file (.json, .yaml, .yml or .toml)")
+    parser.add_argument(
+        "--set", dest="sets", action="append", required=True, metavar="PATH=START:STOP:COUNT",
+        help="a parameter to sweep, e.g. constraints.budget=80000:100000:11 or "
+        "services.waste.weight=1,2,3 (repeatable)",
+    )
+    add_solve_options(parser, PER_INSTANCE_LIMIT_HELP)
+    add_executor_options(parser)
+    parser.set_defaults(func=cmd_sweep)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """portfolio sweep FILE --set PATH=START:STOP:COUNT --out DIR."""
+    from portfolio.backends import get_backend
+    from portfolio.cli import params_from_args
+    from portfolio.progress import BatchProgress
+
+    get_backend(args.backend)
+    axes = [parse_set(text) for text in args.sets]
+    paths = [axis.path for axis in axes]
+    if len(set(paths)) != len(paths):
+        raise PortfolioError("each --set PATH may be given once")
+    total = math.prod(len(axis.values) for axis in axes)
+    with BatchProgress(total, sys.stderr) as progress:
+        report = run_sweep(
+            args.file, axes, args.out, backend=args.backend, params=params_from_args(args),
+            executor=executor_from_args(args), workers=args.workers, scheduler=args.scheduler,
+            resume=args.resume, task_timeout=args.task_timeout, on_result=progress.advance,
+        )
+    code = finish_report(report.batch, total)
+    if report.curve is not None:
+        sys.stdout.write(f"curve: {report.curve}\n")
+        if report.chart is not None:
+            sys.stdout.write(f"chart: {report.chart}\n")
+        else:
+            sys.stdout.write(
+                "chart skipped: matplotlib is not installed (pip install 'portfolio[plot]')\n"
+            )
+    return code
+
+
+def _number(text: str, whole: str) -> int | float:
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise PortfolioError(f"--set {whole}: '{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise PortfolioError(f"--set {whole}: '{text}' is not a finite number")
+    return value
+
+
+def _literal(text: str) -> Value:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("null", "none"):
+        return None
+    for convert in (int, float):
+        try:
+            value = convert(text)
+        except ValueError:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            break
+        return value
+    return text
