@@ -25,6 +25,7 @@ from portfolio.errors import (
     UnknownBackendError,
     ValidationError,
 )
+from portfolio.executors import BatchItem, ItemResult, solve_many
 from portfolio.io import instance_from_data, load_instance, write_json
 from portfolio.linear import LinearModel, Sense
 from portfolio.params import SolveParams
@@ -35,6 +36,8 @@ from portfolio.verify import Verification, verify_plan
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchItem",
+    "ItemResult",
     "BackendUnavailableError",
     "Check",
     "CompiledModel",
@@ -68,6 +71,7 @@ __all__ = [
     "instance_from_data",
     "load_instance",
     "solve",
+    "solve_many",
     "verify_plan",
     "write_json",
 ]

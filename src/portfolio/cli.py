@@ -44,7 +44,11 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def add_solve_options(parser: argparse.ArgumentParser) -> None:
+def add_solve_options(
+    parser: argparse.ArgumentParser,
+    time_limit_help: str = "wall-clock limit for the whole command, from start until the result "
+    "is written",
+) -> None:
     """Options shared by solve, batch and sweep."""
     parser.add_argument("--backend", "-b", default="highs", help="solver backend (default: highs)")
     parser.add_argument(
@@ -52,7 +56,7 @@ def add_solve_options(parser: argparse.ArgumentParser) -> None:
         type=_positive_float,
         default=None,
         metavar="SECONDS",
-        help="wall-clock limit for the whole command, from start until the result is written",
+        help=time_limit_help,
     )
     parser.add_argument(
         "--gap",

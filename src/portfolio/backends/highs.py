@@ -32,6 +32,23 @@ CHECK_TOL = 1e-6
 
 _banner_lock = threading.Lock()
 _banner_done = False
+_threads_lock = threading.Lock()
+_threads_in_use: list[int | None] = [None]
+
+
+def _use_threads(threads: int | None) -> None:
+    """Reset HiGHS's process-wide thread scheduler when the requested thread count changes.
+
+    HiGHS builds one global scheduler on first use; a later solve asking for a different number
+    of threads then fails ("Not Set") unless the scheduler is reset first.
+    """
+    import highspy
+
+    with _threads_lock:
+        if threads != _threads_in_use[0]:
+            if _threads_in_use[0] is not None or threads is not None:
+                highspy.Highs.resetGlobalScheduler(True)
+            _threads_in_use[0] = threads
 
 
 def new_highs() -> Any:
@@ -97,6 +114,7 @@ class HighsBackend(Backend):
         h.setOptionValue("output_flag", bool(params.verbose))
         h.setOptionValue("mip_rel_gap", float(params.rel_gap))
         h.setOptionValue("random_seed", int(params.seed))
+        _use_threads(params.threads)
         if params.threads is not None:
             h.setOptionValue("threads", int(params.threads))
         if time_limit is not None:
