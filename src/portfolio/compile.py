@@ -221,7 +221,7 @@ class CompiledModel:
         return [int(v) for v in chosen]
 
     def encode(self, positions: Sequence[int]) -> FloatArray:
-        """Column values for a plan given as option positions (raises if an option has no column)."""
+        """Column values for a plan given as option positions (raises if one has no column)."""
         table = self.table
         wanted = table.first_option[:-1] + np.asarray(positions, dtype=np.int64)
         x = np.zeros(self.model.num_cols, dtype=np.float64)

@@ -5,6 +5,13 @@ by options, ``fixed``, ``same_mode``, ...) by :func:`check_references`. :meth:`I
 runs both and raises one :class:`~portfolio.errors.ValidationError` listing every issue, each naming
 the file, the item (service or mode id) and the field.
 
+Multi-year planning (DESIGN.md, "Multi-year planning"; issue 3) adds :class:`Horizon` and lets
+the yearly limits (budget, transition budget, max changes, min flexibility, min outcome, sector
+shares, mode capacity, ``limits`` rows) and an option's ``annual_cost`` be either one number (every
+year) or a list with one value per horizon year. A list is accepted only when the instance has a
+``horizon``, and must then have exactly ``horizon.years`` values; :func:`value_in_year` reads
+either form.
+
 This module imports no solver and knows nothing of matrices.
 """
 
@@ -12,10 +19,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from portfolio.errors import InputIssue, ValidationError
 
@@ -28,6 +43,60 @@ Finite = Annotated[float, Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Identifier = Annotated[str, Field(min_length=1)]
+Count = Annotated[int, Field(ge=0)]
+
+_NUMBER_TAG = "yearly:number"
+_LIST_TAG = "yearly:list"
+
+
+def _yearly_kind(value: Any) -> str:
+    return _LIST_TAG if isinstance(value, list | tuple) else _NUMBER_TAG
+
+
+def _yearly(scalar: Any) -> Any:
+    """One value for every year, or a list with one value per horizon year (checked later).
+
+    A discriminated union, so that a bad value is reported once, against the form it was given in.
+    """
+    return Annotated[
+        Annotated[scalar, Tag(_NUMBER_TAG)]
+        | Annotated[list[scalar], Field(min_length=1), Tag(_LIST_TAG)],
+        Discriminator(_yearly_kind),
+    ]
+
+
+if TYPE_CHECKING:
+    # The single-period code (compile, verify, explain, reports) reads these fields as numbers, and
+    # may: a list is rejected unless the instance has a horizon, and instances with a horizon are
+    # handed to ``portfolio.multiyear``, which reads every yearly field through value_in_year().
+    YearlyNonNegative = float
+    YearlyFraction = float
+    YearlyFinite = float
+    YearlyCount = int
+else:
+    YearlyNonNegative = _yearly(NonNegative)
+    YearlyFraction = _yearly(Fraction)
+    YearlyFinite = _yearly(Finite)
+    YearlyCount = _yearly(Count)
+
+
+def value_in_year(value: float | list[float] | list[int] | None, year: int) -> float | None:
+    """The value of a yearly field in 0-based horizon year ``year``: the number, or the list entry.
+
+    Args:
+        value: a yearly field as validated (None, one number, or one value per year).
+        year: 0-based horizon year index.
+    """
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return float(value[year])
+    return float(value)
+
+
+def is_per_year(value: Any) -> bool:
+    """True when a yearly field was given as a list (one value per year)."""
+    return isinstance(value, list | tuple)
 
 #: Option fields that are figures: a ``limits`` row or a weighted objective may name them.
 OPTION_FIGURES: tuple[str, ...] = (
@@ -40,6 +109,7 @@ OPTION_FIGURES: tuple[str, ...] = (
     "staff_transferred",
     "contract_years",
     "lead_time_years",
+    "indexation",
 )
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
@@ -58,10 +128,11 @@ class Mode(BaseModel):
     """Human-readable name for reports."""
     setup_cost: NonNegative = 0.0
     """One-off cost paid once if any service uses the mode (0 for vehicles that exist today)."""
-    max_services: Annotated[int, Field(ge=0)] | None = None
-    """Market capacity: at most this many services may use the mode."""
-    max_spend: NonNegative | None = None
-    """Market capacity: at most this much annual spend may go to the mode."""
+    max_services: YearlyCount | None = None
+    """Market capacity: at most this many services may use the mode (multi-year: per year, one
+    number or a list with one value per year)."""
+    max_spend: YearlyNonNegative | None = None
+    """Market capacity: at most this much annual spend may go to the mode (multi-year: per year)."""
     min_services: Annotated[int, Field(ge=0)] | None = None
     """If the mode is used at all, at least this many services use it."""
     ceases_service: bool = False
@@ -72,6 +143,7 @@ class Mode(BaseModel):
         if (
             self.min_services is not None
             and self.max_services is not None
+            and not is_per_year(self.max_services)
             and self.min_services > self.max_services
         ):
             raise ValueError(
@@ -87,8 +159,8 @@ class Option(BaseModel):
 
     mode: Identifier
     """The mode this option delivers the service in."""
-    annual_cost: NonNegative
-    """Cost per year."""
+    annual_cost: YearlyNonNegative
+    """Cost per year; with a horizon, optionally a list with the cost of each horizon year."""
     outcome: Finite
     """Outcome score for residents (multiplied by the service weight in the objective)."""
     transition_cost: NonNegative = 0.0
@@ -98,7 +170,11 @@ class Option(BaseModel):
     contract_years: Annotated[int, Field(ge=1)] | None = None
     """Contract length in years."""
     lead_time_years: Annotated[int, Field(ge=0)] | None = None
-    """Years needed to procure or set up before the option can start."""
+    """Years needed to procure or set up before the option can start (multi-year: it can start in
+    horizon year index ``lead_time_years`` or later)."""
+    indexation: Annotated[float, Field(gt=-1, allow_inf_nan=False)] = 0.0
+    """Yearly cost growth (multi-year): the year-t cost is ``annual_cost * (1 + indexation)**t``,
+    t the 0-based horizon year, whenever the contract began. Not combined with a list of costs."""
     social_value: Finite | None = None
     """Social value score (PPN 06/20)."""
     risk: Finite | None = None
@@ -122,12 +198,40 @@ class Option(BaseModel):
             )
         return metrics
 
+    @model_validator(mode="after")
+    def _costs_one_way(self) -> Option:
+        if is_per_year(self.annual_cost) and self.indexation != 0:
+            raise ValueError(
+                "give either indexation or annual_cost as a list of yearly costs, not both"
+            )
+        return self
+
     def figure(self, name: str) -> float:
-        """Value of a named figure: the option's own field, else its ``metrics`` entry, else 0."""
+        """Value of a named figure: the option's own field, else its ``metrics`` entry, else 0.
+
+        A per-year ``annual_cost`` gives its first year's value; see :meth:`figure_in_year`.
+        """
         if name in OPTION_FIGURES:
             value = getattr(self, name)
+            if is_per_year(value):
+                return float(value[0])
             return 0.0 if value is None else float(value)
         return float(self.metrics.get(name, 0.0))
+
+    def annual_cost_in_year(self, year: int) -> float:
+        """Annual cost in 0-based horizon year ``year``: the list's entry, else indexed."""
+        if is_per_year(self.annual_cost):
+            return float(self.annual_cost[year])  # type: ignore[index]
+        return float(self.annual_cost) * (1.0 + self.indexation) ** year
+
+    def figure_in_year(self, name: str, year: int) -> float:
+        """A named figure in horizon year ``year``: ``annual_cost`` indexed, the others constant.
+
+        ``transition_cost`` is the option's own figure here; whether it is paid depends on the plan.
+        """
+        if name == "annual_cost":
+            return self.annual_cost_in_year(year)
+        return self.figure(name)
 
 
 class Service(BaseModel):
@@ -149,6 +253,13 @@ class Service(BaseModel):
     """Importance in the outcome objective."""
     statutory: bool = False
     """The council must provide it: a mode that ceases the service is never allowed."""
+    current_contract_end: int | None = None
+    """Multi-year: the last calendar year the current arrangement is fixed (locked), at least the
+    horizon's start year. While locked the service runs its current option (the one marked
+    ``current``, else the first in ``current_mode``)."""
+    termination_cost: NonNegative | None = None
+    """Multi-year: fee for breaking the current contract, paid in the year it is broken (the new
+    arrangement starts that year). Absent: the contract cannot be broken."""
 
 
 class Limit(BaseModel):
@@ -158,10 +269,10 @@ class Limit(BaseModel):
 
     metric: Identifier
     """Figure name: an option field (annual_cost, outcome, ...) or a ``metrics`` key."""
-    max: Finite | None = None
-    """Upper limit on the sum of the figure over the chosen options."""
-    min: Finite | None = None
-    """Lower limit on the sum of the figure over the chosen options."""
+    max: YearlyFinite | None = None
+    """Upper limit on the sum of the figure over the chosen options (multi-year: per year)."""
+    min: YearlyFinite | None = None
+    """Lower limit on the sum of the figure over the chosen options (multi-year: per year)."""
     mode: Identifier | None = None
     """Count only options in this mode."""
     sector: Sector | None = None
@@ -171,8 +282,7 @@ class Limit(BaseModel):
     def _has_bound(self) -> Limit:
         if self.max is None and self.min is None:
             raise ValueError("a limits row needs 'max', 'min' or both")
-        if self.max is not None and self.min is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min}) exceeds max ({self.max})")
+        _check_min_below_max(self.min, self.max)
         return self
 
 
@@ -181,18 +291,37 @@ class ShareBound(BaseModel):
 
     model_config = _STRICT
 
-    min: Fraction | None = None
-    """Lowest share, 0 to 1."""
-    max: Fraction | None = None
-    """Highest share, 0 to 1."""
+    min: YearlyFraction | None = None
+    """Lowest share, 0 to 1 (multi-year: per year)."""
+    max: YearlyFraction | None = None
+    """Highest share, 0 to 1 (multi-year: per year)."""
 
     @model_validator(mode="after")
     def _has_bound(self) -> ShareBound:
         if self.max is None and self.min is None:
             raise ValueError("a sector share needs 'min', 'max' or both")
-        if self.max is not None and self.min is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min}) exceeds max ({self.max})")
+        _check_min_below_max(self.min, self.max)
         return self
+
+
+def _check_min_below_max(low: Any, high: Any) -> None:
+    """Raise ValueError when a min exceeds its max (year by year when either is a list)."""
+    if low is None or high is None:
+        return
+    if not is_per_year(low) and not is_per_year(high):
+        if low > high:
+            raise ValueError(f"min ({low}) exceeds max ({high})")
+        return
+    lows = list(low) if is_per_year(low) else None
+    highs = list(high) if is_per_year(high) else None
+    years = len(lows if lows is not None else highs or [])
+    if lows is not None and highs is not None and len(lows) != len(highs):
+        return  # reported against the horizon by check_references
+    for year in range(years):
+        lo = lows[year] if lows is not None else low
+        hi = highs[year] if highs is not None else high
+        if lo > hi:
+            raise ValueError(f"min ({lo}) exceeds max ({hi}) in year index {year}")
 
 
 class Constraints(BaseModel):
@@ -200,16 +329,18 @@ class Constraints(BaseModel):
 
     model_config = _STRICT
 
-    budget: NonNegative | None = None
-    """Sum of annual_cost of the chosen options may not exceed this."""
-    transition_budget: NonNegative | None = None
-    """Transition costs of services changing mode plus setup costs of modes used."""
-    min_flexibility: Fraction | None = None
-    """Spend-weighted mean flexibility must reach this."""
-    min_outcome: Finite | None = None
-    """Sum of weight * outcome must reach this."""
-    max_changes: Annotated[int, Field(ge=0)] | None = None
-    """At most this many services may change mode."""
+    budget: YearlyNonNegative | None = None
+    """Sum of annual_cost of the chosen options may not exceed this (multi-year: each year; one
+    number or a list with one value per year, as every limit below except bundles and fixed)."""
+    transition_budget: YearlyNonNegative | None = None
+    """Transition costs of services changing mode plus setup costs of modes used (multi-year: the
+    transition, setup and termination costs paid each year)."""
+    min_flexibility: YearlyFraction | None = None
+    """Spend-weighted mean flexibility must reach this (multi-year: each year)."""
+    min_outcome: YearlyFinite | None = None
+    """Sum of weight * outcome must reach this (multi-year: each year)."""
+    max_changes: YearlyCount | None = None
+    """At most this many services may change mode (multi-year: from the year before, each year)."""
     sector_share: dict[Sector, ShareBound] = Field(default_factory=dict)
     """Bounds on each sector's share of total annual spend."""
     same_mode: list[list[Identifier]] = Field(default_factory=list)
@@ -221,7 +352,7 @@ class Constraints(BaseModel):
 
 
 class WeightedObjective(BaseModel):
-    """A weighted sum of figures to maximise or minimise (outcome is multiplied by service weight)."""
+    """A weighted sum of figures to maximise or minimise (outcome times the service weight)."""
 
     model_config = _STRICT
 
@@ -258,12 +389,35 @@ class WeightedObjective(BaseModel):
         return dict(self.maximise if self.maximise is not None else self.minimise or {})
 
 
+class Horizon(BaseModel):
+    """The planning horizon of a multi-year instance (DESIGN.md, "Multi-year planning")."""
+
+    model_config = _STRICT
+
+    start_year: Annotated[int, Field(ge=1900, le=3000)]
+    """Calendar year of horizon year index 0."""
+    years: Annotated[int, Field(ge=1, le=50)]
+    """Number of years planned."""
+    discount_rate: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.035
+    """Yearly discount rate of the objective: year t weighs (1 + rate)**-t (Green Book: 3.5%)."""
+
+    @property
+    def calendar_years(self) -> list[int]:
+        """The calendar year of each horizon year."""
+        return [self.start_year + t for t in range(self.years)]
+
+    def discount_factor(self, year: int) -> float:
+        """(1 + discount_rate)**-year for 0-based horizon year ``year``."""
+        return float((1.0 + self.discount_rate) ** -year)
+
+
 ObjectiveName = Literal["maximise_outcome", "minimise_cost"]
 _OBJECTIVE_ALIASES = {"maximize_outcome": "maximise_outcome", "minimize_cost": "minimise_cost"}
 
 
 class Instance(BaseModel):
-    """A whole single-period instance: modes, services, constraints and the objective."""
+    """A whole instance: modes, services, constraints, the objective and, for multi-year
+    planning, the horizon."""
 
     model_config = _STRICT
 
@@ -281,6 +435,8 @@ class Instance(BaseModel):
     """The limits."""
     objective: ObjectiveName | WeightedObjective = "maximise_outcome"
     """maximise_outcome (default), minimise_cost, or a weighted sum of figures."""
+    horizon: Horizon | None = None
+    """Multi-year planning horizon; absent for the single-period model."""
 
     @field_validator("objective", mode="before")
     @classmethod
@@ -346,7 +502,7 @@ class Instance(BaseModel):
 
 
 def current_option_index(service: Service) -> int | None:
-    """Index of today's arrangement: the option marked ``current``, else the first in current_mode."""
+    """Index of today's option: the one marked ``current``, else the first in ``current_mode``."""
     for index, option in enumerate(service.options):
         if option.current:
             return index
@@ -446,10 +602,75 @@ def check_references(instance: Instance, source: str = "<data>") -> list[InputIs
             add("constraints", f"{field}.metric", _unknown_metric(limit.metric))
 
     if isinstance(instance.objective, WeightedObjective):
+        special = {"setup_cost"} | ({"termination_cost"} if instance.horizon else set())
         for name in instance.objective.terms:
-            if name not in known_metrics and name != "setup_cost":
+            if name not in known_metrics and name not in special:
                 add("objective", f"{instance.objective.sense}.{name}", _unknown_metric(name))
+    _check_multi_year(instance, add)
     return issues
+
+
+def _yearly_fields(instance: Instance) -> Iterable[tuple[str, str, Any]]:
+    """Every field that may hold one value per year: (item, field, value)."""
+    constraints = instance.constraints
+    for name in ("budget", "transition_budget", "min_flexibility", "min_outcome", "max_changes"):
+        yield "constraints", name, getattr(constraints, name)
+    for sector, bound in constraints.sector_share.items():
+        yield "constraints", f"sector_share.{sector}.min", bound.min
+        yield "constraints", f"sector_share.{sector}.max", bound.max
+    for index, limit in enumerate(constraints.limits):
+        yield "constraints", f"limits[{index}].max", limit.max
+        yield "constraints", f"limits[{index}].min", limit.min
+    for mode in instance.modes:
+        yield f"mode '{mode.id}'", "max_services", mode.max_services
+        yield f"mode '{mode.id}'", "max_spend", mode.max_spend
+    for service in instance.services:
+        for index, option in enumerate(service.options):
+            yield f"service '{service.id}'", f"options[{index}].annual_cost", option.annual_cost
+
+
+def _check_multi_year(instance: Instance, add: Any) -> None:
+    """Multi-year fields: lists only with a horizon and of its length; contracts and lead times.
+
+    Decisions (models/multi_year.md): ``current_contract_end`` before the horizon's start year is
+    an error (omit it when the service is not locked); ``termination_cost`` needs a
+    ``current_contract_end``; an option whose ``lead_time_years`` is at least the horizon's length
+    could never start and is an error. Without a horizon, per-year lists, ``current_contract_end``
+    and ``termination_cost`` are errors (the single-period model would silently ignore them).
+    """
+    horizon = instance.horizon
+    if horizon is None:
+        for item, field, value in _yearly_fields(instance):
+            if is_per_year(value):
+                add(item, field, "a list of yearly values needs a horizon "
+                    "(horizon: {start_year, years}); give one number for a single-period plan")
+        for service in instance.services:
+            for field in ("current_contract_end", "termination_cost"):
+                if getattr(service, field) is not None:
+                    add(f"service '{service.id}'", field,
+                        "only meaningful in multi-year planning: add a horizon or remove it")
+        return
+    years = horizon.years
+    span = f"{horizon.start_year}-{horizon.start_year + years - 1}"
+    for item, field, value in _yearly_fields(instance):
+        if is_per_year(value) and len(value) != years:
+            add(item, field, f"has {len(value)} yearly values; the horizon ({span}) has {years}")
+    for service in instance.services:
+        item = f"service '{service.id}'"
+        end = service.current_contract_end
+        if end is not None and end < horizon.start_year:
+            add(item, "current_contract_end",
+                f"{end} is before the horizon starts ({horizon.start_year}); omit it if the "
+                "service is not locked into its current contract")
+        if service.termination_cost is not None and end is None:
+            add(item, "termination_cost",
+                "needs current_contract_end: only the existing contract can be broken")
+        for index, option in enumerate(service.options):
+            lead = option.lead_time_years
+            if lead is not None and lead >= years:
+                add(item, f"options[{index}].lead_time_years",
+                    f"a lead time of {lead} years is beyond the {years}-year horizon ({span}): "
+                    "the option could never start")
 
 
 def _unknown_metric(name: str) -> str:
@@ -479,7 +700,11 @@ def _pydantic_issues(
 
 def _locate(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> tuple[str, str]:
     """Turn a pydantic location into (item, field), naming services and modes by their id."""
-    parts = [p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function")))]
+    parts = [
+        p
+        for p in loc
+        if not (isinstance(p, str) and ("[" in p or p.startswith(("function", "yearly:"))))
+    ]
     # Drop union-branch tags pydantic inserts (e.g. 'literal[...]', 'WeightedObjective').
     parts = [p for p in parts if p not in ("WeightedObjective",)]
     if len(parts) >= 2 and parts[0] in ("services", "modes") and isinstance(parts[1], int):

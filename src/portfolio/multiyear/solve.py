@@ -1,0 +1,207 @@
+"""Solve a multi-year instance: compile the network model, run the backend under the caller's hard
+deadline, decode the paths, verify them independently, and build the :class:`SolveResult`.
+
+Statuses, objective and bound mean what they mean for a single-period solve (DESIGN.md,
+"Conventions"): the objective is the verifier's, computed from the plan on the real data; a plan
+is ``optimal`` only when it is within the relative gap of the solver's proven bound; a solver plan
+that fails verification is never returned.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, cast
+
+from portfolio.backends.base import Backend, Feature
+from portfolio.domain import Instance
+from portfolio.linear import FloatArray, Sense
+from portfolio.multiyear.compile import MultiYearModel, compile_multi_year
+from portfolio.multiyear.verify import MultiYearVerification, verify_schedule
+from portfolio.params import SolveParams
+from portfolio.result import BackendResult, SolveResult, Status, Timings, relative_gap
+
+if TYPE_CHECKING:
+    from portfolio.solve import _Clock
+
+
+def solve_multi_year(
+    instance: Instance,
+    solver: Backend,
+    params: SolveParams,
+    *,
+    clock: _Clock | None = None,
+    read_seconds: float = 0.0,
+) -> SolveResult:
+    """Solve an instance with a horizon (called by :func:`portfolio.solve.solve_instance`).
+
+    Args:
+        instance: a validated instance with a ``horizon``.
+        solver: the backend.
+        params: solve parameters; ``time_limit`` bounds the whole solve.
+        clock: the caller's wall clock (its limit is kept even if the solver overruns its own).
+        read_seconds: seconds spent reading the file, for the timings.
+
+    Returns:
+        The result; ``multi_year`` holds the year-by-year plan (``schedule``, ``contracts``,
+        ``years`` in the result file), ``plan`` the first year's arrangement.
+    """
+    from portfolio.solve import _Clock, _run_with_deadline
+
+    clock = clock or _Clock(time.perf_counter(), params.time_limit)
+    t0 = time.perf_counter()
+    compiled = compile_multi_year(instance)
+    t_compile = time.perf_counter() - t0
+
+    notes: list[str] = []
+    start: FloatArray | None = None
+    fallback: MultiYearVerification | None = None
+    lp_bound: float | None = None
+    t_heur = 0.0
+    if params.heuristic and solver.supports(Feature.MIP_START):
+        from portfolio.multiyear.heuristic import lp_guided_start
+
+        t1 = time.perf_counter()
+        found = lp_guided_start(compiled, params, clock.remaining())
+        t_heur = time.perf_counter() - t1
+        if found is not None:
+            paths = compiled.decode(found.x)
+            verdict = verify_schedule(instance, paths)
+            lp_bound = found.bound
+            if verdict.ok:
+                start, fallback = compiled.encode(paths), verdict
+                notes.append(found.note)
+                if (
+                    found.bound is not None
+                    and relative_gap(verdict.plan.objective, found.bound) <= params.rel_gap
+                ):
+                    answer = BackendResult(
+                        Status.OPTIMAL,
+                        start,
+                        compiled.model.objective_value(start),
+                        found.bound,
+                        "lp-guided",
+                        "within the gap of the LP bound",
+                        t_heur,
+                    )
+                    return _finish(
+                        instance,
+                        compiled,
+                        solver,
+                        params,
+                        clock,
+                        answer,
+                        read_seconds,
+                        t_compile,
+                        notes,
+                        fallback,
+                    )
+
+    t1 = time.perf_counter()
+    answer = _run_with_deadline(solver, cast(Any, compiled), params, clock, start)
+    bound = answer.bound
+    if lp_bound is not None and answer.status is not Status.INFEASIBLE:
+        # The LP bound is proven too: keep the tighter of the two.
+        tighter = min if compiled.model.sense is Sense.MAXIMISE else max
+        bound = lp_bound if bound is None else tighter(bound, lp_bound)
+    answer = replace(answer, seconds=time.perf_counter() - t1 + t_heur, bound=bound)
+    return _finish(
+        instance,
+        compiled,
+        solver,
+        params,
+        clock,
+        answer,
+        read_seconds,
+        t_compile,
+        notes,
+        fallback,
+    )
+
+
+def _finish(
+    instance: Instance,
+    compiled: MultiYearModel,
+    solver: Backend,
+    params: SolveParams,
+    clock: _Clock,
+    answer: BackendResult,
+    read_seconds: float,
+    compile_seconds: float,
+    notes: list[str],
+    fallback: MultiYearVerification | None,
+) -> SolveResult:
+    """Decode and verify the backend's answer and build the result."""
+    t0 = time.perf_counter()
+    status = answer.status
+    detail = "; ".join([answer.detail, *notes]) if answer.detail else "; ".join(notes)
+    violations: tuple[str, ...] = ()
+    verdict: MultiYearVerification | None = None
+    if answer.x is not None and status.has_plan:
+        verdict = verify_schedule(instance, compiled.decode(answer.x))
+        if not verdict.ok:
+            violations = verdict.violations
+            detail += "; the solver's plan failed verification"
+            verdict = None
+            status = Status.TIME_LIMIT_NO_SOLUTION if answer.hit_limit else Status.ERROR
+    elif status.has_plan:
+        status = Status.ERROR
+        detail += "; the backend reported a plan but returned none"
+    if verdict is None and fallback is not None and (answer.hit_limit or status is Status.ERROR):
+        # The heuristic's verified plan was found before the limit: return it.
+        verdict = fallback
+        status = Status.FEASIBLE
+        detail += "; returning the LP-guided plan found before the limit"
+    bound = answer.bound
+    objective = None
+    if verdict is not None:
+        objective = verdict.plan.objective
+        gap = max(params.rel_gap, 1e-9) * 1.0001 + 1e-12
+        if status is Status.OPTIMAL and bound is not None and relative_gap(objective, bound) > gap:
+            status = Status.FEASIBLE
+            detail += "; not within the gap of the bound on the real data"
+    t_verify = time.perf_counter() - t0
+
+    explanation = None
+    t_explain = 0.0
+    if status is Status.INFEASIBLE and params.explain_infeasible:
+        from portfolio.multiyear.explain import explain_multi_year
+
+        t1 = time.perf_counter()
+        explanation = explain_multi_year(compiled, clock.remaining())
+        t_explain = time.perf_counter() - t1
+
+    model = compiled.model
+    layout = compiled.layout
+    stats = {
+        "columns": model.num_cols,
+        "rows": model.num_rows,
+        "nonzeros": model.num_nonzeros,
+        "options": compiled.table.num_options,
+        "arcs": layout.num_arcs,
+        "activities": layout.num_act,
+        "years": compiled.table.years,
+        "raw_status": answer.raw_status,
+    }
+    return SolveResult(
+        status=status,
+        objective=objective,
+        bound=bound if status is not Status.INFEASIBLE else None,
+        plan=verdict.first_year if verdict is not None else None,
+        verified=verdict is not None,
+        backend=solver.name,
+        timings=Timings(
+            read=read_seconds,
+            compile=compile_seconds,
+            solve=answer.seconds,
+            verify=t_verify,
+            explain=t_explain,
+            total=clock.elapsed(),
+        ),
+        detail=detail.strip("; "),
+        explanation=explanation,
+        instance_name=instance.name,
+        violations=violations,
+        stats=stats,
+        multi_year=verdict.plan if verdict is not None else None,
+    )
