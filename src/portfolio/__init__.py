@@ -28,6 +28,14 @@ from portfolio.errors import (
 from portfolio.executors import BatchItem, ItemResult, solve_many
 from portfolio.io import instance_from_data, load_instance, write_json
 from portfolio.linear import LinearModel, Sense
+from portfolio.multiyear import (
+    Contract,
+    MultiYearPlan,
+    ServicePath,
+    YearTotals,
+    compile_multi_year,
+    verify_schedule,
+)
 from portfolio.params import SolveParams
 from portfolio.result import Check, Explanation, Plan, Relaxation, SolveResult, Status
 from portfolio.solve import solve
@@ -42,6 +50,7 @@ __all__ = [
     "Check",
     "CompiledModel",
     "Constraints",
+    "Contract",
     "Explanation",
     "IncompatibleModelError",
     "InputIssue",
@@ -50,6 +59,7 @@ __all__ = [
     "Limit",
     "LinearModel",
     "Mode",
+    "MultiYearPlan",
     "NoPlanError",
     "Option",
     "Plan",
@@ -57,21 +67,25 @@ __all__ = [
     "Relaxation",
     "Sense",
     "Service",
+    "ServicePath",
     "SolveParams",
     "SolveResult",
     "Status",
     "UnknownBackendError",
     "ValidationError",
     "Verification",
+    "YearTotals",
     "__version__",
     "available_backends",
     "backend_names",
     "compile_instance",
+    "compile_multi_year",
     "get_backend",
     "instance_from_data",
     "load_instance",
     "solve",
     "solve_many",
     "verify_plan",
+    "verify_schedule",
     "write_json",
 ]

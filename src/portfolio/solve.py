@@ -18,7 +18,7 @@ from portfolio.backends.base import DEFAULT_BACKEND, Backend, Feature, get_backe
 from portfolio.compile import CompiledModel, compile_instance
 from portfolio.domain import Instance
 from portfolio.io import instance_from_data, load_instance
-from portfolio.linear import FloatArray, Sense
+from portfolio.linear import FloatArray, LinearModel, Sense
 from portfolio.params import SolveParams
 from portfolio.result import BackendResult, SolveResult, Status, Timings, relative_gap
 from portfolio.verify import Verification, verify_plan
@@ -176,7 +176,7 @@ def solve_instance(
                     )
 
     t1 = time.perf_counter()
-    answer = _run_with_deadline(solver, compiled, params, clock, start)
+    answer = _run_with_deadline(solver, compiled.model, params, clock, start)
     bound = answer.bound
     if lp_bound is not None and answer.status is not Status.INFEASIBLE:
         # The LP bound is proven too: keep the tighter of the two.
@@ -194,7 +194,7 @@ def _within_gap(compiled: CompiledModel, objective: float, bound: float, gap: fl
 
 def _run_with_deadline(
     solver: Backend,
-    compiled: CompiledModel,
+    model: LinearModel,
     params: SolveParams,
     clock: _Clock,
     start: FloatArray | None,
@@ -202,7 +202,7 @@ def _run_with_deadline(
     """Run the backend, keeping the caller's time limit even if the solver overruns its own."""
     remaining = clock.remaining()
     if remaining is None:
-        return solver.solve(compiled.model, params, time_limit=None, start=start)
+        return solver.solve(model, params, time_limit=None, start=start)
     if remaining <= 0:
         return BackendResult(
             Status.TIME_LIMIT_NO_SOLUTION, detail="no time left to solve", hit_limit=True
@@ -215,7 +215,7 @@ def _run_with_deadline(
     def target() -> None:
         try:
             box["result"] = solver.solve(
-                compiled.model, params, time_limit=solver_limit, start=start, interrupt=interrupt
+                model, params, time_limit=solver_limit, start=start, interrupt=interrupt
             )
         except BaseException as exc:  # reported below, with the traceback kept
             box["error"] = exc

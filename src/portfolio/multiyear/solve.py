@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from portfolio.backends.base import Backend, Feature
 from portfolio.domain import Instance
@@ -98,7 +98,7 @@ def solve_multi_year(
                     )
 
     t1 = time.perf_counter()
-    answer = _run_with_deadline(solver, cast(Any, compiled), params, clock, start)
+    answer = _run_with_deadline(solver, compiled.model, params, clock, start)
     bound = answer.bound
     if lp_bound is not None and answer.status is not Status.INFEASIBLE:
         # The LP bound is proven too: keep the tighter of the two.
