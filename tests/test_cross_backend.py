@@ -104,3 +104,24 @@ def test_heuristic_plan_within_gap_is_returned_as_optimal() -> None:
     exact = portfolio.solve(random_instance_data(1500, seed=3), params=SolveParams(rel_gap=1e-9))
     assert result.objective >= exact.objective * (1 - 1e-3)
     assert result.bound >= exact.objective - 1e-6
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_heuristic_bound_is_a_true_bound(seed: int) -> None:
+    """The heuristic's plan is never better than the optimum, and its bound (LP bound tightened by
+    reduced-cost fixing) is never below it."""
+    from portfolio.compile import compile_instance
+    from portfolio.heuristic import lp_guided_start
+
+    data = random_instance_data(1000, seed=seed, sector_shares=bool(seed % 2))
+    instance = portfolio.instance_from_data(copy.deepcopy(data))
+    exact = portfolio.solve(instance, params=SolveParams(rel_gap=0.0, heuristic=False))
+    assert exact.status is Status.OPTIMAL
+    found = lp_guided_start(compile_instance(instance), SolveParams(rel_gap=1e-12), None)
+    assert found is not None
+    compiled = compile_instance(instance)
+    value = compiled.model.objective_value(found.x)
+    assert value <= exact.objective + 1e-6
+    assert found.bound is not None
+    assert found.bound >= exact.objective - 1e-6
+    assert portfolio.verify_plan(instance, compiled.decode(found.x)).ok

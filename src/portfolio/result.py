@@ -55,6 +55,8 @@ class BackendResult:
         detail: free text (scaling applied, limits hit, ...).
         seconds: wall-clock seconds inside the backend.
         hit_limit: True when a time or node limit ended the search.
+        reduced_costs: for an optimal LP relaxation, the reduced cost of every column (backends
+            that can give them); used for reduced-cost fixing.
     """
 
     status: Status
@@ -65,6 +67,7 @@ class BackendResult:
     detail: str = ""
     seconds: float = 0.0
     hit_limit: bool = False
+    reduced_costs: FloatArray | None = None
 
 
 @dataclass(frozen=True)

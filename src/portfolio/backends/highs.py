@@ -208,8 +208,12 @@ class HighsBackend(Backend):
         info = h.getInfo()
         has_solution = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
         x: FloatArray | None = None
+        reduced: FloatArray | None = None
         if has_solution:
-            x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+            solution = h.getSolution()
+            x = np.asarray(solution.col_value, dtype=np.float64)
+            if relax and solution.dual_valid:
+                reduced = np.asarray(solution.col_dual, dtype=np.float64)
         elif "x" in best:
             x = best["x"]
         bound: float | None
@@ -280,6 +284,7 @@ class HighsBackend(Backend):
             detail=detail,
             seconds=time.perf_counter() - began,
             hit_limit=hit_limit,
+            reduced_costs=reduced if status is Status.OPTIMAL else None,
         )
 
 
