@@ -85,8 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     items = make_items(args.instances, args.services)
     n, w = args.instances, args.workers
     out: dict[str, Any] = {
-        "instances": n, "services": args.services, "workers": w, "cpu_count": os.cpu_count(),
-        "load_average_before": os.getloadavg(), "runs": {},
+        "instances": n,
+        "services": args.services,
+        "workers": w,
+        "cpu_count": os.cpu_count(),
+        "load_average_before": os.getloadavg(),
+        "runs": {},
     }
     say = print
 
@@ -126,14 +130,10 @@ def main(argv: list[str] | None = None) -> int:
             record("serial", seconds, rows)
         if not args.skip_single:
             # The single-core baseline with the pooled executors' settings (one solver thread).
-            seconds, rows = timed(
-                lambda: list(solve_many(items, executor="processes", workers=1))
-            )
+            seconds, rows = timed(lambda: list(solve_many(items, executor="processes", workers=1)))
             check(rows, reference)
             record("1 process", seconds, rows)
-        seconds, rows = timed(
-            lambda: list(solve_many(items, executor="processes", workers=w))
-        )
+        seconds, rows = timed(lambda: list(solve_many(items, executor="processes", workers=w)))
         check(rows, reference)
         record("processes", seconds, rows)
 
@@ -141,8 +141,12 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.perf_counter()
     cluster = distributed.LocalCluster(
-        n_workers=w, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, silence_logs=logging.ERROR,
+        n_workers=w,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
     )
     client = distributed.Client(cluster.scheduler_address, set_as_default=False)
     client.wait_for_workers(w)
@@ -206,8 +210,10 @@ def main(argv: list[str] | None = None) -> int:
             # over one process would be: slots x utilisation x (CPU per instance, 1 process /
             # CPU per instance, here).
             entry["estimated_speedup_on_idle_cores"] = (
-                slots * entry["slot_utilisation"]
-                * median("1 process", "cpu_per_instance") / entry["cpu_per_instance"]
+                slots
+                * entry["slot_utilisation"]
+                * median("1 process", "cpu_per_instance")
+                / entry["cpu_per_instance"]
             )
         summary[name] = entry
     noop_wall = statistics.median(noop_dask)
