@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from portfolio.cli import positive_float, positive_int
 from portfolio.errors import InstanceFileError, PortfolioError
 from portfolio.executors import (
     DEFAULT_RETRIES,
@@ -64,7 +65,15 @@ __all__ = [
 
 RESULT_SUFFIX = ".result.json"
 SUMMARY_FIELDS = (
-    "instance", "status", "objective", "bound", "gap", "seconds", "backend", "error", "file",
+    "instance",
+    "status",
+    "objective",
+    "bound",
+    "gap",
+    "seconds",
+    "backend",
+    "error",
+    "file",
 )
 EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_ERRORS_SHOWN = 20
@@ -372,8 +381,15 @@ def run_batch(
 
     report = BatchReport(rows, out)
     results = solve_many(
-        todo, backend, params, executor=executor, workers=workers, scheduler=scheduler,
-        task_timeout=task_timeout, retries=retries, task=task,
+        todo,
+        backend,
+        params,
+        executor=executor,
+        workers=workers,
+        scheduler=scheduler,
+        task_timeout=task_timeout,
+        retries=retries,
+        task=task,
     )
     try:
         with contextlib.closing(results):
@@ -448,23 +464,35 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``batch`` and ``sweep``: output, executor, resume."""
     parser.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
-        "--workers", "-j", type=_positive_int, default=None, metavar="N",
+        "--workers",
+        "-j",
+        type=positive_int,
+        default=None,
+        metavar="N",
         help="local worker processes (default: the number of cores)",
     )
     parser.add_argument(
-        "--scheduler", metavar="tcp://HOST:PORT", default=None,
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        default=None,
         help="run on this Dask distributed scheduler instead of local processes",
     )
     parser.add_argument(
-        "--executor", choices=EXECUTORS, default=None,
+        "--executor",
+        choices=EXECUTORS,
+        default=None,
         help="processes (default), dask (default with --scheduler) or serial (in this process)",
     )
     parser.add_argument(
-        "--resume", action="store_true",
+        "--resume",
+        action="store_true",
         help="skip instances whose result file exists for the same contents and parameters",
     )
     parser.add_argument(
-        "--task-timeout", type=_positive_float, default=None, metavar="SECONDS",
+        "--task-timeout",
+        type=positive_float,
+        default=None,
+        metavar="SECONDS",
         help="abandon a task with no answer after this long (default: 2 x time limit + 30 s)",
     )
 
@@ -520,9 +548,17 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     with BatchProgress(len(items) + len(failed), sys.stderr) as progress:
         report = run_batch(
-            items, args.out, backend=args.backend, params=params, executor=executor,
-            workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-            task_timeout=args.task_timeout, failed=failed, on_result=progress.advance,
+            items,
+            args.out,
+            backend=args.backend,
+            params=params,
+            executor=executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            task_timeout=args.task_timeout,
+            failed=failed,
+            on_result=progress.advance,
         )
     return finish_report(report, len(items) + len(failed))
 
@@ -560,23 +596,3 @@ def _unique(name: str, taken: set[str]) -> str:
         candidate = f"{name}-{k}"
     taken.add(candidate)
     return candidate
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got '{text}'")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got '{text}'") from None
-    if not (0 < value < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got '{text}'")
-    return value

@@ -53,7 +53,7 @@ def add_solve_options(
     parser.add_argument("--backend", "-b", default="highs", help="solver backend (default: highs)")
     parser.add_argument(
         "--time-limit",
-        type=_positive_float,
+        type=positive_float,
         default=None,
         metavar="SECONDS",
         help=time_limit_help,
@@ -65,7 +65,7 @@ def add_solve_options(
         metavar="REL",
         help="relative optimality gap (default 1e-7)",
     )
-    parser.add_argument("--threads", type=_positive_int, default=None, help="solver threads")
+    parser.add_argument("--threads", type=positive_int, default=None, help="solver threads")
     parser.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
     parser.add_argument(
         "--option",
@@ -288,7 +288,7 @@ def _literal(text: str) -> Any:
     return text
 
 
-def _positive_float(text: str) -> float:
+def positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -298,7 +298,7 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:

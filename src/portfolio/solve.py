@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from portfolio.backends.base import DEFAULT_BACKEND, Backend, Feature, get_backend
 from portfolio.compile import CompiledModel, compile_instance
@@ -239,6 +239,80 @@ def _run_with_deadline(
     return result
 
 
+class _Verdict(Protocol):
+    """What a verifier returns: single-period or multi-year."""
+
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def violations(self) -> tuple[str, ...]: ...
+    @property
+    def plan(self) -> Any: ...
+
+
+V = TypeVar("V", bound=_Verdict)
+
+
+@dataclass(frozen=True)
+class Judgement(Generic[V]):
+    """The backend's answer after verification: what may be reported."""
+
+    status: Status
+    verdict: V | None
+    detail: str
+    violations: tuple[str, ...]
+    objective: float | None
+    bound: float | None
+
+
+def judge_answer(
+    answer: BackendResult,
+    verify: Callable[[FloatArray], V],
+    fallback: V | None,
+    notes: list[str],
+    params: SolveParams,
+) -> Judgement[V]:
+    """Verify a backend's plan and settle the status that may be reported.
+
+    A plan that fails verification is never reported (``error``, or ``time_limit_no_solution``
+    when a limit stopped the solver); a verified heuristic plan found before a limit is returned
+    as ``feasible``; ``optimal`` is kept only when the plan is within the gap of the bound on the
+    real data. Shared by the single-period and multi-year solves.
+    """
+    status = answer.status
+    detail = "; ".join([answer.detail, *notes]) if answer.detail else "; ".join(notes)
+    violations: tuple[str, ...] = ()
+    verdict: V | None = None
+    if answer.x is not None and status.has_plan:
+        verdict = verify(answer.x)
+        if not verdict.ok:
+            violations = verdict.violations
+            detail += "; the solver's plan failed verification"
+            verdict = None
+            status = Status.TIME_LIMIT_NO_SOLUTION if answer.hit_limit else Status.ERROR
+    elif status.has_plan:
+        status = Status.ERROR
+        detail += "; the backend reported a plan but returned none"
+    if verdict is None and fallback is not None and (answer.hit_limit or status is Status.ERROR):
+        # The heuristic's verified plan was found before the limit: return it.
+        verdict = fallback
+        status = Status.FEASIBLE
+        detail += "; returning the LP-guided plan found before the limit"
+    objective: float | None = None
+    if verdict is not None:
+        objective = float(verdict.plan.objective)
+        tolerance = max(params.rel_gap, 1e-9) * 1.0001 + 1e-12
+        if (
+            status is Status.OPTIMAL
+            and answer.bound is not None
+            and relative_gap(objective, answer.bound) > tolerance
+        ):
+            # Never call a plan optimal that is not within the gap of the proven bound.
+            status = Status.FEASIBLE
+            detail += "; not within the gap of the bound on the real data"
+    return Judgement(status, verdict, detail, violations, objective, answer.bound)
+
+
 def _finish(
     instance: Instance,
     compiled: CompiledModel,
@@ -253,41 +327,12 @@ def _finish(
 ) -> SolveResult:
     """Decode and verify the backend's answer and build the result."""
     t0 = time.perf_counter()
-    status = answer.status
-    detail = "; ".join([answer.detail, *notes]) if answer.detail else "; ".join(notes)
-    violations: tuple[str, ...] = ()
-    plan = None
-    objective = None
-    verdict: Verification | None = None
-    if answer.x is not None and status.has_plan:
-        verdict = verify_plan(instance, compiled.decode(answer.x))
-        if not verdict.ok:
-            violations = verdict.violations
-            detail += "; the solver's plan failed verification"
-            verdict = None
-            status = Status.TIME_LIMIT_NO_SOLUTION if answer.hit_limit else Status.ERROR
-    elif status.has_plan:
-        status = Status.ERROR
-        detail += "; the backend reported a plan but returned none"
-    if verdict is None and fallback is not None and (answer.hit_limit or status is Status.ERROR):
-        # The heuristic's verified plan was found before the limit: return it.
-        verdict = fallback
-        status = Status.FEASIBLE
-        detail += "; returning the LP-guided plan found before the limit"
-    bound = _user_bound(answer.bound)
-    if verdict is not None:
-        plan = verdict.plan
-        objective = plan.objective
-        if (
-            status is Status.OPTIMAL
-            and bound is not None
-            and not _within_gap(
-                compiled, objective, bound, max(params.rel_gap, 1e-9) * 1.0001 + 1e-12
-            )
-        ):
-            # Never call a plan optimal that is not within the gap of the proven bound.
-            status = Status.FEASIBLE
-            detail += "; not within the gap of the bound on the real data"
+    judged = judge_answer(
+        answer, lambda x: verify_plan(instance, compiled.decode(x)), fallback, notes, params
+    )
+    status, detail, violations = judged.status, judged.detail, judged.violations
+    plan = judged.verdict.plan if judged.verdict is not None else None
+    objective, bound = judged.objective, judged.bound
     t_verify = time.perf_counter() - t0
 
     explanation = None
@@ -328,8 +373,3 @@ def _finish(
         violations=violations,
         stats=stats,
     )
-
-
-def _user_bound(bound: float | None) -> float | None:
-    """The model objective is the user's objective (no offset, same sense)."""
-    return bound

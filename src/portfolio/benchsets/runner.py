@@ -27,6 +27,7 @@ from typing import Any
 from portfolio.backends.base import DEFAULT_BACKEND, Backend, available_backends, backend_class
 from portfolio.benchsets.known import KnownValue
 from portfolio.benchsets.suites import SUITES, BenchInstance, suite_instances, suite_names
+from portfolio.cli import positive_float
 from portfolio.domain import Instance
 from portfolio.io import write_atomic, write_json
 from portfolio.params import SolveParams
@@ -481,7 +482,7 @@ def register_cli(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--time-limit",
-        type=_positive_float,
+        type=positive_float,
         default=DEFAULT_TIME_LIMIT,
         metavar="SECONDS",
         help=f"wall-clock limit per instance and backend (default {DEFAULT_TIME_LIMIT:g})",
@@ -579,13 +580,3 @@ def _command(
     parts.append(f"--gap {params.rel_gap:g}")
     parts += [f"--instances '{p}'" for p in patterns or ()]
     return " ".join(p for p in parts if p)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got '{text}'") from None
-    if not (0 < value < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got '{text}'")
-    return value

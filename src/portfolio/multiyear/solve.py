@@ -132,34 +132,14 @@ def _finish(
     fallback: MultiYearVerification | None,
 ) -> SolveResult:
     """Decode and verify the backend's answer and build the result."""
+    from portfolio.solve import judge_answer
+
     t0 = time.perf_counter()
-    status = answer.status
-    detail = "; ".join([answer.detail, *notes]) if answer.detail else "; ".join(notes)
-    violations: tuple[str, ...] = ()
-    verdict: MultiYearVerification | None = None
-    if answer.x is not None and status.has_plan:
-        verdict = verify_schedule(instance, compiled.decode(answer.x))
-        if not verdict.ok:
-            violations = verdict.violations
-            detail += "; the solver's plan failed verification"
-            verdict = None
-            status = Status.TIME_LIMIT_NO_SOLUTION if answer.hit_limit else Status.ERROR
-    elif status.has_plan:
-        status = Status.ERROR
-        detail += "; the backend reported a plan but returned none"
-    if verdict is None and fallback is not None and (answer.hit_limit or status is Status.ERROR):
-        # The heuristic's verified plan was found before the limit: return it.
-        verdict = fallback
-        status = Status.FEASIBLE
-        detail += "; returning the LP-guided plan found before the limit"
-    bound = answer.bound
-    objective = None
-    if verdict is not None:
-        objective = verdict.plan.objective
-        gap = max(params.rel_gap, 1e-9) * 1.0001 + 1e-12
-        if status is Status.OPTIMAL and bound is not None and relative_gap(objective, bound) > gap:
-            status = Status.FEASIBLE
-            detail += "; not within the gap of the bound on the real data"
+    judged = judge_answer(
+        answer, lambda x: verify_schedule(instance, compiled.decode(x)), fallback, notes, params
+    )
+    status, detail, violations = judged.status, judged.detail, judged.violations
+    verdict, objective, bound = judged.verdict, judged.objective, judged.bound
     t_verify = time.perf_counter() - t0
 
     explanation = None
