@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from typing import overload
 
 import numpy as np
-import scipy.sparse as sp
 
+from portfolio.compile import _assemble, _Rows
 from portfolio.domain import SECTORS, Instance, WeightedObjective, value_in_year
-from portfolio.linear import BoolArray, FloatArray, IntArray, LinearModel, RowBlock, Sense
+from portfolio.linear import BoolArray, FloatArray, IntArray, LinearModel, Sense
 from portfolio.multiyear.network import (
     ARC_BROKEN,
     ARC_KEPT,
@@ -190,19 +190,6 @@ class _Labels(Sequence[str]):
 
     def __iter__(self) -> Iterator[str]:
         return (self[i] for i in range(len(self)))
-
-
-@dataclass
-class _Rows:
-    """Rows of one family in coordinate form (row numbers local to the block)."""
-
-    family: str
-    rows: IntArray
-    cols: IntArray
-    vals: FloatArray
-    lower: FloatArray
-    upper: FloatArray
-    items: Sequence[str] | None = None
 
 
 def _year_items(table: YearTable) -> tuple[str, ...]:
@@ -807,37 +794,3 @@ def compile_multi_year(instance: Instance) -> MultiYearModel:
     sense, objective = objective_vector(lay)
     model = _assemble([b for b in blocks if b is not None], lay.num_cols, sense, objective)
     return MultiYearModel(model, lay)
-
-
-def _assemble(
-    blocks: list[_Rows], num_cols: int, sense: Sense, objective: FloatArray
-) -> LinearModel:
-    """Stack the family blocks into one CSR matrix over binary columns."""
-    offsets = np.cumsum([0] + [b.lower.shape[0] for b in blocks])
-    rows = np.concatenate([b.rows + off for b, off in zip(blocks, offsets, strict=False)])
-    cols = np.concatenate([b.cols for b in blocks])
-    vals = np.concatenate([b.vals for b in blocks])
-    keep = vals != 0
-    num_rows = int(offsets[-1])
-    matrix = sp.csr_matrix(
-        (vals[keep], (rows[keep], cols[keep])), shape=(num_rows, num_cols), dtype=np.float64
-    )
-    matrix.sum_duplicates()
-    matrix.eliminate_zeros()
-    model = LinearModel(
-        sense=sense,
-        objective=np.asarray(objective, dtype=np.float64),
-        objective_offset=0.0,
-        matrix=matrix,
-        row_lower=np.concatenate([b.lower for b in blocks]).astype(np.float64),
-        row_upper=np.concatenate([b.upper for b in blocks]).astype(np.float64),
-        col_lower=np.zeros(num_cols),
-        col_upper=np.ones(num_cols),
-        integrality=np.ones(num_cols, dtype=np.bool_),
-        blocks=tuple(
-            RowBlock(b.family, int(off), int(off) + b.lower.shape[0], b.items)
-            for b, off in zip(blocks, offsets, strict=False)
-        ),
-    )
-    model.validate_shapes()
-    return model
