@@ -16,6 +16,7 @@ every record, with the machine and date). Exit 0 when every record is ok (see
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import threading
@@ -62,7 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", action="append", default=None, metavar="PATTERN")
     parser.add_argument("--data", default=None, help="data folder (default: benchmarks/data)")
     parser.add_argument("--out", type=Path, default=Path("out/bench"), help="output folder")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="solve nothing: merge these record files (later ones win for the same suite, "
+        "instance and backend) into <out>/validation.json and .md",
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        return _merge(args.merge, args.out)
 
     suites = args.suite or ["all"]
     backends = args.backend or list(available_backends())
@@ -94,6 +106,23 @@ def main(argv: list[str] | None = None) -> int:
     if any(t.name.startswith("portfolio-") and t.is_alive() for t in threading.enumerate()):
         os._exit(code)  # a solver that ignored its limit still runs: do not wait for it
     return code
+
+
+def _merge(files: list[Path], out: Path) -> int:
+    """Merge record files into one report without solving."""
+    merged: dict[tuple[str, str, str], BenchRecord] = {}
+    for path in files:
+        for data in json.loads(path.read_text(encoding="utf-8")):
+            record = BenchRecord.from_dict(data)
+            merged[(record.suite, record.instance, record.backend)] = record
+    order = {suite: i for i, suite in enumerate(SUITES)}
+    records = sorted(merged.values(), key=lambda r: order[r.suite])  # stable: file order kept
+    write_json(out / "validation.json", [r.to_dict() for r in records])
+    command = "python benchmarks/validate_sets.py --merge " + " ".join(str(f) for f in files)
+    write_atomic(out / "validation.md", markdown_report(records, command=command))
+    print("\n".join(summary_lines(records)))
+    print(f"wrote {out / 'validation.json'} and {out / 'validation.md'}")
+    return 0 if records and all(r.ok for r in records) else 1
 
 
 if __name__ == "__main__":

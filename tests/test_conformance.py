@@ -32,11 +32,13 @@ def test_small_instance(case: Case, backend: str) -> None:
         assert plan.assignment == case.assignment
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.file.removesuffix(".yaml") for c in CASES])
+RELAXABLE = [c for c in CASES if c.relax is not None]
+
+
+@pytest.mark.parametrize("case", RELAXABLE, ids=[c.file.removesuffix(".yaml") for c in RELAXABLE])
 def test_family_binds(case: Case) -> None:
     """Removing the family's key changes the oracle's answer: the case really tests it."""
-    if case.relax is None:
-        pytest.skip("no relaxation key for this case")
+    assert case.relax is not None
     data = yaml.safe_load(case.path.read_text())
     node = data
     *parents, last = case.relax

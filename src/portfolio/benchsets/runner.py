@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from portfolio.backends.base import DEFAULT_BACKEND, Backend, available_backends, backend_class
@@ -108,6 +108,14 @@ class BenchRecord:
         data["problems"] = list(self.problems)
         data["ok"] = self.ok
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BenchRecord:
+        """A record read back from its JSON form (extra keys such as ``ok`` are ignored)."""
+        names = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in names}
+        values["problems"] = tuple(values.get("problems", ()))
+        return cls(**values)
 
 
 # ---------------------------------------------------------------------- comparisons
