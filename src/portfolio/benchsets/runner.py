@@ -26,6 +26,7 @@ from typing import Any
 
 from portfolio.backends.base import DEFAULT_BACKEND, Backend, available_backends, backend_class
 from portfolio.benchsets.known import KnownValue
+from portfolio.benchsets.readers import data_dir
 from portfolio.benchsets.suites import SUITES, BenchInstance, suite_instances, suite_names
 from portfolio.cli import positive_float
 from portfolio.domain import Instance
@@ -531,6 +532,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 backends.append(backend)
     params: SolveParams = params_from_args(args, time_limit=args.time_limit)
     suites = suite_names(args.suites)
+    data = data_dir(args.data)  # fails early (exit 2) when the data cannot be found
     out = sys.stdout
     out.write(
         f"portfolio bench: {', '.join(suites)} on {', '.join(backends)}; "
@@ -550,7 +552,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     interrupted = False
     try:
         run_suites(
-            suites, backends, params, data=args.data, patterns=args.instances, on_record=on_record
+            suites, backends, params, data=data, patterns=args.instances, on_record=on_record
         )
     except KeyboardInterrupt:
         interrupted = True
