@@ -72,9 +72,9 @@ class ParameterError(PortfolioError, ValueError):
     """A solve parameter is out of range (a ``ValueError`` too, for older callers)."""
 
 
-class OutputPathError(PortfolioError):
+class OutputPathError(PortfolioError, OSError):
     """An output path cannot be written: a folder where a file is wanted, a file where a folder
-    is wanted, or a place without permission to write."""
+    is wanted, or a place without permission to write (an ``OSError`` too, for older callers)."""
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path

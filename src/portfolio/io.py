@@ -240,19 +240,23 @@ def _nests(value: Any) -> bool:
     return isinstance(value, dict | list)
 
 
-def _where(text: str, line: int, column: int) -> str:
-    """'line L, column C' and the offending line with a caret under the column (1-based)."""
+def _snippet(text: str, line: int, column: int) -> str:
+    """The offending line (1-based ``line``) with a caret under ``column``, on new lines."""
     lines = text.splitlines()
-    head = f"line {line}, column {column}"
     if not 1 <= line <= len(lines):
-        return head
+        return ""
     shown = lines[line - 1].replace("\t", " ")
     if len(shown) > 120:
         start = max(0, column - 60)
         shown = shown[start : start + 120]
         column -= start
     gutter = f"    {line} | "
-    return f"{head}\n{gutter}{shown}\n{' ' * (len(gutter) - 2)}| {' ' * (column - 1)}^"
+    return f"\n{gutter}{shown}\n{' ' * (len(gutter) - 2)}| {' ' * (column - 1)}^"
+
+
+def _at(text: str, line: int, column: int, words: str) -> str:
+    """'line L, column C: words' and the offending line."""
+    return f"line {line}, column {column}: {words}{_snippet(text, line, column)}"
 
 
 def _line_column(text: str, position: int) -> tuple[int, int]:
@@ -263,10 +267,14 @@ def _line_column(text: str, position: int) -> tuple[int, int]:
 def _duplicate_message(text: str, key: str, position: int, first: int) -> str:
     line, column = _line_column(text, position)
     first_line, _ = _line_column(text, first)
-    return (
-        f"duplicate key '{key}' at {_where(text, line, column)}\n"
-        f"  (first given at line {first_line}; remove one: otherwise the last would silently win)"
+    return f"duplicate key '{key}' at " + _at(
+        text, line, column, _duplicate_words(first_line)
     )
+
+
+def _duplicate_words(first_line: int | None) -> str:
+    since = f"first given at line {first_line}; " if first_line is not None else ""
+    return f"{since}remove one, otherwise the last would silently win"
 
 
 # JSON -----------------------------------------------------------------
@@ -331,7 +339,7 @@ def _parse_json(text: str, source: str) -> Any:
         return json.loads(text, object_pairs_hook=_unique_pairs)
     except json.JSONDecodeError as exc:
         raise InstanceFileError(
-            source, f"invalid JSON at {_where(text, exc.lineno, exc.colno)}: {exc.msg}"
+            source, f"invalid JSON at {_at(text, exc.lineno, exc.colno, exc.msg)}"
         ) from None
     except _DuplicateKey as exc:
         found = _json_duplicate(text)
@@ -361,13 +369,12 @@ def _parse_toml(text: str, source: str) -> Any:
             key = _TOML_KEY.match(lines[line - 1]) if 1 <= line <= len(lines) else None
             name = key.group(1).strip() if key else "?"
             column = key.start(1) + 1 if key else column
+            words = _duplicate_words(None)
             raise InstanceFileError(
-                source,
-                f"duplicate key '{name}' at {_where(text, line, column)}\n"
-                "  (a key or table may be given once: remove one of them)",
+                source, f"duplicate key '{name}' at {_at(text, line, column, words)}"
             ) from None
         raise InstanceFileError(
-            source, f"invalid TOML at {_where(text, line, column)}: {problem}"
+            source, f"invalid TOML at {_at(text, line, column, problem)}"
         ) from None
 
 
@@ -501,10 +508,8 @@ def _yaml_message(exc: Exception, text: str) -> str:
         line, column = _line_column(text, exc.position)
         char = exc.character
         code = f"U+{ord(char):04X}" if isinstance(char, str) else f"byte 0x{char:02x}"
-        return (
-            f"invalid YAML at {_where(text, line, column)}: a character YAML does not allow "
-            f"({code}); remove it"
-        )
+        words = f"a character YAML does not allow ({code})"
+        return f"invalid YAML at {_at(text, line, column, words)}"
     problem = str(getattr(exc, "problem", None) or "")
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     words = problem or str(exc)
@@ -519,16 +524,13 @@ def _yaml_message(exc: Exception, text: str) -> str:
             if "\t" in line_text
             else "a character that cannot start a value here (put the value in quotes)"
         )
-    if problem.startswith("duplicate key") and mark is not None:
-        first = getattr(exc, "context_mark", None)
-        since = f"first given at line {first.line + 1}; " if first is not None else ""
-        return (
-            f"{problem} at {_where(text, mark.line + 1, mark.column + 1)}\n"
-            f"  ({since}remove one: otherwise the last would silently win)"
-        )
     if mark is None:
         return f"invalid YAML: {words}"
-    return f"invalid YAML at {_where(text, mark.line + 1, mark.column + 1)}: {words}"
+    if problem.startswith("duplicate key"):
+        first = getattr(exc, "context_mark", None)
+        words = _duplicate_words(first.line + 1 if first is not None else None)
+        return f"{problem} at {_at(text, mark.line + 1, mark.column + 1, words)}"
+    return f"invalid YAML at {_at(text, mark.line + 1, mark.column + 1, words)}"
 
 
 # ---------------------------------------------------------------------- files
@@ -706,27 +708,29 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     A reader (or an interrupted run) never sees a half-written file.
 
     Raises:
-        OutputPathError: ``path`` names a folder (or ends with a separator).
-        OSError: the file cannot be written.
+        OutputPathError: ``path`` names a folder (or ends with a separator), or the file
+            cannot be written (an ``OSError`` too).
     """
     if _ends_with_separator(os.fspath(path)) or Path(path).is_dir():
         raise OutputPathError(os.fspath(path), "is a folder; give a file name")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = ""
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         if tmp:
             try:
                 os.unlink(tmp)
             except FileNotFoundError:
                 pass
+        if isinstance(exc, OSError) and not isinstance(exc, OutputPathError):
+            raise OutputPathError(str(target), f"cannot write: {exc.strerror or exc}") from exc
         raise
 
 
