@@ -35,7 +35,7 @@ test-long: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest benchmarks -q -p no:cacheprovider --benchmark-only \
 		--benchmark-columns=min,mean,max,rounds
-	$(BIN)/portfolio bench all --backend highs --time-limit 60 --json bench-results.json
+	$(BIN)/portfolio bench all --backend highs --time-limit 60 --output bench-results.json
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -10,7 +10,7 @@ Writes ``<out>/validation.json`` (the records, rewritten atomically after every 
 run can be watched or interrupted) and ``<out>/validation.md`` (summary per suite and backend, then
 every record, with the machine and date). Exit 0 when every record is ok (see
 :mod:`portfolio.benchsets.runner`), 1 otherwise. The same runs are available one suite at a time as
-``portfolio bench SUITE... --json OUT --markdown OUT``.
+``portfolio bench SUITE... --output OUT --markdown OUT``.
 """
 
 from __future__ import annotations

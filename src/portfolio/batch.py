@@ -226,7 +226,7 @@ def read_inputs(inputs: Sequence[BatchInput]) -> tuple[list[BatchItem], list[Ite
         Items to solve, and ``error`` rows for files that cannot be read at all (unknown
         type, not UTF-8, unreadable).
     """
-    from portfolio.io import file_format
+    from portfolio.io import file_format, read_bytes
 
     items: list[BatchItem] = []
     failed: list[ItemResult] = []
@@ -234,7 +234,7 @@ def read_inputs(inputs: Sequence[BatchInput]) -> tuple[list[BatchItem], list[Ite
         source = str(entry.path)
         try:
             fmt = file_format(entry.path)
-            raw = entry.path.read_bytes()
+            raw = read_bytes(entry.path)  # regular files only, within the size limit
             content = raw.decode("utf-8")
         except InstanceFileError as exc:
             failed.append(_input_error(entry.name, source, str(exc), b""))
@@ -511,7 +511,7 @@ def executor_from_args(args: argparse.Namespace) -> str:
 
 def register_cli(subparsers: Any) -> None:
     """Add ``portfolio batch`` to the command line."""
-    from portfolio.cli import add_solve_options
+    from portfolio.cli import add_input_options, add_solve_options
 
     parser = subparsers.add_parser(
         "batch",
@@ -522,6 +522,7 @@ def register_cli(subparsers: Any) -> None:
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUTS", help="files, folders or globs")
     add_solve_options(parser, PER_INSTANCE_LIMIT_HELP)
+    add_input_options(parser)
     add_executor_options(parser)
     parser.set_defaults(func=cmd_batch)
 
@@ -530,9 +531,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
     """portfolio batch INPUTS... --out DIR."""
     from portfolio.backends import get_backend
     from portfolio.cli import params_from_args
+    from portfolio.io import check_output_dir
     from portfolio.progress import BatchProgress
 
     get_backend(args.backend)  # an unknown or missing backend is a usage error: fail now
+    check_output_dir(args.out)  # a file, or a place that cannot be written: fail now
     params = params_from_args(args)
     executor = executor_from_args(args)
     files, missing = expand_inputs(args.inputs, exclude=args.out)

@@ -8,12 +8,13 @@ Subcommands of other modules (``batch``, ``sweep``, ``bench``) register themselv
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn, TextIO
 
 from portfolio.errors import (
@@ -25,6 +26,19 @@ from portfolio.errors import (
 )
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2
+
+SOLVE_EPILOG = """exit codes:
+  0    a plan (optimal, or feasible within the limits)
+  1    no plan: infeasible, or none found within the limits
+  2    bad input or usage (the message names the file, item and field)
+  130  interrupted (Ctrl-C)"""
+
+VALIDATE_EPILOG = """exit codes:
+  0    every file is valid
+  2    a file is invalid or unreadable (every error is listed)"""
+
+SCHEMA_EPILOG = """exit codes:
+  0    the schema was printed"""
 
 #: Extra subcommands: name -> "module:function" where function(subparsers) adds the parser and
 #: sets ``func`` (taking the parsed args, returning an exit code).
@@ -81,6 +95,18 @@ def add_solve_options(
     )
 
 
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """Options on reading instance files (solve, validate, batch, sweep)."""
+    parser.add_argument(
+        "--max-file-size",
+        type=_size,
+        default=None,
+        metavar="SIZE",
+        help="largest instance file read, e.g. 512MB or 1G (default 256MB, or "
+        "$PORTFOLIO_MAX_FILE_SIZE)",
+    )
+
+
 def params_from_args(args: argparse.Namespace, time_limit: float | None = None) -> Any:
     """SolveParams from parsed options."""
     from portfolio.params import DEFAULT_REL_GAP, SolveParams
@@ -106,9 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"portfolio {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    solve = sub.add_parser("solve", help="solve an instance file and show the plan")
+    solve = sub.add_parser(
+        "solve",
+        help="solve an instance file and show the plan",
+        description="Read and validate an instance file, solve it, verify the plan against the "
+        "instance, and print it as a table (or JSON) with the limits it sits on; with no plan, "
+        "say what would have to give. --time-limit bounds the whole command, reading included.",
+        epilog=SOLVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     solve.add_argument("file", help="instance file (.json, .yaml, .yml or .toml)")
     add_solve_options(solve)
+    add_input_options(solve)
     solve.add_argument(
         "--output", "-o", metavar="FILE", help="write the result JSON here (atomically)"
     )
@@ -117,11 +152,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     solve.set_defaults(func=cmd_solve)
 
-    validate = sub.add_parser("validate", help="check an instance file and report every error")
+    validate = sub.add_parser(
+        "validate",
+        help="check an instance file and report every error",
+        description="Read and validate instance files without solving: every error is reported "
+        "at once, each naming the file, the item (service or mode id) and the field.",
+        epilog=VALIDATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     validate.add_argument("files", nargs="+", help="instance files")
+    add_input_options(validate)
     validate.set_defaults(func=cmd_validate)
 
-    schema = sub.add_parser("schema", help="print the JSON Schema of instance files")
+    schema = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of instance files",
+        description="Print the JSON Schema of instance files (JSON, YAML and TOML share one "
+        "structure), with a description of every field.",
+        epilog=SCHEMA_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     schema.set_defaults(func=cmd_schema)
 
     backends = sub.add_parser("backends", help="list the solver backends and whether installed")
@@ -149,7 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     args.started = began
     try:
-        code: int = args.func(args)
+        with _max_file_size(getattr(args, "max_file_size", None)):
+            code: int = args.func(args)
         return code
     except (InstanceFileError, ValidationError) as exc:
         _err(str(exc))
@@ -160,6 +211,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PortfolioError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
+    except OSError as exc:  # a file that cannot be read or written: say which, in one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        _err(f"{where}{exc.strerror or exc}")
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
@@ -169,15 +224,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_solve(args: argparse.Namespace) -> int:
     """portfolio solve FILE."""
     from portfolio.backends import get_backend
-    from portfolio.io import load_instance, write_json
+    from portfolio.errors import ReadTimeLimitError
+    from portfolio.io import check_output_file, load_instance, write_json
     from portfolio.report import format_result
-    from portfolio.solve import _Clock, solve_instance
+    from portfolio.solve import _Clock, read_time_limit_result, solve_instance
 
     params = params_from_args(args)
     clock = _Clock(args.started, params.time_limit)
     backend = get_backend(args.backend)
+    if args.output:
+        check_output_file(args.output)  # before any work: a folder or an unwritable place
     t0 = time.perf_counter()
-    instance = load_instance(args.file)
+    deadline = None if params.time_limit is None else args.started + params.time_limit
+    try:
+        instance = load_instance(args.file, deadline=deadline)
+    except ReadTimeLimitError as exc:
+        spent = read_time_limit_result(exc, backend.name, params.time_limit, clock.elapsed())
+        return _report_read_time_limit(args, spent)
     result = solve_instance(
         instance, backend, params, clock=clock, read_seconds=time.perf_counter() - t0
     )
@@ -195,6 +258,21 @@ def cmd_solve(args: argparse.Namespace) -> int:
         # A solver that ignored its limit still runs in a background thread: do not wait for it.
         sys.stderr.flush()
         os._exit(code)
+    return code
+
+
+def _report_read_time_limit(args: argparse.Namespace, result: Any) -> int:
+    """The time limit ran out while reading: say so, write the result file, exit 1."""
+    from portfolio.io import write_json
+
+    data = result.to_dict()
+    data["file"] = os.path.abspath(args.file)
+    if args.output:
+        write_json(args.output, data)
+    if args.json:
+        sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    _err(result.detail)
+    code: int = result.status.exit_code
     return code
 
 
@@ -264,6 +342,35 @@ def _solver_threads_left() -> bool:
     import threading
 
     return any(t.name.startswith("portfolio-") and t.is_alive() for t in threading.enumerate())
+
+
+@contextlib.contextmanager
+def _max_file_size(size: int | None) -> Iterator[None]:
+    """Let ``--max-file-size`` reach every reader of the command (and batch workers) through
+    the environment variable the library reads, restoring it afterwards."""
+    from portfolio.io import MAX_FILE_SIZE_ENV
+
+    if size is None:
+        yield
+        return
+    previous = os.environ.get(MAX_FILE_SIZE_ENV)
+    os.environ[MAX_FILE_SIZE_ENV] = str(size)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(MAX_FILE_SIZE_ENV, None)
+        else:
+            os.environ[MAX_FILE_SIZE_ENV] = previous
+
+
+def _size(text: str) -> int:
+    from portfolio.io import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _backend_options(pairs: list[str]) -> dict[str, Any]:

@@ -17,12 +17,17 @@ This module imports no solver and knows nothing of matrices.
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
+import typing
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pydantic
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -42,7 +47,7 @@ SECTORS: tuple[str, ...] = ("public", "private", "voluntary", "community")
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-Identifier = Annotated[str, Field(min_length=1)]
+Identifier = Annotated[str, Field(min_length=1), AfterValidator(lambda v: plain_id(v))]
 Count = Annotated[int, Field(ge=0)]
 
 _NUMBER_TAG = "yearly:number"
@@ -97,6 +102,46 @@ def value_in_year(value: float | list[float] | list[int] | None, year: int) -> f
 def is_per_year(value: Any) -> bool:
     """True when a yearly field was given as a list (one value per year)."""
     return isinstance(value, list | tuple)
+
+
+#: Unicode categories an id may not contain: control (newline, NUL, ...), format (right-to-left
+#: marks, bidi embeddings and isolates, zero-width characters), surrogates, line and paragraph
+#: separators. They are invisible or move text around, so tables and messages would lie.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_CONTROL_NAMES = {"\0": "NUL", "\t": "TAB", "\n": "LINE FEED, a newline", "\r": "CARRIAGE RETURN"}
+
+
+def plain_id(value: str) -> str:
+    """Check that an id holds no control or formatting character (see HIDDEN_CATEGORIES).
+
+    Raises:
+        ValueError: naming the first such character and its position.
+    """
+    if value.isascii() and value.isprintable():
+        return value
+    for position, char in enumerate(value, start=1):
+        if unicodedata.category(char) in HIDDEN_CATEGORIES:
+            name = _CONTROL_NAMES.get(char) or unicodedata.name(char, "a control character")
+            raise ValueError(
+                f"an id may not contain control or formatting characters: U+{ord(char):04X} "
+                f"({name}) at position {position}"
+            )
+    return value
+
+
+def shown(text: str) -> str:
+    """Text safe to print on one line: control and formatting characters as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else f"\\u{ord(char):04x}" for char in text)
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """'; did you mean 'x'?' for the closest of ``choices`` to ``word``, or ''."""
+    if not isinstance(word, str):
+        return ""
+    matches = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    return f"; did you mean '{matches[0]}'?" if matches else ""
 
 #: Option fields that are figures: a ``limits`` row or a weighted objective may name them.
 OPTION_FIGURES: tuple[str, ...] = (
@@ -413,6 +458,21 @@ class Horizon(BaseModel):
 
 ObjectiveName = Literal["maximise_outcome", "minimise_cost"]
 _OBJECTIVE_ALIASES = {"maximize_outcome": "maximise_outcome", "minimize_cost": "minimise_cost"}
+OBJECTIVE_NAMES: tuple[str, ...] = ("maximise_outcome", "minimise_cost")
+
+
+def _objective_kind(value: Any) -> str:
+    """Which form of objective a value is: a name, or a weighted sum (a mapping)."""
+    return "weighted" if isinstance(value, Mapping | WeightedObjective) else "name"
+
+
+if TYPE_CHECKING:
+    ObjectiveField = ObjectiveName | WeightedObjective
+else:
+    ObjectiveField = Annotated[
+        Annotated[ObjectiveName, Tag("name")] | Annotated[WeightedObjective, Tag("weighted")],
+        Discriminator(_objective_kind),
+    ]
 
 
 class Instance(BaseModel):
@@ -433,7 +493,7 @@ class Instance(BaseModel):
     """The council's services."""
     constraints: Constraints = Field(default_factory=Constraints)
     """The limits."""
-    objective: ObjectiveName | WeightedObjective = "maximise_outcome"
+    objective: ObjectiveField = "maximise_outcome"
     """maximise_outcome (default), minimise_cost, or a weighted sum of figures."""
     horizon: Horizon | None = None
     """Multi-year planning horizon; absent for the single-period model."""
@@ -442,7 +502,13 @@ class Instance(BaseModel):
     @classmethod
     def _objective_spelling(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return _OBJECTIVE_ALIASES.get(value, value)
+            value = _OBJECTIVE_ALIASES.get(value, value)
+            if value not in OBJECTIVE_NAMES:
+                raise ValueError(
+                    f"unknown objective '{shown(value)}': use maximise_outcome, minimise_cost, "
+                    "or a weighted sum such as {maximise: {outcome: 1, social_value: 0.2}}"
+                    + did_you_mean(value, [*OBJECTIVE_NAMES, *_OBJECTIVE_ALIASES])
+                )
         return value
 
     # ------------------------------------------------------------------ construction
@@ -464,7 +530,10 @@ class Instance(BaseModel):
         try:
             instance = cls.model_validate(data)
         except pydantic.ValidationError as exc:
-            raise ValidationError(_pydantic_issues(exc, data, source)) from None
+            issues = _pydantic_issues(exc, data, source)
+            # Reference errors too, from whatever parsed: every error at once.
+            issues += [i for i in raw_reference_issues(data, source) if i not in issues]
+            raise ValidationError(issues) from None
         issues = check_references(instance, source)
         if issues:
             raise ValidationError(issues)
@@ -535,7 +604,7 @@ def check_references(instance: Instance, source: str = "<data>") -> list[InputIs
         for index, option in enumerate(service.options):
             known_metrics.update(option.metrics)
             if option.mode not in modes:
-                add(item, f"options[{index}].mode", f"unknown mode '{option.mode}'")
+                add(item, f"options[{index}].mode", unknown("mode", option.mode, modes))
             if constraints.min_flexibility is not None and option.flexibility is None:
                 add(
                     item,
@@ -544,7 +613,7 @@ def check_references(instance: Instance, source: str = "<data>") -> list[InputIs
                 )
         option_modes = {option.mode for option in service.options}
         if service.current_mode not in modes:
-            add(item, "current_mode", f"unknown mode '{service.current_mode}'")
+            add(item, "current_mode", unknown("mode", service.current_mode, modes))
         elif service.current_mode not in option_modes:
             add(item, "current_mode", f"'{service.current_mode}' has no option in this service")
         marked = [i for i, option in enumerate(service.options) if option.current]
@@ -563,10 +632,10 @@ def check_references(instance: Instance, source: str = "<data>") -> list[InputIs
     for service_id, mode_id in constraints.fixed.items():
         field = f"fixed.{service_id}"
         if service_id not in service_ids:
-            add("constraints", field, f"unknown service '{service_id}'")
+            add("constraints", field, unknown("service", service_id, service_ids))
             continue
         if mode_id not in modes:
-            add("constraints", field, f"unknown mode '{mode_id}'")
+            add("constraints", field, unknown("mode", mode_id, modes))
             continue
         service = instance.service(service_id)
         if all(option.mode != mode_id for option in service.options):
@@ -591,21 +660,25 @@ def check_references(instance: Instance, source: str = "<data>") -> list[InputIs
             add("constraints", field, "a service appears twice in the bundle")
         for service_id in bundle:
             if service_id not in service_ids:
-                add("constraints", field, f"unknown service '{service_id}'")
+                add("constraints", field, unknown("service", service_id, service_ids))
             seen_in_bundle.setdefault(service_id, index)
 
     for index, limit in enumerate(constraints.limits):
         field = f"limits[{index}]"
         if limit.mode is not None and limit.mode not in modes:
-            add("constraints", f"{field}.mode", f"unknown mode '{limit.mode}'")
+            add("constraints", f"{field}.mode", unknown("mode", limit.mode, modes))
         if limit.metric not in known_metrics:
-            add("constraints", f"{field}.metric", _unknown_metric(limit.metric))
+            add("constraints", f"{field}.metric", _unknown_metric(limit.metric, known_metrics))
 
     if isinstance(instance.objective, WeightedObjective):
         special = {"setup_cost"} | ({"termination_cost"} if instance.horizon else set())
         for name in instance.objective.terms:
             if name not in known_metrics and name not in special:
-                add("objective", f"{instance.objective.sense}.{name}", _unknown_metric(name))
+                add(
+                    "objective",
+                    f"{instance.objective.sense}.{name}",
+                    _unknown_metric(name, known_metrics | special),
+                )
     _check_multi_year(instance, add)
     return issues
 
@@ -673,8 +746,81 @@ def _check_multi_year(instance: Instance, add: Any) -> None:
                     "the option could never start")
 
 
-def _unknown_metric(name: str) -> str:
-    return f"unknown figure '{name}': it is neither an option field nor a metric of any option"
+def _unknown_metric(name: str, known: Iterable[str] = ()) -> str:
+    return (
+        f"unknown figure '{shown(name)}': it is neither an option field nor a metric of any "
+        f"option{did_you_mean(name, known)}"
+    )
+
+
+def unknown(kind: str, name: str, known: Iterable[str]) -> str:
+    """'unknown mode 'x'' with a suggestion of the closest known id."""
+    return f"unknown {kind} '{shown(name)}'{did_you_mean(name, known)}"
+
+
+def raw_reference_issues(data: Mapping[str, Any], source: str = "<data>") -> list[InputIssue]:
+    """Reference checks on parsed data that did not validate, so that a file's unknown modes and
+    services are reported together with its type errors (each item is checked as far as its
+    own fields allow; ids that failed validation still count as defined).
+    """
+    issues: list[InputIssue] = []
+
+    def add(item: str, field: str, message: str) -> None:
+        issues.append(InputIssue(source, item, field, message))
+
+    def ids(key: str) -> list[str] | None:
+        items = data.get(key)
+        if not isinstance(items, list):
+            return None
+        found = [item.get("id") for item in items if isinstance(item, Mapping)]
+        return [item_id for item_id in found if isinstance(item_id, str)]
+
+    mode_ids, service_ids = ids("modes"), ids("services")
+    if mode_ids is not None:
+        _check_duplicates(map(shown, mode_ids), "mode", "id", add)
+    if service_ids is not None:
+        _check_duplicates(map(shown, service_ids), "service", "id", add)
+    modes = set(mode_ids or ())
+    services = set(service_ids or ())
+
+    def check_mode(item: str, field: str, value: Any) -> None:
+        if mode_ids is not None and isinstance(value, str) and value and value not in modes:
+            add(item, field, unknown("mode", value, modes))
+
+    def check_service(item: str, field: str, value: Any) -> None:
+        if service_ids is not None and isinstance(value, str) and value and value not in services:
+            add(item, field, unknown("service", value, services))
+
+    raw_services = data.get("services")
+    for number, service in enumerate(raw_services if isinstance(raw_services, list) else []):
+        if not isinstance(service, Mapping):
+            continue
+        sid = service.get("id")
+        item = f"service '{shown(sid)}'" if isinstance(sid, str) else f"service #{number + 1}"
+        check_mode(item, "current_mode", service.get("current_mode"))
+        options = service.get("options")
+        for index, option in enumerate(options if isinstance(options, list) else []):
+            if isinstance(option, Mapping):
+                check_mode(item, f"options[{index}].mode", option.get("mode"))
+    constraints = data.get("constraints")
+    if not isinstance(constraints, Mapping):
+        return issues
+    fixed = constraints.get("fixed")
+    for service_id, mode_id in (fixed.items() if isinstance(fixed, Mapping) else ()):
+        field = f"fixed.{shown(str(service_id))}"
+        if service_ids is not None and isinstance(service_id, str) and service_id not in services:
+            check_service("constraints", field, service_id)
+        else:
+            check_mode("constraints", field, mode_id)
+    bundles = constraints.get("same_mode")
+    for index, bundle in enumerate(bundles if isinstance(bundles, list) else []):
+        for service_id in bundle if isinstance(bundle, list) else []:
+            check_service("constraints", f"same_mode[{index}]", service_id)
+    limits = constraints.get("limits")
+    for index, limit in enumerate(limits if isinstance(limits, list) else []):
+        if isinstance(limit, Mapping):
+            check_mode("constraints", f"limits[{index}].mode", limit.get("mode"))
+    return issues
 
 
 def _check_duplicates(ids: Iterable[str], kind: str, field: str, add: Any) -> None:
@@ -694,8 +840,42 @@ def _pydantic_issues(
     issues = []
     for error in exc.errors(include_url=False):
         item, field = _locate(error["loc"], data)
-        issues.append(InputIssue(source, item, field, _message(error)))
+        issues.append(InputIssue(source, item, field, _message(error) + _hint(error)))
     return issues
+
+
+def _hint(error: Any) -> str:
+    """'; did you mean ...?' for a misspelt field name or choice (a sector, say)."""
+    kind = error.get("type", "")
+    if kind == "literal_error":
+        expected = str((error.get("ctx") or {}).get("expected", ""))
+        return did_you_mean(error.get("input"), re.findall(r"'([^']*)'", expected))
+    if kind == "extra_forbidden" and error["loc"]:
+        return did_you_mean(error["loc"][-1], _fields_at(error["loc"][:-1]))
+    return ""
+
+
+def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The field names of the model at a pydantic location (for suggestions)."""
+    model: type[BaseModel] = Instance
+    for part in loc:
+        if isinstance(part, str) and part in model.model_fields:
+            inner = _model_in(model.model_fields[part].annotation)
+            if inner is None:
+                return []
+            model = inner
+    return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside a field's type (``list[Option]`` -> Option), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def _locate(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> tuple[str, str]:
@@ -707,13 +887,17 @@ def _locate(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> tuple[str, s
     ]
     # Drop union-branch tags pydantic inserts (e.g. 'literal[...]', 'WeightedObjective').
     parts = [p for p in parts if p not in ("WeightedObjective",)]
+    if len(parts) >= 2 and parts[0] == "objective" and parts[1] in ("name", "weighted"):
+        del parts[1]  # the tag of the objective's form
     if len(parts) >= 2 and parts[0] in ("services", "modes") and isinstance(parts[1], int):
         kind = "service" if parts[0] == "services" else "mode"
         raw = data.get(parts[0])
         item_id = None
         if isinstance(raw, list) and parts[1] < len(raw) and isinstance(raw[parts[1]], Mapping):
             item_id = raw[parts[1]].get("id")
-        item = f"{kind} '{item_id}'" if isinstance(item_id, str) else f"{kind} #{parts[1] + 1}"
+        item = (
+            f"{kind} '{shown(item_id)}'" if isinstance(item_id, str) else f"{kind} #{parts[1] + 1}"
+        )
         return item, _join(parts[2:])
     if parts and parts[0] in ("constraints", "objective"):
         return str(parts[0]), _join(parts[1:])
@@ -723,6 +907,7 @@ def _locate(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> tuple[str, s
 def _join(parts: list[int | str]) -> str:
     text = ""
     for part in parts:
+        part = part if isinstance(part, int) else shown(part)
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
 
@@ -740,5 +925,7 @@ def _message(error: Any) -> str:
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     if kind not in ("missing",) and value is not None and not isinstance(value, Mapping | list):
+        if isinstance(value, str) and f"'{shown(value)}'" in message:
+            return message  # the message already names the value
         return f"{message} (got {value!r})"
     return message

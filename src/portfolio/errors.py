@@ -66,3 +66,32 @@ class IncompatibleModelError(PortfolioError):
 
 class NoPlanError(PortfolioError):
     """A plan was asked of a result that has none."""
+
+
+class ParameterError(PortfolioError, ValueError):
+    """A solve parameter is out of range (a ``ValueError`` too, for older callers)."""
+
+
+class OutputPathError(PortfolioError, OSError):
+    """An output path cannot be written: a folder where a file is wanted, a file where a folder
+    is wanted, or a place without permission to write (an ``OSError`` too, for older callers)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+class ReadTimeLimitError(PortfolioError):
+    """The time limit ran out while an instance file was read, parsed or validated.
+
+    Attributes:
+        file: the instance file.
+        stage: what was under way (``reading``, ``parsing`` or ``validating``).
+    """
+
+    def __init__(self, file: str, stage: str) -> None:
+        self.file = file
+        self.stage = stage
+        super().__init__(
+            f"{file}: the time limit ran out while {stage} the file; nothing was solved"
+        )

@@ -230,8 +230,9 @@ def solve_task(
     runs from the moment the task starts on its worker.
     """
     from portfolio.backends import get_backend
+    from portfolio.errors import ReadTimeLimitError
     from portfolio.io import instance_from_data
-    from portfolio.solve import _Clock, solve_instance
+    from portfolio.solve import _Clock, read_time_limit_result, solve_instance
 
     began = time.perf_counter()
     cpu = time.process_time()
@@ -250,7 +251,21 @@ def solve_task(
 
     try:
         clock = _Clock(began, params.time_limit)
-        instance = instance_from_data(content, fmt, source=source)
+        deadline = None if params.time_limit is None else began + params.time_limit
+        try:
+            instance = instance_from_data(content, fmt, source=source, deadline=deadline)
+        except ReadTimeLimitError as exc:
+            spent = read_time_limit_result(exc, backend, params.time_limit, clock.elapsed())
+            data = spent.to_dict()
+            return {
+                "status": data["status"],
+                "result": data,
+                "error": None,
+                "error_kind": None,
+                "seconds": time.perf_counter() - began,
+                "cpu_seconds": time.process_time() - cpu,
+                "worker": worker,
+            }
         read_seconds = time.perf_counter() - began
         result = solve_instance(
             instance, get_backend(backend), params, clock=clock, read_seconds=read_seconds

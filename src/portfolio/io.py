@@ -1,13 +1,26 @@
 """Instance files (JSON, YAML, TOML) to domain objects, and result files written atomically.
 
+Reading is bounded: only regular files are read (a FIFO, a device or a folder is refused before
+any byte is read), no file larger than :func:`max_file_size` (256 MB unless
+``PORTFOLIO_MAX_FILE_SIZE`` or ``--max-file-size`` says otherwise), nothing nested deeper than
+:data:`MAX_NESTING`, and, given a ``deadline``, reading, parsing and validating stop with
+:class:`~portfolio.errors.ReadTimeLimitError` once it passes. Every format rejects duplicate keys
+(naming the key and its line), accepts a UTF-8 byte-order mark, and YAML reads exponent numbers
+such as ``1e6`` as numbers (YAML 1.2). YAML uses libyaml's C loader when it is installed.
+
 No solver is imported here.
 """
 
 from __future__ import annotations
 
+import codecs
+import functools
 import json
 import os
+import re
+import stat
 import tempfile
+import time
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,39 +29,511 @@ from typing import Any
 import pydantic
 
 from portfolio.domain import Instance, check_references
-from portfolio.errors import InstanceFileError, ValidationError
+from portfolio.errors import (
+    InstanceFileError,
+    OutputPathError,
+    PortfolioError,
+    ReadTimeLimitError,
+    ValidationError,
+)
 
 SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 
+DEFAULT_MAX_FILE_SIZE = 256 * 1024 * 1024
+"""Largest instance file read, in bytes, unless configured otherwise (256 MB)."""
 
-def parse_text(text: str, fmt: str, source: str = "<data>") -> Any:
+MAX_FILE_SIZE_ENV = "PORTFOLIO_MAX_FILE_SIZE"
+"""Environment variable that sets the largest instance file read (e.g. ``512MB``, ``1G``)."""
+
+MAX_NESTING = 64
+"""Deepest nesting of lists and mappings accepted; an instance needs fewer than ten levels."""
+
+_CHUNK = 1 << 20
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+_BOM = "\ufeff"
+
+
+# ---------------------------------------------------------------------- sizes
+def parse_size(text: str) -> int:
+    """A size in bytes from text such as ``1000000``, ``512K``, ``256MB`` or ``1.5G``.
+
+    Units are powers of 1024 (K, M, G, T, with or without a trailing B or iB).
+
+    Raises:
+        ValueError: the text is not a positive size.
+    """
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([KMGT]?)(?:I?B)?\s*", text.upper())
+    if match is None:
+        raise ValueError(f"expected a size such as 256MB or 1G, got '{text}'")
+    size = int(float(match.group(1)) * _UNITS[match.group(2)])
+    if size < 1:
+        raise ValueError(f"the size must be positive, got '{text}'")
+    return size
+
+
+def max_file_size(explicit: int | None = None) -> int:
+    """The largest instance file to read, in bytes: ``explicit`` if given, else the
+    ``PORTFOLIO_MAX_FILE_SIZE`` environment variable, else :data:`DEFAULT_MAX_FILE_SIZE`.
+
+    Raises:
+        PortfolioError: the environment variable is not a size.
+    """
+    if explicit is not None:
+        return explicit
+    text = os.environ.get(MAX_FILE_SIZE_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_FILE_SIZE
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise PortfolioError(f"{MAX_FILE_SIZE_ENV}: {exc}") from None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024**2:,.1f} MB" if size >= 1024**2 else f"{size:,} bytes"
+
+
+# ---------------------------------------------------------------------- reading bytes
+def read_bytes(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int | None = None,
+    deadline: float | None = None,
+) -> bytes:
+    """The bytes of an instance file, read within bounds.
+
+    Args:
+        path: the file.
+        max_bytes: the largest size accepted (default: :func:`max_file_size`).
+        deadline: a :func:`time.perf_counter` value after which reading stops.
+
+    Raises:
+        InstanceFileError: the file is missing, unreadable, not a regular file (a folder, a
+            FIFO, a device) or larger than the limit.
+        ReadTimeLimitError: the deadline passed while reading.
+    """
+    source = str(path)
+    limit = max_file_size(max_bytes)
+    # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below).
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise InstanceFileError(source, "file not found") from None
+    except IsADirectoryError:
+        raise InstanceFileError(source, "is a directory, not an instance file") from None
+    except OSError as exc:
+        raise InstanceFileError(source, f"cannot open: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InstanceFileError(source, "is a directory, not an instance file")
+        if not stat.S_ISREG(info.st_mode):
+            raise InstanceFileError(
+                source, f"is {_file_kind(info.st_mode)}, not a regular file: give an instance file"
+            )
+        if info.st_size > limit:
+            raise InstanceFileError(source, _too_large(info.st_size, limit))
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            if deadline is not None and time.perf_counter() > deadline:
+                raise ReadTimeLimitError(source, "reading")
+            chunk = os.read(fd, _CHUNK)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:  # the file grew while being read
+                raise InstanceFileError(source, _too_large(total, limit))
+        return b"".join(chunks)
+    except OSError as exc:
+        raise InstanceFileError(source, f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"the file is larger than the {_megabytes(limit)} limit (it has {_megabytes(size)} or "
+        f"more); raise the limit with --max-file-size or {MAX_FILE_SIZE_ENV}"
+    )
+
+
+def _decode(raw: bytes, source: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")  # a byte-order mark is accepted in every format
+    except UnicodeDecodeError as exc:
+        raise InstanceFileError(source, f"not UTF-8 text: {exc.reason}") from None
+
+
+# ---------------------------------------------------------------------- parsing
+def parse_text(
+    text: str, fmt: str, source: str = "<data>", *, deadline: float | None = None
+) -> Any:
     """Parse file contents in the given format (json, yaml or toml) into plain data.
+
+    A leading byte-order mark is ignored; duplicate keys, nesting deeper than
+    :data:`MAX_NESTING` and syntax errors are reported with their line.
+
+    Args:
+        text: the contents.
+        fmt: json, yaml or toml.
+        source: the file name used in messages.
+        deadline: a :func:`time.perf_counter` value after which parsing stops (YAML only: the
+            JSON and TOML parsers are fast enough to finish).
 
     Raises:
         InstanceFileError: the text is not valid in that format.
+        ReadTimeLimitError: the deadline passed while parsing.
     """
+    text = text.removeprefix(_BOM)
     try:
         if fmt == "json":
-            return json.loads(text)
-        if fmt == "yaml":
-            import yaml
+            data = _parse_json(text, source)
+        elif fmt == "yaml":
+            data = _parse_yaml(text, source, deadline)
+        elif fmt == "toml":
+            data = _parse_toml(text, source)
+        else:
+            raise InstanceFileError(source, f"unknown format '{fmt}' (use json, yaml or toml)")
+    except RecursionError:
+        raise InstanceFileError(source, _too_deep()) from None
+    _check_nesting(data, source)
+    return data
 
-            return yaml.safe_load(text)
-        if fmt == "toml":
-            return tomllib.loads(text)
+
+def _too_deep() -> str:
+    return (
+        f"lists or mappings are nested more than {MAX_NESTING} levels deep; an instance file "
+        "needs fewer than ten"
+    )
+
+
+def _check_nesting(data: Any, source: str) -> None:
+    """Raise when lists and mappings nest deeper than :data:`MAX_NESTING` (without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise InstanceFileError(source, _too_deep())
+        if isinstance(value, dict):
+            stack.extend((child, depth + 1) for child in value.values() if _nests(child))
+        elif isinstance(value, list):
+            stack.extend((child, depth + 1) for child in value if _nests(child))
+
+
+def _nests(value: Any) -> bool:
+    return isinstance(value, dict | list)
+
+
+def _snippet(text: str, line: int, column: int) -> str:
+    """The offending line (1-based ``line``) with a caret under ``column``, on new lines."""
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return ""
+    shown = lines[line - 1].replace("\t", " ")
+    if len(shown) > 120:
+        start = max(0, column - 60)
+        shown = shown[start : start + 120]
+        column -= start
+    gutter = f"    {line} | "
+    return f"\n{gutter}{shown}\n{' ' * (len(gutter) - 2)}| {' ' * (column - 1)}^"
+
+
+def _at(text: str, line: int, column: int, words: str) -> str:
+    """'line L, column C: words' and the offending line."""
+    return f"line {line}, column {column}: {words}{_snippet(text, line, column)}"
+
+
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    line = text.count("\n", 0, position) + 1
+    return line, position - (text.rfind("\n", 0, position) + 1) + 1
+
+
+def _duplicate_message(text: str, key: str, position: int, first: int) -> str:
+    line, column = _line_column(text, position)
+    first_line, _ = _line_column(text, first)
+    return f"duplicate key '{key}' at " + _at(
+        text, line, column, _duplicate_words(first_line)
+    )
+
+
+def _duplicate_words(first_line: int | None) -> str:
+    since = f"first given at line {first_line}; " if first_line is not None else ""
+    return f"{since}remove one, otherwise the last would silently win"
+
+
+# JSON -----------------------------------------------------------------
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return data
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> int:
+    """Like :func:`_unique_pairs` but builds nothing (a cheap pre-check of the fast path)."""
+    if len({key for key, _ in pairs}) != len(pairs):
+        _unique_pairs(pairs)
+    return 0
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]', re.DOTALL)
+
+
+def _json_duplicate(text: str) -> tuple[str, int, int] | None:
+    """The first duplicate key of a JSON text: (key, its position, the first one's position)."""
+    stack: list[dict[str, int] | None] = []
+    expect_key = False
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token == "{":
+            stack.append({})
+            expect_key = True
+        elif token == "[":
+            stack.append(None)
+            expect_key = False
+        elif token in "}]":
+            if stack:
+                stack.pop()
+            expect_key = False
+        elif token == ",":
+            expect_key = bool(stack) and stack[-1] is not None
+        elif token == ":":
+            expect_key = False
+        elif expect_key and stack and stack[-1] is not None:
+            key = json.loads(token)
+            seen = stack[-1]
+            if key in seen:
+                return key, match.start(), seen[key]
+            seen[key] = match.start()
+            expect_key = False
+    return None
+
+
+def _parse_json(text: str, source: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_unique_pairs)
     except json.JSONDecodeError as exc:
         raise InstanceFileError(
-            source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            source, f"invalid JSON at {_at(text, exc.lineno, exc.colno, exc.msg)}"
         ) from None
+    except _DuplicateKey as exc:
+        found = _json_duplicate(text)
+        if found is None:
+            raise InstanceFileError(source, f"duplicate key '{exc.key}'") from None
+        raise InstanceFileError(source, _duplicate_message(text, *found)) from None
+
+
+# TOML -----------------------------------------------------------------
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_NAME = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
+_TOML_KEY = re.compile(rf"^\s*\[*\s*({_TOML_NAME}(?:\s*\.\s*{_TOML_NAME})*)")
+
+
+def _parse_toml(text: str, source: str) -> Any:
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InstanceFileError(source, f"invalid TOML: {exc}") from None
-    except Exception as exc:  # yaml.YAMLError and friends
-        if type(exc).__module__.startswith("yaml"):
-            raise InstanceFileError(source, f"invalid YAML: {exc}") from None
-        raise
-    raise InstanceFileError(source, f"unknown format '{fmt}' (use json, yaml or toml)")
+        message = str(exc)
+        at = _TOML_AT.search(message)
+        if at is None:
+            raise InstanceFileError(source, f"invalid TOML: {message}") from None
+        line, column = int(at.group(1)), int(at.group(2))
+        problem = message[: at.start()]
+        if problem.startswith(("Cannot overwrite a value", "Cannot declare")):
+            lines = text.splitlines()
+            key = _TOML_KEY.match(lines[line - 1]) if 1 <= line <= len(lines) else None
+            name = key.group(1).strip() if key else "?"
+            column = key.start(1) + 1 if key else column
+            words = _duplicate_words(None)
+            raise InstanceFileError(
+                source, f"duplicate key '{name}' at {_at(text, line, column, words)}"
+            ) from None
+        raise InstanceFileError(
+            source, f"invalid TOML at {_at(text, line, column, problem)}"
+        ) from None
 
 
+# YAML -----------------------------------------------------------------
+_YAML12_EXPONENT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)[eE][-+]?[0-9]+$")
+"""Numbers in exponent form YAML 1.1 reads as text (``1e6``, ``2.5E7``); YAML 1.2 floats."""
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _ParseTimeout(Exception):
+    pass
+
+
+@functools.cache
+def yaml_loader(c_loader: bool = True) -> type[Any]:
+    """The YAML loader class: safe loading, libyaml's C parser when available (and asked for),
+    YAML 1.2 exponent floats, duplicate keys rejected, and a deadline checked as it goes."""
+    import yaml
+
+    c_base = getattr(yaml, "CSafeLoader", None) if c_loader else None
+    base: type[Any] = c_base if c_base is not None else yaml.SafeLoader
+
+    class Loader(base):  # type: ignore[misc]
+        deadline: float | None = None
+        _resolved = 0
+
+        def _tick(self) -> None:
+            if self.deadline is not None and time.perf_counter() > self.deadline:
+                raise _ParseTimeout
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            # Called for every node, by the C parser too (which composes the whole document
+            # before anything is constructed): the place to watch the clock while composing.
+            self._resolved += 1
+            if not self._resolved & 1023:
+                self._tick()
+            return super().resolve(kind, value, implicit)
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            self._tick()
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[Any, Any] = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                        continue
+                    key = self.construct_object(key_node)
+                    try:
+                        first = seen.setdefault(key, key_node)
+                    except TypeError:
+                        continue
+                    if first is not key_node:
+                        raise yaml.constructor.ConstructorError(
+                            "first given", first.start_mark, f"duplicate key {key!r}",
+                            key_node.start_mark,
+                        )
+            return super().construct_mapping(node, deep=deep)
+
+    Loader.__name__ = Loader.__qualname__ = f"Portfolio{base.__name__}"
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", _YAML12_EXPONENT, list("-+0123456789."))
+    return Loader
+
+
+def _parse_yaml(text: str, source: str, deadline: float | None) -> Any:
+    import yaml
+
+    loader = yaml_loader()(text)
+    loader.deadline = deadline
+    try:
+        return loader.get_single_data()
+    except _ParseTimeout:
+        raise ReadTimeLimitError(source, "parsing") from None
+    except yaml.YAMLError as exc:
+        raise InstanceFileError(source, _yaml_message(exc, text)) from None
+    finally:
+        loader.dispose()
+
+
+#: Parser wording (PyYAML's and libyaml's) -> plain words.
+_YAML_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("duplicate key",),
+        "",
+    ),
+    (
+        ("expected <block end>", "did not find expected key", "did not find expected '-'"),
+        "this line is not indented like the lines around it (YAML nests by indentation: items "
+        "of one list or mapping must start in the same column)",
+    ),
+    (
+        ("mapping values are not allowed",),
+        "a ':' where none can be: the line may be indented differently from the lines around "
+        "it, or a value contains ': ' and needs quotes",
+    ),
+    (
+        ("could not find expected ':'",),
+        "a line without 'key: value' where a mapping entry is expected (a missing ':', or a "
+        "line that belongs to the one above)",
+    ),
+    (
+        ("expected ',' or ']'", "did not find expected ',' or ']'"),
+        "a list in [...] is missing a ',' between items or its closing ']'",
+    ),
+    (
+        ("expected ',' or '}'", "did not find expected ',' or '}'"),
+        "a mapping in {...} is missing a ',' between entries or its closing '}'",
+    ),
+    (
+        ("found unexpected end of stream",),
+        "the file ends inside quoted text or brackets that are never closed",
+    ),
+    (("found undefined alias",), "an alias (*name) refers to no anchor (&name) defined before it"),
+    (
+        ("found unknown escape character",),
+        "an unknown escape (backslash) in double-quoted text: use single quotes, or write \\\\",
+    ),
+    (("expected <document start>",), "text after the end of the document"),
+    (("exceeded maximum nesting depth",), _too_deep()),
+    (
+        ("could not determine a constructor",),
+        "a YAML tag that safe loading does not allow: an instance file holds plain data only",
+    ),
+)
+
+
+def _yaml_message(exc: Exception, text: str) -> str:
+    """A YAML error in plain words with the line, the column and the offending line."""
+    import yaml
+
+    if isinstance(exc, yaml.reader.ReaderError):
+        line, column = _line_column(text, exc.position)
+        char = exc.character
+        code = f"U+{ord(char):04X}" if isinstance(char, str) else f"byte 0x{char:02x}"
+        words = f"a character YAML does not allow ({code})"
+        return f"invalid YAML at {_at(text, line, column, words)}"
+    problem = str(getattr(exc, "problem", None) or "")
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    words = problem or str(exc)
+    for needles, plain in _YAML_WORDS:
+        if any(needle in problem for needle in needles):
+            words = plain or problem
+            break
+    if "cannot start any token" in problem:
+        line_text = text.splitlines()[mark.line] if mark is not None else ""
+        words = (
+            "a tab character: YAML indentation must use spaces"
+            if "\t" in line_text
+            else "a character that cannot start a value here (put the value in quotes)"
+        )
+    if mark is None:
+        return f"invalid YAML: {words}"
+    if problem.startswith("duplicate key"):
+        first = getattr(exc, "context_mark", None)
+        words = _duplicate_words(first.line + 1 if first is not None else None)
+        return f"{problem} at {_at(text, mark.line + 1, mark.column + 1, words)}"
+    return f"invalid YAML at {_at(text, mark.line + 1, mark.column + 1, words)}"
+
+
+# ---------------------------------------------------------------------- files
 def file_format(path: str | os.PathLike[str]) -> str:
     """The format of a file from its suffix."""
     suffix = Path(path).suffix.lower()
@@ -60,58 +545,81 @@ def file_format(path: str | os.PathLike[str]) -> str:
         ) from None
 
 
-def read_data(path: str | os.PathLike[str]) -> Any:
-    """Read and parse an instance file into plain data (dicts and lists)."""
+def read_data(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int | None = None,
+    deadline: float | None = None,
+) -> Any:
+    """Read and parse an instance file into plain data (dicts and lists).
+
+    Args:
+        path: the file.
+        max_bytes: the largest size accepted (default: :func:`max_file_size`).
+        deadline: a :func:`time.perf_counter` value after which reading stops.
+
+    Raises:
+        InstanceFileError: the file cannot be read or parsed.
+        ReadTimeLimitError: the deadline passed.
+    """
     source = str(path)
     fmt = file_format(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InstanceFileError(source, "file not found") from None
-    except IsADirectoryError:
-        raise InstanceFileError(source, "is a directory, not an instance file") from None
-    except UnicodeDecodeError as exc:
-        raise InstanceFileError(source, f"not UTF-8 text: {exc.reason}") from None
-    except OSError as exc:
-        raise InstanceFileError(source, exc.strerror or str(exc)) from None
-    return parse_text(text, fmt, source)
+    raw = read_bytes(path, max_bytes=max_bytes, deadline=deadline)
+    return parse_text(_decode(raw, source), fmt, source, deadline=deadline)
 
 
-def load_instance(path: str | os.PathLike[str]) -> Instance:
+def load_instance(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int | None = None,
+    deadline: float | None = None,
+) -> Instance:
     """Read, parse and validate an instance file.
 
     JSON files are validated straight from their bytes by pydantic's own parser (no intermediate
-    dicts: about twice as fast and half the memory on large files); should that fail, the file is
-    parsed again into plain data to report every issue with the item's id.
+    dicts: about twice as fast and half the memory on large files), after a check for duplicate
+    keys; should validation fail, the file is parsed again into plain data to report every
+    issue with the item's id.
+
+    Args:
+        path: the file.
+        max_bytes: the largest size accepted (default: :func:`max_file_size`).
+        deadline: a :func:`time.perf_counter` value; past it, :class:`ReadTimeLimitError`.
 
     Raises:
         InstanceFileError: the file cannot be read or parsed.
         ValidationError: the contents are invalid; every issue names the file, item and field.
+        ReadTimeLimitError: the deadline passed while reading, parsing or validating.
     """
     source = str(path)
-    if file_format(path) == "json":
-        try:
-            raw = Path(path).read_bytes()
-        except FileNotFoundError:
-            raise InstanceFileError(source, "file not found") from None
-        except IsADirectoryError:
-            raise InstanceFileError(source, "is a directory, not an instance file") from None
-        except OSError as exc:
-            raise InstanceFileError(source, exc.strerror or str(exc)) from None
+    fmt = file_format(path)
+    raw = read_bytes(path, max_bytes=max_bytes, deadline=deadline)
+    if fmt == "json":
+        raw = raw.removeprefix(codecs.BOM_UTF8)
         fast = _validate_json_bytes(raw, source)
         if fast is not None:
+            _check_deadline(deadline, source, "validating")
             return fast
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InstanceFileError(source, f"not UTF-8 text: {exc.reason}") from None
-        return Instance.from_data(parse_text(text, "json", source), source=source)
-    return Instance.from_data(read_data(path), source=source)
+    data = parse_text(_decode(raw, source), fmt, source, deadline=deadline)
+    _check_deadline(deadline, source, "parsing")
+    instance = Instance.from_data(data, source=source)
+    _check_deadline(deadline, source, "validating")
+    return instance
+
+
+def _check_deadline(deadline: float | None, source: str, stage: str) -> None:
+    if deadline is not None and time.perf_counter() > deadline:
+        raise ReadTimeLimitError(source, stage)
 
 
 def _validate_json_bytes(raw: bytes, source: str) -> Instance | None:
     """Validate JSON bytes with pydantic's parser; None when they are not a valid instance
-    (the caller then takes the slow path, which names every issue's item by its id)."""
+    or hold a duplicate key (the caller then takes the slow path, which names every issue's
+    item by its id, or the duplicate key and its line)."""
+    try:
+        json.loads(raw, object_pairs_hook=_no_duplicates)
+    except (ValueError, _DuplicateKey, RecursionError):
+        return None
     try:
         instance = Instance.model_validate_json(raw)
     except pydantic.ValidationError:
@@ -123,35 +631,106 @@ def _validate_json_bytes(raw: bytes, source: str) -> Instance | None:
 
 
 def instance_from_data(
-    data: Mapping[str, Any] | str, fmt: str | None = None, source: str = "<data>"
+    data: Mapping[str, Any] | str,
+    fmt: str | None = None,
+    source: str = "<data>",
+    *,
+    deadline: float | None = None,
 ) -> Instance:
-    """Validate an instance given as plain data, or as text in ``fmt`` (json, yaml or toml)."""
+    """Validate an instance given as plain data, or as text in ``fmt`` (json, yaml or toml).
+
+    Raises:
+        InstanceFileError: the text cannot be parsed.
+        ValidationError: the contents are invalid.
+        ReadTimeLimitError: ``deadline`` (a :func:`time.perf_counter` value) passed.
+    """
     if isinstance(data, str):
-        data = parse_text(data, fmt or "json", source)
-    return Instance.from_data(data, source=source)
+        data = parse_text(data, fmt or "json", source, deadline=deadline)
+        _check_deadline(deadline, source, "parsing")
+    instance = Instance.from_data(data, source=source)
+    _check_deadline(deadline, source, "validating")
+    return instance
+
+
+# ---------------------------------------------------------------------- output paths
+def _ends_with_separator(text: str) -> bool:
+    return text.endswith("/") or text.endswith(os.sep) or bool(
+        os.altsep and text.endswith(os.altsep)
+    )
+
+
+def _writable_folder(path: Path, shown: str) -> None:
+    """Raise unless ``path`` (a folder to create or use) can be created and written to."""
+    ancestor = path
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputPathError(shown, f"cannot be created: '{ancestor}' is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputPathError(shown, f"cannot write there: permission denied on '{ancestor}'")
+
+
+def check_output_file(path: str | os.PathLike[str]) -> Path:
+    """Check, before any work, that a result file can be written at ``path``.
+
+    Raises:
+        OutputPathError: ``path`` names a folder (or ends with a separator), lies under a
+            file, or in a folder without permission to write.
+    """
+    text = os.fspath(path)
+    target = Path(text)
+    if _ends_with_separator(text) or target.is_dir():
+        raise OutputPathError(
+            text, f"names a folder; give a file name, e.g. {target / 'result.json'}"
+        )
+    _writable_folder(target.parent if str(target.parent) else Path("."), text)
+    return target
+
+
+def check_output_dir(path: str | os.PathLike[str]) -> Path:
+    """Check, before any work, that ``path`` is (or can be made) a folder to write results in.
+
+    Raises:
+        OutputPathError: ``path`` is an existing file, or lies where no folder can be created
+            or written to.
+    """
+    text = os.fspath(path)
+    target = Path(text)
+    if target.exists() and not target.is_dir():
+        raise OutputPathError(text, "is a file; --out names a folder for the results")
+    _writable_folder(target, text)
+    return target
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write text to ``path`` atomically: a temporary file in the same folder, then a rename.
 
     A reader (or an interrupted run) never sees a half-written file.
+
+    Raises:
+        OutputPathError: ``path`` names a folder (or ends with a separator), or the file
+            cannot be written (an ``OSError`` too).
     """
+    if _ends_with_separator(os.fspath(path)) or Path(path).is_dir():
+        raise OutputPathError(os.fspath(path), "is a folder; give a file name")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = ""
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         if tmp:
             try:
                 os.unlink(tmp)
             except FileNotFoundError:
                 pass
+        if isinstance(exc, OSError) and not isinstance(exc, OutputPathError):
+            raise OutputPathError(str(target), f"cannot write: {exc.strerror or exc}") from exc
         raise
 
 

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from portfolio.errors import ParameterError
+
 DEFAULT_REL_GAP = 1e-7
 """Relative gap under which a plan counts as optimal, the same for every backend."""
 
@@ -41,16 +43,21 @@ class SolveParams:
     explain_infeasible: bool = True
 
     def __post_init__(self) -> None:
+        """Check the common parameters.
+
+        Raises:
+            ParameterError: a parameter is out of range (also a ``ValueError``).
+        """
         if self.time_limit is not None and not (
             math.isfinite(self.time_limit) and self.time_limit > 0
         ):
-            raise ValueError(
+            raise ParameterError(
                 f"time_limit must be a positive number of seconds, got {self.time_limit}"
             )
         if not (math.isfinite(self.rel_gap) and 0 <= self.rel_gap < 1):
-            raise ValueError(f"rel_gap must be in [0, 1), got {self.rel_gap}")
+            raise ParameterError(f"rel_gap must be in [0, 1), got {self.rel_gap}")
         if self.threads is not None and self.threads < 1:
-            raise ValueError(f"threads must be at least 1, got {self.threads}")
+            raise ParameterError(f"threads must be at least 1, got {self.threads}")
 
     def with_(self, **changes: Any) -> SolveParams:
         """A copy with some fields changed."""

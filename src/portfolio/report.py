@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from portfolio.domain import Instance
-from portfolio.result import SolveResult, Status
+from collections.abc import Iterator
+from decimal import Decimal
+
+from portfolio.domain import Instance, is_per_year
+from portfolio.result import Check, SolveResult, Status
 
 _BOLD, _DIM, _RED, _GREEN, _YELLOW, _RESET = (
     "\033[1m",
@@ -15,13 +18,75 @@ _BOLD, _DIM, _RED, _GREEN, _YELLOW, _RESET = (
 )
 
 
-def _money(value: float) -> str:
-    return f"{value:,.1f}" if abs(value - round(value)) > 1e-9 else f"{value:,.0f}"
+MAX_MONEY_DECIMALS = 6
+"""Most decimals shown for money, whatever the data hold."""
+
+MONEY_FIGURES = ("annual_cost", "transition_cost")
+
+
+def _decimals(value: float) -> int:
+    """Decimals of a number as written (its shortest exact form): 99999999.99 -> 2."""
+    exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _money_values(instance: Instance) -> Iterator[float]:
+    def each(value: object) -> Iterator[float]:
+        if is_per_year(value):
+            yield from (float(v) for v in value)  # type: ignore[attr-defined]
+        elif isinstance(value, int | float):
+            yield float(value)
+
+    for mode in instance.modes:
+        yield from each(mode.setup_cost)
+        yield from each(mode.max_spend)
+    for service in instance.services:
+        yield from each(service.termination_cost)
+        for option in service.options:
+            yield from each(option.annual_cost)
+            yield from each(option.transition_cost)
+    constraints = instance.constraints
+    yield from each(constraints.budget)
+    yield from each(constraints.transition_budget)
+    for limit in constraints.limits:
+        if limit.metric in MONEY_FIGURES:
+            yield from each(limit.max)
+            yield from each(limit.min)
+
+
+def money_decimals(instance: Instance) -> int:
+    """Decimals to show money with: as many as the instance's money figures have (at most
+    :data:`MAX_MONEY_DECIMALS`), so 99,999,999.99 is shown as written, never rounded to
+    100,000,000.0, and whole pounds get no decimals."""
+    return min(MAX_MONEY_DECIMALS, max((_decimals(v) for v in _money_values(instance)), default=0))
+
+
+def format_money(value: float, decimals: int) -> str:
+    """Money with thousands separators and ``decimals`` decimals."""
+    return f"{value:,.{decimals}f}"
+
+
+def is_money_check(check: Check, instance: Instance) -> bool:
+    """The check's value and limit are money (a budget, a spend capacity, a cost limit)."""
+    name = check.name
+    if name in ("budget", "transition_budget") or name.startswith("capacity_spend"):
+        return True
+    if name.startswith("limits[") and "]" in name:
+        index = name[len("limits[") : name.index("]")]
+        limits = instance.constraints.limits
+        return index.isdigit() and int(index) < len(limits) and (
+            limits[int(index)].metric in MONEY_FIGURES
+        )
+    return False
+
+
+def _money(value: float, decimals: int = 0) -> str:
+    return format_money(value, decimals)
 
 
 def _figure(value: float) -> str:
     if abs(value) >= 1000:
-        return _money(value)
+        return f"{value:,.1f}" if abs(value - round(value)) > 1e-9 else f"{value:,.0f}"
     return f"{value:.4g}"
 
 
@@ -38,16 +103,32 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
         return f"{code}{text}{_RESET}" if color else text
 
     lines: list[str] = []
+    decimals = money_decimals(instance)
+
+    def money(value: float) -> str:
+        return _money(value, decimals)
+
+    def amount(value: float, is_money: bool) -> str:
+        return money(value) if is_money else _figure(value)
+
+    objective_is_money = instance.objective == "minimise_cost"
     unit = f" ({instance.currency})" if instance.currency else ""
     status_color = {Status.OPTIMAL: _GREEN, Status.FEASIBLE: _YELLOW}.get(result.status, _RED)
     head = f"{instance.name}: {paint(result.status.value, status_color)}"
     if result.objective is not None:
-        head += f", objective {_figure(result.objective)} ({instance.objective_label})"
+        head += (
+            f", objective {amount(result.objective, objective_is_money)} "
+            f"({instance.objective_label})"
+        )
     lines.append(paint(head, _BOLD) if not color else head)
     gap = result.gap
     lines.append(
         f"backend {result.backend}, {result.timings.total:.2f}s"
-        + (f", bound {_figure(result.bound)}" if result.bound is not None else "")
+        + (
+            f", bound {amount(result.bound, objective_is_money)}"
+            if result.bound is not None
+            else ""
+        )
         + (f", gap {gap:.2e}" if gap is not None else "")
         + (", verified" if result.verified else "")
     )
@@ -87,7 +168,7 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
         new = choice.mode if choice.changes else "="
         row = (
             f"{name:<{width}}  {choice.current_mode:<{mode_width}}  {new:<{mode_width}}  "
-            f"{_money(choice.annual_cost):>16}  {_money(choice.transition_cost):>11}  "
+            f"{money(choice.annual_cost):>16}  {money(choice.transition_cost):>11}  "
             f"{choice.weighted_outcome:>8.4g}"
         )
         lines.append(paint(row, _BOLD) if choice.changes and color else row)
@@ -95,8 +176,8 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
     total_outcome = sum(c.weighted_outcome for c in plan.choices)
     lines.append(
         f"{'total':<{width}}  {'':<{mode_width}}  {'':<{mode_width}}  "
-        f"{_money(plan.annual_cost):>16}  "
-        f"{_money(sum(c.transition_cost for c in plan.choices)):>11}  {total_outcome:>8.5g}"
+        f"{money(plan.annual_cost):>16}  "
+        f"{money(sum(c.transition_cost for c in plan.choices)):>11}  {total_outcome:>8.5g}"
     )
     lines.append(
         f"{len(plan.changes)} of {len(plan.choices)} services change mode; "
@@ -108,9 +189,10 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
         name_width = max(len(check.name) for check in plan.checks)
         for check in plan.checks:
             mark = "*" if check.binding else " "
+            is_money = is_money_check(check, instance)
             text = (
-                f" {mark} {check.name:<{name_width}}  {_figure(check.value):>14} "
-                f"{check.sense:>2} {_figure(check.limit):<14}"
+                f" {mark} {check.name:<{name_width}}  {amount(check.value, is_money):>14} "
+                f"{check.sense:>2} {amount(check.limit, is_money):<14}"
             )
             if check.detail:
                 text += f"  {check.detail}"

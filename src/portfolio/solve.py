@@ -17,6 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from portfolio.backends.base import DEFAULT_BACKEND, Backend, Feature, get_backend
 from portfolio.compile import CompiledModel, compile_instance
 from portfolio.domain import Instance
+from portfolio.errors import ReadTimeLimitError
 from portfolio.io import instance_from_data, load_instance
 from portfolio.linear import FloatArray, LinearModel, Sense
 from portfolio.params import SolveParams
@@ -104,7 +105,11 @@ def solve(
     elif isinstance(instance, Mapping):
         inst = instance_from_data(instance)
     else:
-        inst = load_instance(instance)
+        deadline = None if params.time_limit is None else clock.began + params.time_limit
+        try:
+            inst = load_instance(instance, deadline=deadline)
+        except ReadTimeLimitError as exc:
+            return read_time_limit_result(exc, solver.name, params.time_limit, clock.elapsed())
     t_read = clock.elapsed()
     return solve_instance(inst, solver, params, clock=clock, read_seconds=t_read)
 
@@ -372,4 +377,33 @@ def _finish(
         instance_name=instance.name,
         violations=violations,
         stats=stats,
+    )
+
+
+def read_time_limit_result(
+    error: ReadTimeLimitError, backend: str, time_limit: float | None, seconds: float
+) -> SolveResult:
+    """The result of a command whose time limit ran out while its file was being read.
+
+    Args:
+        error: what ran out, and where.
+        backend: the backend that would have solved.
+        time_limit: the limit, in seconds.
+        seconds: wall-clock seconds spent.
+    """
+    limit = f" ({time_limit:g} s)" if time_limit is not None else ""
+    detail = (
+        f"the time limit{limit} ran out while {error.stage} {error.file} after {seconds:.2f} s: "
+        "nothing was solved (raise --time-limit, or use a smaller file or JSON, which reads "
+        "fastest)"
+    )
+    return SolveResult(
+        Status.TIME_LIMIT_NO_SOLUTION,
+        None,
+        None,
+        None,
+        False,
+        backend,
+        Timings(read=seconds, total=seconds),
+        detail=detail,
     )

@@ -393,7 +393,7 @@ def run_sweep(
 # ---------------------------------------------------------------------- command line
 def register_cli(subparsers: Any) -> None:
     """Add ``portfolio sweep`` to the command line."""
-    from portfolio.cli import add_solve_options
+    from portfolio.cli import add_input_options, add_solve_options
 
     parser = subparsers.add_parser(
         "sweep",
@@ -409,6 +409,7 @@ def register_cli(subparsers: Any) -> None:
         "services.waste.weight=1,2,3 (repeatable)",
     )
     add_solve_options(parser, PER_INSTANCE_LIMIT_HELP)
+    add_input_options(parser)
     add_executor_options(parser)
     parser.set_defaults(func=cmd_sweep)
 
@@ -417,9 +418,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """portfolio sweep FILE --set PATH=START:STOP:COUNT --out DIR."""
     from portfolio.backends import get_backend
     from portfolio.cli import params_from_args
+    from portfolio.io import check_output_dir
     from portfolio.progress import BatchProgress
 
     get_backend(args.backend)
+    check_output_dir(args.out)  # a file, or a place that cannot be written: fail now
     axes = [parse_set(text) for text in args.sets]
     paths = [axis.path for axis in axes]
     if len(set(paths)) != len(paths):

@@ -30,7 +30,8 @@ from portfolio.benchsets.readers import data_dir
 from portfolio.benchsets.suites import SUITES, BenchInstance, suite_instances, suite_names
 from portfolio.cli import positive_float
 from portfolio.domain import Instance
-from portfolio.io import write_atomic, write_json
+from portfolio.errors import PortfolioError
+from portfolio.io import check_output_file, write_atomic, write_json
 from portfolio.params import SolveParams
 
 #: Relative tolerance when comparing an objective with a known value (GAP values are integers,
@@ -497,7 +498,16 @@ def register_cli(subparsers: Any) -> None:
         help=f"wall-clock limit per instance and backend (default {DEFAULT_TIME_LIMIT:g})",
     )
     parser.add_argument(
-        "--json", metavar="OUT", help="write the records as a JSON list (atomically)"
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write the records as a JSON list (atomically, updated after every solve)",
+    )
+    parser.add_argument(
+        "--json",
+        dest="json_deprecated",
+        metavar="FILE",
+        help="deprecated spelling of --output (in solve, --json prints JSON)",
     )
     parser.add_argument("--markdown", metavar="OUT", help="write a Markdown report")
     parser.add_argument(
@@ -523,6 +533,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from portfolio.backends.base import get_backend
     from portfolio.cli import params_from_args
 
+    output_file(args)
+    for path in (args.output, args.markdown):
+        if path:
+            check_output_file(path)  # before hours of solving: a folder or an unwritable place
     requested = args.backend or [DEFAULT_BACKEND]
     backends: list[str] = []
     for name in requested:
@@ -546,8 +560,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         records.append(record)
         out.write(table_line(record) + "\n")
         out.flush()
-        if args.json:
-            write_json(args.json, [r.to_dict() for r in records])
+        if args.output:
+            write_json(args.output, [r.to_dict() for r in records])
 
     interrupted = False
     try:
@@ -558,8 +572,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         interrupted = True
         out.write("interrupted: writing the records so far\n")
     out.write("\n" + "\n".join(summary_lines(records)) + "\n")
-    if args.json:
-        write_json(args.json, [r.to_dict() for r in records])
+    if args.output:
+        write_json(args.output, [r.to_dict() for r in records])
     if args.markdown:
         command = _command(suites, backends, params, args.instances)
         write_atomic(args.markdown, markdown_report(records, command=command))
@@ -576,6 +590,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+def output_file(args: argparse.Namespace) -> str | None:
+    """Resolve ``--output`` and its deprecated spelling ``--json`` (which warns on stderr)."""
+    old = getattr(args, "json_deprecated", None)
+    if old:
+        sys.stderr.write(
+            "portfolio: bench --json FILE is deprecated; use --output FILE (in solve, --json "
+            "prints the result as JSON)\n"
+        )
+        if args.output and args.output != old:
+            raise PortfolioError("give --output or --json (deprecated), not both")
+        args.output = old
+    output: str | None = args.output
+    return output
 
 
 def _command(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from portfolio.domain import Instance
 from portfolio.multiyear.schedule import MultiYearPlan
+from portfolio.report import format_money, is_money_check, money_decimals
 from portfolio.result import SolveResult, Status
 
 _BOLD, _DIM, _RED, _GREEN, _YELLOW, _RESET = (
@@ -44,6 +45,13 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
+    decimals = money_decimals(instance)
+
+    def money(value: float) -> str:
+        # Money at the precision the data have (99,999,999.99 stays so), never more.
+        return format_money(value, decimals)
+
+    objective_number = money if instance.objective == "minimise_cost" else _number
     status_color = {Status.OPTIMAL: _GREEN, Status.FEASIBLE: _YELLOW}.get(result.status, _RED)
     horizon = instance.horizon
     span = ""
@@ -52,11 +60,14 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
     head = f"{instance.name}{span}: {paint(result.status.value, status_color)}"
     if result.objective is not None:
         rate = f", discounted at {horizon.discount_rate:.1%}" if horizon else ""
-        head += f", objective {_number(result.objective)} ({instance.objective_label}{rate})"
+        head += (
+            f", objective {objective_number(result.objective)} "
+            f"({instance.objective_label}{rate})"
+        )
     lines = [paint(head, _BOLD)]
     tail = f"backend {result.backend}, {result.timings.total:.2f}s"
     if result.bound is not None:
-        tail += f", bound {_number(result.bound)}"
+        tail += f", bound {objective_number(result.bound)}"
     if result.gap is not None:
         tail += f", gap {result.gap:.2e}"
     lines.append(tail + (", verified" if result.verified else ""))
@@ -115,20 +126,20 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
         for c in broken_contracts:
             lines.append(
                 f"  {c.service}: existing {c.mode} contract broken in {c.broken_year} "
-                f"(termination {_number(c.termination_cost)})"
+                f"(termination {money(c.termination_cost)})"
             )
         for c in changed:
             label = f' "{c.label}"' if c.label else ""
-            paid = f", transition {_number(c.transition_cost)}" if c.transition_cost else ""
+            paid = f", transition {money(c.transition_cost)}" if c.transition_cost else ""
             lines.append(
                 f"  {c.service}: {c.mode}{label} {c.start_year}-{c.end_year} "
                 f"({c.years} year{'s' if c.years != 1 else ''}){paid}"
             )
 
     totals = [[f"yearly totals{unit}", *map(str, years)]]
-    totals.append(["annual cost", *(_number(y.annual_cost) for y in plan.years)])
+    totals.append(["annual cost", *(money(y.annual_cost) for y in plan.years)])
     totals.append(
-        ["transition + setup + termination", *(_number(y.transition_money) for y in plan.years)]
+        ["transition + setup + termination", *(money(y.transition_money) for y in plan.years)]
     )
     totals.append(["weighted outcome", *(_number(y.weighted_outcome) for y in plan.years)])
     totals.append(["services changing mode", *(str(len(y.changes)) for y in plan.years)])
@@ -147,9 +158,10 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
                 limits.append("")
                 continue
             sense = found.sense
-            text = _number(found.value) + (_BINDING if found.binding else "")
+            shown = money if is_money_check(found, instance) else _number
+            text = shown(found.value) + (_BINDING if found.binding else "")
             values.append(paint(text, _YELLOW) if color and found.binding else text)
-            limits.append(_number(found.limit))
+            limits.append(shown(found.limit))
         totals.append([name, *values])
         if sense != "=":
             totals.append([f"  limit ({sense})", *limits])
