@@ -27,7 +27,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -301,25 +300,10 @@ def plot_curve(
         ax.legend(fontsize=8)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    _write_bytes_atomic(Path(path), buffer.getvalue())
+    from portfolio.io import write_bytes_atomic
+
+    write_bytes_atomic(path, buffer.getvalue())
     return True
-
-
-def _write_bytes_atomic(target: Path, payload: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def objective_label(data: dict[str, Any]) -> str:
