@@ -532,8 +532,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from portfolio.cli import params_from_args
     from portfolio.progress import BatchProgress
 
-    get_backend(args.backend)  # an unknown or missing backend is a usage error: fail now
+    backend = get_backend(args.backend)  # an unknown or missing backend: a usage error now
     params = params_from_args(args)
+    backend.check_options(params.backend_options)  # a bad -O: exit 2 before any work
     executor = executor_from_args(args)
     files, missing = expand_inputs(args.inputs, exclude=args.out)
     named = assign_names(files)

@@ -516,7 +516,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from portfolio.cli import params_from_args
     from portfolio.progress import BatchProgress
 
-    get_backend(args.backend)
+    params = params_from_args(args)
+    get_backend(args.backend).check_options(params.backend_options)  # before any work
     axes = [parse_set(text) for text in args.sets]
     paths = [axis.path for axis in axes]
     if len(set(paths)) != len(paths):
@@ -525,7 +526,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     with BatchProgress(total, sys.stderr) as progress:
         report = run_sweep(
             args.file, axes, args.out, max_variants=args.max_variants,
-            backend=args.backend, params=params_from_args(args),
+            backend=args.backend, params=params,
             executor=executor_from_args(args), workers=args.workers, scheduler=args.scheduler,
             resume=args.resume, task_timeout=args.task_timeout, on_result=progress.advance,
         )
