@@ -64,7 +64,7 @@ def test_set_path_by_index_id_and_nested_keys() -> None:
 
 def test_expand_is_the_cartesian_product_first_axis_slowest() -> None:
     axes = [Axis("a", (1, 2, 3)), Axis("b.c", ("x", "y"))]
-    variants = expand({"a": 0}, axes, "inst")
+    variants = list(expand({"a": 0}, axes, "inst"))
     assert [v.name for v in variants] == [f"inst-{k:03d}" for k in range(6)]
     assert [(v.data["a"], v.data["b"]["c"]) for v in variants] == [
         (1, "x"), (1, "y"), (2, "x"), (2, "y"), (3, "x"), (3, "y")

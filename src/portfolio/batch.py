@@ -3,7 +3,10 @@
 Files, folders and globs in; one result file per instance (``OUT/<name>.result.json``, the solve
 command's result JSON plus ``input_hash``), ``summary.csv`` and ``summary.json`` out, all written
 atomically on the client as results arrive, whatever order they complete in. ``--resume`` skips
-instances whose result file holds the same input hash. The solving itself is
+instances whose result file holds the same input hash and passes the checks of
+:mod:`portfolio.resume` (schema, plan re-verified, objective recomputed); a file that fails
+is solved again and the reason reported. A batch holds a lock on its output folder
+(:func:`lock_output_dir`): a second batch on the same folder stops at once. The solving itself is
 :func:`portfolio.executors.solve_many` (re-exported here), on a local process pool or a Dask
 cluster.
 
@@ -98,6 +101,8 @@ class BatchReport:
         solved: how many instances were solved in this run (the rest were resumed).
         interrupted: the run was stopped (Ctrl-C) before every instance finished.
         counts: rows per status.
+        rejected: with ``resume``, instance name -> why its result file was not reused (it was
+            solved again).
     """
 
     rows: list[ItemResult]
@@ -105,6 +110,7 @@ class BatchReport:
     solved: int = 0
     interrupted: bool = False
     counts: Counter[str] = field(default_factory=Counter)
+    rejected: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -267,17 +273,92 @@ def result_path(out_dir: str | os.PathLike[str], name: str) -> Path:
     return Path(out_dir) / f"{name}{RESULT_SUFFIX}"
 
 
-def load_previous(path: Path, expected_hash: str) -> dict[str, Any] | None:
-    """A result file's data when it holds a reusable result for ``expected_hash``."""
+def check_previous(
+    path: Path, expected_hash: str, item: BatchItem, rel_gap: float
+) -> tuple[dict[str, Any] | None, str | None]:
+    """A result file's data when it may be reused for ``item``, else why not.
+
+    Returns:
+        ``(data, None)`` when the file is for the same input hash and passes
+        :func:`portfolio.resume.distrust`; ``(None, reason)`` when it is for the same input
+        but fails a check (unreadable JSON, wrong schema, a plan that does not verify, an
+        objective that is not the plan's); ``(None, None)`` when there is nothing to reuse (no
+        file, another input, or a failure that should be retried).
+    """
+    from portfolio.resume import distrust
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None, None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        if expected_hash in text:
+            return None, f"the result file is not valid JSON ({exc})"
+        return None, None
     if not isinstance(data, dict) or data.get("input_hash") != expected_hash:
-        return None
+        return None, None
     if data.get("status") == ERROR_STATUS and data.get("error_kind") != INPUT:
-        return None  # a crash, lost worker, time-out or solver failure may not recur: solve it
-    return data
+        return None, None  # a crash, lost worker, time-out or solver failure: solve it again
+    reason = distrust(data, item.content, item.fmt, item.source or item.name, rel_gap)
+    if reason is not None:
+        return None, reason
+    return data, None
+
+
+class OutputDirLockedError(PortfolioError):
+    """Another batch holds the lock on the output folder."""
+
+
+LOCK_NAME = ".portfolio-batch.lock"
+"""The lock file a batch holds in its output folder."""
+
+
+@contextlib.contextmanager
+def lock_output_dir(out_dir: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive lock on ``out_dir`` for the block (``fcntl.flock``, non-blocking).
+
+    The lock file (:data:`LOCK_NAME`) holds the holder's pid and is removed when the block ends.
+    The lock is the operating system's: it goes when the holder exits, however it exits (even
+    ``kill -9``), so a lock file left behind never blocks. Where ``fcntl`` is missing (Windows)
+    no lock is taken.
+
+    Raises:
+        OutputDirLockedError: another process holds it; the message names the folder and pid.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path = Path(out_dir) / LOCK_NAME
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise OutputDirLockedError(
+                f"{out_dir}: another batch is writing to this folder (pid {holder}); wait for "
+                "it to finish or choose another --out"
+            ) from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the holder removed the file as we opened it: lock the new one
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # still locked: no one else can hold this file
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def _resumed(index: int, item: BatchItem, digest: str, data: dict[str, Any]) -> ItemResult:
@@ -332,8 +413,10 @@ def run_batch(
     """Solve items and write ``OUT/<name>.result.json``, ``summary.csv`` and ``summary.json``.
 
     Every file is written atomically, on the client, as results arrive. With ``resume``, an item
-    whose result file holds the same :func:`input_hash` is not solved again (it still appears in
-    the summary); errors other than bad input are solved again.
+    whose result file holds the same :func:`input_hash` and passes :func:`check_previous` is
+    not solved again (it still appears in the summary); errors other than bad input, and files
+    that fail the checks (``report.rejected`` says why), are solved again. The output folder is
+    locked for the whole run (:func:`lock_output_dir`).
 
     Args:
         items: what to solve; names must be unique.
@@ -347,17 +430,47 @@ def run_batch(
     Returns:
         The report; if Ctrl-C stopped the run, ``interrupted`` is set and the summaries are not
         written (every result file written so far is complete).
+
+    Raises:
+        OutputDirLockedError: another batch is writing to ``out_dir``.
     """
     params = effective_params(params, executor)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    with lock_output_dir(out):
+        return _run_batch_locked(
+            items, out, backend, params, executor, workers, scheduler, resume, task_timeout,
+            retries, failed, extra, on_result, task,
+        )
+
+
+def _run_batch_locked(
+    items: Sequence[BatchItem],
+    out: Path,
+    backend: str,
+    params: SolveParams,
+    executor: str,
+    workers: int | None,
+    scheduler: Any,
+    resume: bool,
+    task_timeout: float | None,
+    retries: int,
+    failed: Sequence[ItemResult],
+    extra: Callable[[ItemResult], dict[str, Any]] | None,
+    on_result: Callable[[ItemResult], None] | None,
+    task: TaskFunction | None,
+) -> BatchReport:
     names = [item.name for item in items] + [row.name for row in failed]
     duplicates = sorted(name for name, n in Counter(names).items() if n > 1)
     if duplicates:
         raise PortfolioError(f"batch item names must be unique: {', '.join(duplicates)}")
 
+    rejected: dict[str, str] = {}
+
     def write(row: ItemResult) -> None:
         data = row.to_file_dict(extra(row) if extra else None)
+        if row.name in rejected:
+            data["resume_rejected"] = rejected[row.name]
         with _sigint_deferred():
             write_json(result_path(out, row.name), data)
 
@@ -365,7 +478,13 @@ def run_batch(
     todo: list[BatchItem] = []
     for index, item in enumerate(items):
         digest = input_hash(item.content, backend, params)
-        previous = load_previous(result_path(out, item.name), digest) if resume else None
+        previous, reason = (
+            check_previous(result_path(out, item.name), digest, item, params.rel_gap)
+            if resume
+            else (None, None)
+        )
+        if reason is not None:
+            rejected[item.name] = reason
         if previous is None:
             todo.append(item)
             continue
@@ -379,7 +498,7 @@ def run_batch(
         if on_result:
             on_result(row)
 
-    report = BatchReport(rows, out)
+    report = BatchReport(rows, out, rejected=rejected)
     results = solve_many(
         todo,
         backend,
@@ -534,9 +653,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from portfolio.io import check_output_dir
     from portfolio.progress import BatchProgress
 
-    get_backend(args.backend)  # an unknown or missing backend is a usage error: fail now
+    backend = get_backend(args.backend)  # an unknown or missing backend: a usage error now
     check_output_dir(args.out)  # a file, or a place that cannot be written: fail now
     params = params_from_args(args)
+    backend.check_options(params.backend_options)  # a bad -O: exit 2 before any work
     executor = executor_from_args(args)
     files, missing = expand_inputs(args.inputs, exclude=args.out)
     named = assign_names(files)
@@ -577,6 +697,8 @@ def finish_report(report: BatchReport, total: int) -> int:
             "rerun with --resume to finish\n"
         )
         return EXIT_INTERRUPTED
+    for name, reason in sorted(report.rejected.items()):
+        sys.stderr.write(f"portfolio: {name}: result file not reused ({reason}); solved again\n")
     note = f" ({resumed} resumed)" if resumed > 0 else ""
     sys.stdout.write(
         f"{done} instances{note}: {counts}. Results in {report.out_dir}"

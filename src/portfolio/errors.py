@@ -95,3 +95,25 @@ class ReadTimeLimitError(PortfolioError):
         super().__init__(
             f"{file}: the time limit ran out while {stage} the file; nothing was solved"
         )
+
+
+class BackendOptionError(PortfolioError):
+    """A backend option (``SolveParams.backend_options``, ``-O KEY=VALUE``) that the backend does
+    not know, or a value it cannot take. Bad input: the command line exits with code 2.
+
+    Attributes:
+        backend: the backend's name.
+        option: the option's name as given.
+        suggestions: known option names close to it (for "did you mean").
+    """
+
+    def __init__(
+        self, backend: str, option: str, message: str, suggestions: tuple[str, ...] = ()
+    ) -> None:
+        self.backend = backend
+        self.option = option
+        self.suggestions = tuple(suggestions)
+        hint = ""
+        if self.suggestions:
+            hint = "; did you mean " + " or ".join(f"'{name}'" for name in self.suggestions) + "?"
+        super().__init__(f"backend option '{option}' ({backend}): {message}{hint}")

@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from portfolio.errors import (
+    BackendOptionError,
     BackendUnavailableError,
     InstanceFileError,
     PortfolioError,
@@ -273,6 +274,8 @@ def solve_task(
         data = result.to_dict()
     except (InstanceFileError, ValidationError) as exc:
         return failure(INPUT, str(exc))
+    except BackendOptionError as exc:
+        return failure(INPUT, f"{source}: {exc}")
     except (UnknownBackendError, BackendUnavailableError) as exc:
         return failure(CRASH, f"{source}: on worker {worker}: {exc}")
     except Exception as exc:  # a defect or the environment: the row says what happened

@@ -705,7 +705,23 @@ def check_output_dir(path: str | os.PathLike[str]) -> Path:
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write text to ``path`` atomically: a temporary file in the same folder, then a rename.
 
-    A reader (or an interrupted run) never sees a half-written file.
+    A reader (or an interrupted run) never sees a half-written file. See
+    :func:`write_bytes_atomic` for the file's mode and for symbolic links.
+
+    Raises:
+        OutputPathError: ``path`` names a folder (or ends with a separator), or the file
+            cannot be written (an ``OSError`` too).
+    """
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], payload: bytes) -> None:
+    """Write bytes to ``path`` atomically: a temporary file in the same folder, then a rename.
+
+    The file gets the mode an ordinary write would give it: an existing file keeps its
+    permissions, a new one gets ``0o666`` less the process umask (not the ``0o600`` of a bare
+    temporary file). When ``path`` is a symbolic link, the file it points to is replaced and
+    the link is kept (the write goes through the link, as ``open(path, "w")`` would).
 
     Raises:
         OutputPathError: ``path`` names a folder (or ends with a separator), or the file
@@ -713,13 +729,19 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """
     if _ends_with_separator(os.fspath(path)) or Path(path).is_dir():
         raise OutputPathError(os.fspath(path), "is a folder; give a file name")
-    target = Path(path)
+    target = Path(os.path.realpath(path))
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        mode = 0o666 & ~current_umask()
     tmp = ""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), mode)
+            handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
@@ -732,6 +754,21 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         if isinstance(exc, OSError) and not isinstance(exc, OutputPathError):
             raise OutputPathError(str(target), f"cannot write: {exc.strerror or exc}") from exc
         raise
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux 4.7+);
+    elsewhere it is set and restored at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:

@@ -122,7 +122,13 @@ def solve_instance(
     clock: _Clock | None = None,
     read_seconds: float = 0.0,
 ) -> SolveResult:
-    """Solve a validated instance with a backend object (see :func:`solve`)."""
+    """Solve a validated instance with a backend object (see :func:`solve`).
+
+    Raises:
+        BackendOptionError: ``params.backend_options`` names an option the backend does not
+            know, or gives one a value it cannot take (checked before any solving).
+    """
+    solver.check_options(params.backend_options)
     clock = clock or _Clock(time.perf_counter(), params.time_limit)
     if getattr(instance, "horizon", None) is not None:
         from portfolio.multiyear import solve_multi_year

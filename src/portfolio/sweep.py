@@ -14,6 +14,11 @@ Paths are dotted keys into the instance data. A list is indexed by position or b
 its items: ``services.3.weight``, ``services.waste.weight``, ``modes.voluntary.max_services``,
 ``constraints.sector_share.private.max``. Missing mapping keys are created (so a sweep may add a
 constraint the file lacks). Several ``--set`` options give the cartesian product of their values.
+
+Variants are counted before anything is built (the product of the axes' lengths; a grid's values
+are computed on demand, never listed) and a sweep of more than ``max_variants`` (default
+:data:`MAX_VARIANTS`, ``--max-variants`` on the command line) is refused before any work. The
+variants themselves are generated one at a time, each kept only as its JSON text.
 """
 
 from __future__ import annotations
@@ -27,11 +32,10 @@ import json
 import math
 import os
 import sys
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from portfolio.batch import (
     PER_INSTANCE_LIMIT_HELP,
@@ -47,10 +51,76 @@ from portfolio.errors import PortfolioError
 
 Value = int | float | str | bool | None
 
+MAX_VARIANTS = 10_000
+"""Default cap on the number of variants of a sweep (``--max-variants``)."""
+
 CURVE_FIXED_FIELDS = (
     "status", "objective", "bound", "gap", "changes", "annual_cost", "transition_cost",
     "seconds", "error",
 )
+
+
+class Grid(Sequence[int | float]):
+    """``count`` evenly spaced values from ``start`` to ``stop`` inclusive, computed on demand.
+
+    A grid of a million points costs nothing until its points are asked for. Values are rounded
+    to 12 significant digits (no float noise: ``0.1:0.3:3`` gives 0.1, 0.2, 0.3) and the last is
+    ``stop`` exactly. When both ends are integers and the step is whole, the values are integers.
+    A grid compares equal to any sequence holding the same values.
+    """
+
+    def __init__(self, start: int | float, stop: int | float, count: int) -> None:
+        if count < 1:
+            raise ValueError(f"a grid needs at least one point, got {count}")
+        self.start, self.stop, self.size = start, stop, count
+        self.whole = (
+            isinstance(start, int)
+            and isinstance(stop, int)
+            and (count == 1 or (stop - start) % (count - 1) == 0)
+        )
+
+    def __len__(self) -> int:
+        return self.size
+
+    @overload
+    def __getitem__(self, index: int) -> int | float: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[int | float, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> int | float | tuple[int | float, ...]:
+        if isinstance(index, slice):
+            return tuple(self._value(k) for k in range(*index.indices(self.size)))
+        k = index + self.size if index < 0 else index
+        if not 0 <= k < self.size:
+            raise IndexError(f"grid index {index} out of range")
+        return self._value(k)
+
+    def _value(self, k: int) -> int | float:
+        if k == 0:
+            return self.start
+        if k == self.size - 1:
+            return self.stop
+        if self.whole:
+            return int(self.start) + (int(self.stop) - int(self.start)) // (self.size - 1) * k
+        step = (self.stop - self.start) / (self.size - 1)
+        return float(f"{self.start + step * k:.12g}")
+
+    def __iter__(self) -> Iterator[int | float]:
+        return (self._value(k) for k in range(self.size))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            if len(other) != self.size:
+                return False
+            return all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.start, self.stop, self.size))
+
+    def __repr__(self) -> str:
+        return f"Grid({self.start!r}, {self.stop!r}, {self.size})"
 
 
 @dataclass(frozen=True)
@@ -59,11 +129,11 @@ class Axis:
 
     Attributes:
         path: dotted path into the instance data, e.g. ``constraints.budget``.
-        values: the values it takes, in order.
+        values: the values it takes, in order (a :class:`Grid` for ``START:STOP:COUNT``).
     """
 
     path: str
-    values: tuple[Value, ...]
+    values: Sequence[Value]
 
 
 @dataclass(frozen=True)
@@ -74,6 +144,19 @@ class Variant:
     name: str
     values: dict[str, Value]
     data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One point of the grid without its instance data: what the curve needs."""
+
+    index: int
+    name: str
+    values: dict[str, Value]
+
+
+class TooManyVariantsError(PortfolioError):
+    """A sweep would have more variants than its cap."""
 
 
 def parse_set(text: str) -> Axis:
@@ -104,20 +187,14 @@ def parse_set(text: str) -> Axis:
             raise PortfolioError(
                 f"--set {path}: COUNT must be a whole number >= 1, got '{pieces[2]}'"
             )
-        return Axis(path, linear_grid(start, stop, count))
+        return Axis(path, Grid(start, stop, count))
     return Axis(path, tuple(_literal(p.strip()) for p in spec.split(",")))
 
 
 def linear_grid(start: float, stop: float, count: int) -> tuple[int | float, ...]:
-    """``count`` evenly spaced values from ``start`` to ``stop`` inclusive, without float noise."""
-    if count == 1:
-        return (start,)
-    step = (stop - start) / (count - 1)
-    values = [start + step * k for k in range(count - 1)] + [stop]
-    values = [float(f"{v:.12g}") for v in values]
-    if isinstance(start, int) and isinstance(stop, int) and all(v.is_integer() for v in values):
-        return tuple(int(v) for v in values)
-    return tuple(values)
+    """``count`` evenly spaced values from ``start`` to ``stop`` inclusive, without float noise
+    (the values of ``Grid(start, stop, count)`` as a tuple)."""
+    return tuple(Grid(start, stop, count))
 
 
 def set_path(data: Any, path: str, value: Value) -> None:
@@ -163,33 +240,49 @@ def _index(items: list[Any], key: str, where: str, path: str) -> int:
     raise PortfolioError(f"--set {path}: no item with id '{key}' at '{where}'")
 
 
-def expand(data: dict[str, Any], axes: Sequence[Axis], stem: str) -> list[Variant]:
-    """Every combination of the axes' values (the first axis varies slowest)."""
-    combos = list(itertools.product(*(axis.values for axis in axes)))
-    width = max(3, len(str(len(combos) - 1)))
-    variants = []
-    for index, combo in enumerate(combos):
+def count_variants(axes: Sequence[Axis]) -> int:
+    """How many variants the axes give (the product of their lengths; nothing is built)."""
+    return math.prod(len(axis.values) for axis in axes)
+
+
+def check_variant_count(axes: Sequence[Axis], max_variants: int | None = MAX_VARIANTS) -> int:
+    """The number of variants, checked against the cap before anything is built.
+
+    Raises:
+        TooManyVariantsError: more than ``max_variants`` (None: no cap).
+    """
+    total = count_variants(axes)
+    if max_variants is not None and total > max_variants:
+        sizes = " x ".join(f"{axis.path}: {len(axis.values):,} values" for axis in axes)
+        raise TooManyVariantsError(
+            f"the sweep has {total:,} variants ({sizes}), more than the limit of "
+            f"{max_variants:,}: use fewer values, or raise the limit with --max-variants"
+        )
+    return total
+
+
+def expand(data: dict[str, Any], axes: Sequence[Axis], stem: str) -> Iterator[Variant]:
+    """Every combination of the axes' values (the first axis varies slowest), one at a time."""
+    width = max(3, len(str(count_variants(axes) - 1)))
+    for index, combo in enumerate(itertools.product(*(axis.values for axis in axes))):
         variant = copy.deepcopy(data)
         values: dict[str, Value] = {}
         for axis, value in zip(axes, combo, strict=True):
             set_path(variant, axis.path, value)
             values[axis.path] = value
-        variants.append(Variant(index, f"{stem}-{index:0{width}d}", values, variant))
-    return variants
+        yield Variant(index, f"{stem}-{index:0{width}d}", values, variant)
 
 
-def variant_items(variants: Sequence[Variant], source: str) -> list[BatchItem]:
+def variant_items(variants: Iterable[Variant], source: str) -> Iterator[BatchItem]:
     """Batch items for the variants (JSON contents; the source names the file and values)."""
-    items = []
     for variant in variants:
         settings = ", ".join(f"{path}={value}" for path, value in variant.values.items())
         content = json.dumps(variant.data, default=str)
-        items.append(BatchItem(variant.name, content, "json", f"{source} [{settings}]"))
-    return items
+        yield BatchItem(variant.name, content, "json", f"{source} [{settings}]")
 
 
 def curve_rows(
-    variants: Sequence[Variant], rows: Sequence[ItemResult]
+    variants: Iterable[Variant | SweepPoint], rows: Sequence[ItemResult]
 ) -> list[dict[str, Any]]:
     """One curve row per variant, in grid order."""
     by_name = {row.name: row for row in rows}
@@ -301,25 +394,10 @@ def plot_curve(
         ax.legend(fontsize=8)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    _write_bytes_atomic(Path(path), buffer.getvalue())
+    from portfolio.io import write_bytes_atomic
+
+    write_bytes_atomic(path, buffer.getvalue())
     return True
-
-
-def _write_bytes_atomic(target: Path, payload: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def objective_label(data: dict[str, Any]) -> str:
@@ -334,18 +412,21 @@ def objective_label(data: dict[str, Any]) -> str:
 
 @dataclass
 class SweepReport:
-    """What a sweep produced: the batch report, the curve and the chart (None if skipped)."""
+    """What a sweep produced: the batch report, the curve and the chart (None if skipped), and
+    the grid's points (parameter values by variant name)."""
 
     batch: BatchReport
     curve: Path | None
     chart: Path | None
-    variants: list[Variant]
+    variants: list[SweepPoint]
 
 
 def run_sweep(
     file: str | os.PathLike[str],
     axes: Sequence[Axis],
     out_dir: str | os.PathLike[str],
+    *,
+    max_variants: int | None = MAX_VARIANTS,
     **batch_options: Any,
 ) -> SweepReport:
     """Expand ``file`` along ``axes``, solve the variants as a batch, write the curve and chart.
@@ -354,46 +435,58 @@ def run_sweep(
         file: the instance file.
         axes: the parameters to sweep (at least one).
         out_dir: the output folder.
+        max_variants: refuse a sweep of more variants than this, before reading the file
+            (None: no cap).
         **batch_options: passed to :func:`portfolio.batch.run_batch` (backend, params, executor,
             workers, scheduler, resume, task_timeout, on_result, ...).
 
     Raises:
         InstanceFileError, ValidationError: the file, or its first variant, is invalid.
+        TooManyVariantsError: more variants than ``max_variants``.
         PortfolioError: a path does not lead anywhere.
     """
     from portfolio.io import instance_from_data, read_data
 
     if not axes:
         raise PortfolioError("a sweep needs at least one --set")
+    check_variant_count(axes, max_variants)
     source = str(file)
     data = read_data(file)
     if not isinstance(data, dict):
         instance_from_data(data, source=source)  # raises the usual message
     stem = Path(file).name.split(".")[0] or "variant"
-    variants = expand(data, axes, stem)
-    # Check one variant here: a wrong path or field fails once, not once per variant.
-    instance_from_data(variants[0].data, source=f"{source} [{variants[0].name}]")
-    items = variant_items(variants, source)
-    values = {variant.name: variant.values for variant in variants}
+    points: list[SweepPoint] = []
+
+    def generate() -> Iterator[Variant]:
+        for variant in expand(data, axes, stem):
+            if variant.index == 0:
+                # Check one variant: a wrong path or field fails once, not once per variant.
+                instance_from_data(variant.data, source=f"{source} [{variant.name}]")
+            points.append(SweepPoint(variant.index, variant.name, variant.values))
+            yield variant
+
+    # Each variant is kept only as its JSON text: the data trees are built one at a time.
+    items = list(variant_items(generate(), source))
+    values = {point.name: point.values for point in points}
     report = run_batch(
         items, out_dir, extra=lambda row: {"parameters": values.get(row.name, {})}, **batch_options
     )
     if report.interrupted:
-        return SweepReport(report, None, None, variants)
+        return SweepReport(report, None, None, points)
     out = Path(out_dir)
-    table = curve_rows(variants, report.rows)
+    table = curve_rows(points, report.rows)
     curve = out / "curve.csv"
     write_curve_csv(curve, axes, table)
     title = f"{data.get('name') or stem}: sweep of {', '.join(a.path for a in axes)}"
     chart = out / "curve.png"
     drawn = plot_curve(chart, axes, table, title=title, ylabel=objective_label(data))
-    return SweepReport(report, curve, chart if drawn else None, variants)
+    return SweepReport(report, curve, chart if drawn else None, points)
 
 
 # ---------------------------------------------------------------------- command line
 def register_cli(subparsers: Any) -> None:
     """Add ``portfolio sweep`` to the command line."""
-    from portfolio.cli import add_input_options, add_solve_options
+    from portfolio.cli import add_input_options, add_solve_options, positive_int
 
     parser = subparsers.add_parser(
         "sweep",
@@ -408,6 +501,10 @@ def register_cli(subparsers: Any) -> None:
         help="a parameter to sweep, e.g. constraints.budget=80000:100000:11 or "
         "services.waste.weight=1,2,3 (repeatable)",
     )
+    parser.add_argument(
+        "--max-variants", type=positive_int, default=MAX_VARIANTS, metavar="N",
+        help=f"refuse a sweep of more than N variants, before any work (default {MAX_VARIANTS:,})",
+    )
     add_solve_options(parser, PER_INSTANCE_LIMIT_HELP)
     add_input_options(parser)
     add_executor_options(parser)
@@ -421,16 +518,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from portfolio.io import check_output_dir
     from portfolio.progress import BatchProgress
 
-    get_backend(args.backend)
+    params = params_from_args(args)
+    get_backend(args.backend).check_options(params.backend_options)  # before any work
     check_output_dir(args.out)  # a file, or a place that cannot be written: fail now
     axes = [parse_set(text) for text in args.sets]
     paths = [axis.path for axis in axes]
     if len(set(paths)) != len(paths):
         raise PortfolioError("each --set PATH may be given once")
-    total = math.prod(len(axis.values) for axis in axes)
+    total = check_variant_count(axes, args.max_variants)
     with BatchProgress(total, sys.stderr) as progress:
         report = run_sweep(
-            args.file, axes, args.out, backend=args.backend, params=params_from_args(args),
+            args.file, axes, args.out, max_variants=args.max_variants,
+            backend=args.backend, params=params,
             executor=executor_from_args(args), workers=args.workers, scheduler=args.scheduler,
             resume=args.resume, task_timeout=args.task_timeout, on_result=progress.advance,
         )

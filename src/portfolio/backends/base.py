@@ -9,11 +9,12 @@ solver's status to :class:`~portfolio.result.Status`. Backends import only ``lin
 from __future__ import annotations
 
 import abc
+import difflib
 import enum
 import importlib.util
 import threading
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
 
 from portfolio.errors import BackendUnavailableError, UnknownBackendError
 from portfolio.linear import FloatArray, LinearModel
@@ -77,6 +78,17 @@ class Backend(abc.ABC):
         return feature in self.features
 
     @abc.abstractmethod
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Check ``backend_options`` before any solving: every name must be an option of this
+        solver and every value of a type it takes (checked against the solver's own list of
+        options, so an unknown name is never silently ignored).
+
+        Raises:
+            BackendOptionError: an unknown option (with close names as suggestions) or a value
+                the option cannot take.
+        """
+
+    @abc.abstractmethod
     def solve(
         self,
         model: LinearModel,
@@ -101,6 +113,15 @@ class Backend(abc.ABC):
             The answer in model space. Solver failures are reported as ``Status.ERROR`` with the
             solver's words in ``detail``, not raised.
         """
+
+
+def close_matches(name: str, known: Iterable[str], count: int = 3) -> tuple[str, ...]:
+    """Known names close to ``name`` (case-insensitive), best first, for "did you mean"."""
+    by_lower: dict[str, str] = {}
+    for candidate in known:
+        by_lower.setdefault(candidate.lower(), candidate)
+    found = difflib.get_close_matches(name.lower(), list(by_lower), n=count, cutoff=0.6)
+    return tuple(by_lower[match] for match in found)
 
 
 _REGISTRY: dict[str, Callable[[], Backend]] = {}

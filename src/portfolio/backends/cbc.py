@@ -51,6 +51,7 @@ MPS numbers with 13 significant digits.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import math
 import os
@@ -63,7 +64,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar
 
@@ -124,6 +125,95 @@ class CbcBackend(Backend):
     features: ClassVar[frozenset[Feature]] = frozenset(
         {Feature.MIP_START, Feature.LP, Feature.INTERRUPT, Feature.THREADS, Feature.DETERMINISTIC}
     )
+
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Check options against the parameter list of the CBC binary that will run.
+
+        CBC ignores a name it does not know ("No match for ...") and solves on, so names are
+        checked here against what the binary itself lists (``cbc -allCommands all -? -quit``,
+        read once per binary): a name may be abbreviated as CBC allows (``sec`` for
+        ``seconds``), case-insensitively. Double and integer parameters need a number; CBC
+        actions (``solve``, ``export``, ...) are refused, since this backend runs the solve.
+        See :meth:`Backend.check_options`.
+        """
+        if not options:
+            return
+        import pulp
+
+        from portfolio.backends.base import close_matches
+        from portfolio.errors import BackendOptionError
+
+        path = _cbc_path(pulp)
+        table = CbcBackend._parameter_table(path) if path is not None else None
+        if not table:
+            return  # no binary (the solve reports it) or no list to check against
+        for key, value in options.items():
+            name = str(key).lstrip("-")
+            lower = name.lower()
+            matches = [
+                (full, kind)
+                for short, full, kind in table
+                if full.lower().startswith(lower) and len(lower) >= len(short)
+            ]
+            if not matches:
+                raise BackendOptionError(
+                    self.name,
+                    str(key),
+                    "CBC has no such option",
+                    close_matches(name, [full for _, full, kind in table if kind != "action"]),
+                )
+            full, kind = matches[0]
+            if kind == "action":
+                raise BackendOptionError(
+                    self.name, str(key), f"'{full}' is a CBC command, not an option"
+                )
+            if kind in ("double", "integer"):
+                try:
+                    number = float(value) if not isinstance(value, bool) else math.nan
+                except (TypeError, ValueError):
+                    number = math.nan
+                whole = kind == "double" or (math.isfinite(number) and number.is_integer())
+                if not (math.isfinite(number) and whole):
+                    wanted = "a number" if kind == "double" else "a whole number"
+                    raise BackendOptionError(
+                        self.name, str(key), f"CBC's '{full}' takes {wanted}, got {value!r}"
+                    )
+
+    @staticmethod
+    @functools.lru_cache(maxsize=4)
+    def _parameter_table(path: str) -> tuple[tuple[str, str, str], ...]:
+        """(shortest abbreviation, full name, kind) of every CBC parameter the binary lists;
+        kind is ``double``, ``integer``, ``keyword`` or ``action``. Empty if it cannot be read.
+        """
+        try:
+            listing = subprocess.run(
+                [path, "-allCommands", "all", "-?", "-quit"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ()
+        table: list[tuple[str, str, str]] = []
+        kind: str | None = None
+        for line in listing.splitlines():
+            if line.endswith(":") and not line.startswith(" "):
+                heading = line.lower()
+                kind = next(
+                    (k for k in ("double", "integer", "keyword", "action") if k in heading), None
+                )
+                continue
+            if kind is None or not line.startswith(" "):
+                continue
+            for token in line.split():
+                found = re.fullmatch(r"([^()]+)(?:\((.*)\))?", token)
+                if found is None or token == "-":
+                    continue
+                short = found.group(1)
+                table.append((short, short + (found.group(2) or ""), kind))
+        return tuple(table)
 
     def solve(
         self,

@@ -56,6 +56,7 @@ import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -143,6 +144,53 @@ class CpSatBackend(Backend):
     features: ClassVar[frozenset[Feature]] = frozenset(
         {Feature.MIP_START, Feature.INTERRUPT, Feature.INTEGER_COEFFICIENTS, Feature.THREADS}
     )
+
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Check options against CP-SAT's ``SatParameters`` field descriptors (the name, and the
+        value's type: bool, number, enum member or list), then set them on a scratch parameter
+        set as the solve will. See :meth:`Backend.check_options`."""
+        if not options:
+            return
+        from ortools.sat import sat_parameters_pb2
+        from ortools.sat.python import cp_model
+
+        from portfolio.backends.base import close_matches
+        from portfolio.errors import BackendOptionError
+
+        fields = sat_parameters_pb2.SatParameters.DESCRIPTOR.fields_by_name
+        scratch = cp_model.CpSolver().parameters
+        for key, value in options.items():
+            name = str(key)
+            field = fields.get(name)
+            if field is None:
+                raise BackendOptionError(
+                    self.name, name, "CP-SAT has no such parameter", close_matches(name, fields)
+                )
+            if field.type == field.TYPE_BOOL:
+                wanted = "true or false"
+            elif field.type in (field.TYPE_DOUBLE, field.TYPE_FLOAT):
+                wanted = "a number"
+            elif field.type == field.TYPE_ENUM:
+                wanted = "one of " + ", ".join(v.name for v in field.enum_type.values)
+            elif field.type == field.TYPE_STRING:
+                wanted = "a string"
+            elif field.type == field.TYPE_MESSAGE:
+                wanted = "a structured value, which cannot be given here"
+            else:
+                wanted = "a whole number"
+            if field.label == field.LABEL_REPEATED:
+                wanted = f"a list, each item {wanted}"
+            if field.type == field.TYPE_MESSAGE:
+                raise BackendOptionError(self.name, name, f"CP-SAT's '{name}' takes {wanted}")
+            try:
+                scalar = field.label != field.LABEL_REPEATED
+                if scalar and isinstance(value, bool) != (field.type == field.TYPE_BOOL):
+                    raise TypeError(name)
+                _set_parameter(scratch, name, value)
+            except (_ParameterError, AttributeError, TypeError, ValueError):
+                raise BackendOptionError(
+                    self.name, name, f"CP-SAT's '{name}' takes {wanted}, got {value!r}"
+                ) from None
 
     def solve(
         self,

@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -95,6 +96,41 @@ class HighsBackend(Backend):
             return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
         except Exception:  # pragma: no cover - only when highspy is broken
             return super().version()
+
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Check options against HiGHS's own table: ``getOptionType`` says whether a name
+        exists, ``setOptionValue`` on a scratch ``Highs`` whether the value is of its type and
+        in its range. See :meth:`Backend.check_options`."""
+        if not options:
+            return
+        import highspy
+
+        from portfolio.backends.base import close_matches
+        from portfolio.errors import BackendOptionError
+
+        scratch = new_highs()
+        kinds = {
+            highspy.HighsOptionType.kBool: "true or false",
+            highspy.HighsOptionType.kInt: "a whole number",
+            highspy.HighsOptionType.kDouble: "a number",
+            highspy.HighsOptionType.kString: "a string",
+        }
+        for key, value in options.items():
+            name = str(key)
+            scratch.setOptionValue("output_flag", False)  # no "unknown option" line on stdout
+            status, kind = scratch.getOptionType(name)
+            if status != highspy.HighsStatus.kOk:
+                known = [n for n in dir(highspy.HighsOptions()) if not n.startswith("_")]
+                raise BackendOptionError(
+                    self.name, name, "HiGHS has no such option", close_matches(name, known)
+                )
+            if scratch.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+                raise BackendOptionError(
+                    self.name,
+                    name,
+                    f"HiGHS does not accept {value!r}: it takes "
+                    f"{kinds.get(kind, 'another type')} (within the option's range)",
+                )
 
     def solve(
         self,

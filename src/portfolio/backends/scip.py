@@ -49,12 +49,15 @@ takes no interrupter in OR-Tools 9.10. Tested with OR-Tools 9.10 and 9.15.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -100,6 +103,100 @@ class ScipBackend(Backend):
     features: ClassVar[frozenset[Feature]] = frozenset(
         {Feature.MIP_START, Feature.LP, Feature.INTERRUPT, Feature.DETERMINISTIC}
     )
+
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Check options against SCIP's own parameter list and types.
+
+        The list (name and type of SCIP's ~3,000 parameters) is read once per process from the
+        SCIP library bundled with OR-Tools (``SCIPgetParams`` through ctypes, ~40 ms). Where
+        that library cannot be loaded, each name is tried on an empty model instead (gSCIP
+        rejects unknown names and wrong types), without suggestions. See
+        :meth:`Backend.check_options`.
+        """
+        if not options:
+            return
+        from portfolio.backends.base import close_matches
+        from portfolio.errors import BackendOptionError
+
+        table = ScipBackend._parameter_kinds()
+        words = {
+            "bool": "true or false",
+            "int": "a whole number",
+            "long": "a whole number",
+            "real": "a number",
+            "char": "a single character",
+            "string": "a string",
+        }
+        for key, value in options.items():
+            name = str(key)
+            candidates = [kind for kind, _ in _candidate_kinds(name, value)]
+            if table is None:
+                if not candidates or _probe_kind(name, _candidate_kinds(name, value)) is None:
+                    raise BackendOptionError(
+                        self.name,
+                        name,
+                        f"SCIP rejected it (unknown parameter, or {value!r} is not of its type)",
+                    )
+                continue
+            kind = table.get(name)
+            if kind is None:
+                raise BackendOptionError(
+                    self.name, name, "SCIP has no such parameter", close_matches(name, table)
+                )
+            if kind not in candidates:
+                raise BackendOptionError(
+                    self.name, name, f"SCIP's '{name}' takes {words[kind]}, got {value!r}"
+                )
+
+    @staticmethod
+    @functools.lru_cache(maxsize=1)
+    def _parameter_kinds() -> dict[str, str] | None:
+        """SCIP parameter name -> gSCIP map kind (bool, int, long, real, char, string), read
+        from the bundled SCIP library; None when it cannot be read."""
+        import ctypes
+
+        import ortools
+
+        kinds = ("bool", "int", "long", "real", "char", "string")  # SCIP_PARAMTYPE order
+        folder = Path(ortools.__file__).parent / ".libs"
+        libraries = sorted(folder.glob("libscip.so*")) + sorted(folder.glob("libortools.so*"))
+        for path in libraries:
+            try:
+                lib = ctypes.CDLL(str(path))
+                lib.SCIPcreate.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+                lib.SCIPcreate.restype = ctypes.c_int
+                lib.SCIPfree.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+                lib.SCIPfree.restype = ctypes.c_int
+                lib.SCIPincludeDefaultPlugins.argtypes = [ctypes.c_void_p]
+                lib.SCIPincludeDefaultPlugins.restype = ctypes.c_int
+                lib.SCIPgetNParams.argtypes = [ctypes.c_void_p]
+                lib.SCIPgetNParams.restype = ctypes.c_int
+                lib.SCIPgetParams.argtypes = [ctypes.c_void_p]
+                lib.SCIPgetParams.restype = ctypes.POINTER(ctypes.c_void_p)
+                lib.SCIPparamGetName.argtypes = [ctypes.c_void_p]
+                lib.SCIPparamGetName.restype = ctypes.c_char_p
+                lib.SCIPparamGetType.argtypes = [ctypes.c_void_p]
+                lib.SCIPparamGetType.restype = ctypes.c_int
+            except (OSError, AttributeError):
+                continue
+            scip = ctypes.c_void_p()
+            if lib.SCIPcreate(ctypes.byref(scip)) != 1:  # SCIP_OKAY
+                continue
+            try:
+                if lib.SCIPincludeDefaultPlugins(scip) != 1:
+                    continue
+                count = lib.SCIPgetNParams(scip)
+                params = lib.SCIPgetParams(scip)
+                table: dict[str, str] = {}
+                for i in range(count):
+                    kind = lib.SCIPparamGetType(params[i])
+                    if 0 <= kind < len(kinds):
+                        table[lib.SCIPparamGetName(params[i]).decode()] = kinds[kind]
+            finally:
+                lib.SCIPfree(ctypes.byref(scip))
+            if table:
+                return table
+        return None
 
     def solve(
         self,
