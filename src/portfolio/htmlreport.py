@@ -84,6 +84,7 @@ td.num { white-space: nowrap; }
 #plan-table td:first-child { min-width: 13em; }
 #plan-table td:nth-child(3) { min-width: 9em; }
 .option { display: block; font-size: 0.85em; color: var(--muted); }
+.bound { display: block; font-size: 0.85em; color: var(--muted); }
 tr.changed td { background: #fdf7e6; }
 tr.total td { font-weight: 600; border-top: 2px solid var(--ink); }
 tr.setup td { color: var(--muted); }
@@ -110,6 +111,10 @@ footer { margin-top: 36px; color: var(--muted); font-size: 0.82em;
   main { max-width: none; padding: 0; }
   h2 { break-after: avoid; page-break-after: avoid; }
   table { font-size: 8.5pt; }
+  th, td { padding: 3px 4px; }
+  td.num { white-space: normal; }
+  #plan-table td:first-child { min-width: 9em; }
+  #plan-table td:nth-child(3) { min-width: 6em; }
   thead { display: table-header-group; }
   tfoot { display: table-footer-group; }
   tr, td, th { break-inside: avoid; page-break-inside: avoid; }
@@ -587,11 +592,13 @@ class _Page:
         if objective is not None:
             gain = objective - float(base["objective"])
             better = gain > 0 if self._maximise() else gain < 0
-            word = "better" if better else ("the same as" if abs(gain) < 1e-9 else "worse")
+            word = "better" if better else ("no change" if abs(gain) < 1e-9 else "worse")
+            if not base["feasible"]:
+                word = ""  # the next sentence says today's arrangement is not an option
             sentences.append(
-                f"Objective ({_esc(self.objective_label())}): {_esc(fmt_number(objective))} "
+                f"Objective, {_esc(self.objective_label())}: {_esc(fmt_number(objective))} "
                 f"against {_esc(fmt_number(float(base['objective'])))} for today's arrangement "
-                f"({_esc(fmt_signed(gain))}, {word})."
+                f"({_esc(fmt_signed(gain))}{', ' + word if word else ''})."
             )
         if base["feasible"]:
             sentences.append("Today's arrangement meets every limit.")
@@ -862,13 +869,13 @@ class _Page:
                     tag = " · at limit"
                 value, bound = _float(check.get("value")), _float(check.get("limit"))
                 if name.startswith("same_mode"):
-                    text = "shared" if check.get("ok") else "split"
+                    text = _esc("shared" if check.get("ok") else "split")
                 else:
-                    text = (f"{self.limit_value(name, value)} {sense} "
-                            f"{self.limit_value(name, bound)}{tag}")
+                    text = (f"{_esc(self.limit_value(name, value))}<span class=\"bound\">"
+                            f"{sense} {_esc(self.limit_value(name, bound))}{_esc(tag)}</span>")
                 cells.append(
-                    f'<td class="{cls}" data-binding="{str(bool(check.get("binding"))).lower()}"'
-                    f' data-value="{value!r}">{_esc(text)}</td>'
+                    f'<td class="{cls}" data-binding="{_flag(check.get("binding"))}"'
+                    f' data-value="{value!r}">{text}</td>'
                 )
             body.append(
                 f'<tr data-limit="{_esc(name)}"><td>{_esc(self.limit_label(name))} '
