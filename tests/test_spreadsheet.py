@@ -496,3 +496,21 @@ def test_batch_accepts_workbooks(tmp_path: Path) -> None:
     assert result["status"] == "optimal"
     assert result["objective"] == 5.0
     assert result["assignment"] == {"s1": "b", "s2": "a"}
+
+
+def test_result_workbook_shows_gains_and_baseline_when_the_result_has_them() -> None:
+    instance = portfolio.instance_from_data(TINY)
+    data = portfolio.solve(instance).to_dict()
+    assert [c["name"] for c in data["checks"]] == ["budget"]
+    data["limits"] = [{"name": "budget", "at_limit": True, "gain": 1.0}]
+    data["baseline"] = {"objective": 2.0, "annual_cost": 15.0, "one_off_cost": 0.0}
+    buffer = io.BytesIO()
+    write_result_workbook(data, buffer, instance)
+    buffer.seek(0)
+    book = openpyxl.load_workbook(buffer)
+    (budget,) = _cells(book, "limits")
+    assert _number(budget["gain"], "#,##0.00") == 1.0
+    assert budget["at limit"].value is True
+    summary = {row["field"].value: row["value"] for row in _cells(book, "summary")}
+    assert _number(summary["today: objective"], "0.00") == 2.0
+    assert _number(summary["today: annual cost"], "#,##0.00") == 15.0

@@ -1485,17 +1485,22 @@ def _summary_sheet(book: Any, result: Mapping[str, Any], instance: Instance | No
         ("changes", len(result.get("changes") or []), _COUNT),
         ("detail", result.get("detail"), None),
     ]
+    baseline = result.get("baseline")
+    if isinstance(baseline, Mapping):  # today's arrangement, when the result carries it
+        for key in ("objective", "annual_cost", "one_off_cost", "outcome", "feasible"):
+            money = _SCORE if key in ("objective", "outcome") else _MONEY
+            rows.append((f"today: {key.replace('_', ' ')}", baseline.get(key), money))
     explanation = result.get("explanation")
     if isinstance(explanation, Mapping):
         rows.append(("why no plan", explanation.get("summary"), None))
         for relaxation in explanation.get("relaxations") or []:
             rows.append(("relax", relaxation.get("text"), None))
-    for label, value, fmt in rows:
+    for label, value, number_format in rows:
         if value is None:
             continue
         sheet.append([label, value])
-        if fmt and isinstance(value, int | float) and not isinstance(value, bool):
-            sheet.cell(row=sheet.max_row, column=2).number_format = fmt
+        if number_format and isinstance(value, int | float) and not isinstance(value, bool):
+            sheet.cell(row=sheet.max_row, column=2).number_format = number_format
     _style_header(sheet, [18, 90])
 
 
@@ -1655,10 +1660,15 @@ def _limit_format(name: str) -> str:
 def _limits_sheet(book: Any, result: Mapping[str, Any]) -> None:
     sheet = book.create_sheet("limits")
     sheet.append([name for name, _, _ in _LIMIT_COLUMNS])
+    known: dict[str, Mapping[str, Any]] = {}  # limits analysed further (gain), by name
+    for entry in result.get("limits") or []:
+        if isinstance(entry, Mapping):
+            known[str(entry.get("name", entry.get("constraint", "")))] = entry
     for check in result.get("checks") or []:
         name = str(check.get("name", ""))
         base, _, year = name.partition("@")
         fmt = _limit_format(base)
+        check = {**known.get(name, {}), **check}
         at_limit = check.get("at_limit", check.get("binding"))
         values = [
             base,
