@@ -68,6 +68,9 @@ from portfolio.server.settings import ServerSettings
 BODY = "<request body>"
 """What errors call an instance sent as the request body."""
 
+FORM_MEDIA_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+"""Form bodies (a form without a file is read, and told what is missing)."""
+
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPORT_EXTRA = "report"
 """The extra named when the HTML report module is missing."""
@@ -200,7 +203,7 @@ async def read_solve_request(
     """
     media = _media_type(request)
     query = _query_parameters(request)
-    if media == "multipart/form-data":
+    if media in FORM_MEDIA_TYPES:
         form = await _form(request, settings)
         try:
             keys = list(form.keys())
@@ -249,7 +252,7 @@ async def read_render_request(
     """The result (and instance, if sent) of a report or workbook request."""
     media = _media_type(request)
     instance: Instance | None = None
-    if media == "multipart/form-data":
+    if media in FORM_MEDIA_TYPES:
         form = await _form(request, settings)
         try:
             _unknown_fields(list(form.keys()), ("result", "file"))
@@ -356,6 +359,10 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:  # FastAPI could not parse the body: invalid input, 422
+            return problem_response(
+                invalid_parameters([parameter_error("", str(exc.detail), "body")])
+            )
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         problem = Problem(exc.status_code, slug, str(exc.detail))
         response = problem_response(problem)
