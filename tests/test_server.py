@@ -147,6 +147,25 @@ def test_infeasible_instance_is_an_answer_not_an_error(client: httpx.Client) -> 
     assert body["explanation"]
 
 
+def test_concurrent_solves_with_different_thread_counts(live_server: LiveServer) -> None:
+    """Solves run side by side in the server; HiGHS's process-wide scheduler stays sound."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = (SMALL / "budget_binds.yaml").read_bytes()
+
+    def post(threads: int) -> Any:
+        with httpx.Client(base_url=live_server.url, timeout=120.0) as session:
+            return session.post(
+                "/v1/solve", params={"threads": threads},
+                content=text, headers={"content-type": "application/yaml"},
+            ).json()
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(post, [1, 2, 1, 3, 2, 1]))
+    assert [a["objective"] for a in answers] == [128.0] * 6
+    assert all(a["status"] == "optimal" and a["verified"] for a in answers)
+
+
 def test_validate_matches_the_cli(client: httpx.Client) -> None:
     proc = cli("validate", EXAMPLE.name, cwd=EXAMPLE.parent)
     assert proc.returncode == 0

@@ -41,6 +41,7 @@ from portfolio.domain import Instance
 from portfolio.errors import InstanceFileError, PortfolioError
 from portfolio.io import parse_text
 from portfolio.server import schemas
+from portfolio.server.gate import ThreadsGate
 from portfolio.server.inputs import (
     MAX_SEED,
     MAX_THREADS,
@@ -303,6 +304,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     settings = settings or ServerSettings()
     jobs = JobManager(settings)
+    gate = ThreadsGate()
     limiter_box: dict[str, anyio.CapacityLimiter] = {}
 
     @contextlib.asynccontextmanager
@@ -388,7 +390,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         def run() -> dict[str, Any]:
             from portfolio.solve import solve
 
-            result = solve(instance, params.backend, params.solve_params(settings))
+            with gate.hold(params.backend, params.threads):
+                result = solve(instance, params.backend, params.solve_params(settings))
             data = result.to_dict()
             data["file"] = source
             return data
