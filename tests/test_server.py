@@ -272,6 +272,10 @@ def test_oversize_bodies_get_413(client: httpx.Client, live_server: LiveServer) 
         "/v1/solve", content=chunks(), headers={"content-type": "application/json"}
     )
     problem(streamed, 413)
+    streamed_job = client.post(
+        "/v1/jobs", content=chunks(), headers={"content-type": "application/json"}
+    )
+    problem(streamed_job, 413)
     just_under = client.post(
         "/v1/validate",
         content=b" " * 1000 + (SMALL / "budget_binds.yaml").read_bytes(),

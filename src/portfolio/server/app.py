@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
@@ -296,6 +296,26 @@ async def read_render_request(
     return schemas.check_result(result, instance), instance
 
 
+@contextlib.contextmanager
+def rendering(what: str) -> Iterator[None]:
+    """Turn a renderer's failure on a result sent by a client into 422, not 500.
+
+    The result has passed :func:`portfolio.server.schemas.check_result`; a renderer that still
+    trips over it (a figure of the wrong type deep inside) was given a result that portfolio did
+    not write, which is a problem with the input.
+    """
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise invalid_parameters(
+            [
+                parameter_error(
+                    "", f"cannot make {what} of this result: {type(exc).__name__}: {exc}", "result"
+                )
+            ]
+        ) from None
+
+
 # ---------------------------------------------------------------------- the application
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """The FastAPI application of ``portfolio serve``."""
@@ -361,6 +381,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if isinstance(exc.__cause__, Problem):  # e.g. the body passed its limit while parsed
+            return problem_response(exc.__cause__)
         if exc.status_code == 400:  # FastAPI could not parse the body: invalid input, 422
             return problem_response(
                 invalid_parameters([parameter_error("", str(exc.detail), "body")])
@@ -527,10 +549,11 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             from portfolio.htmlreport import render_report
         except ImportError:
             raise missing_extra("The HTML report", REPORT_EXTRA) from None
-        html = await anyio.to_thread.run_sync(
-            lambda: render_report(result, instance), limiter=limiter()
-        )
-        return HTMLResponse(html)
+        def render() -> str:
+            with rendering("the HTML report"):
+                return render_report(result, instance)
+
+        return HTMLResponse(await anyio.to_thread.run_sync(render, limiter=limiter()))
 
     @app.post(
         "/v1/workbook",
@@ -547,7 +570,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
         def write() -> bytes:
             buffer = io.BytesIO()
-            write_result_workbook(result, buffer, instance)
+            with rendering("the workbook"):
+                write_result_workbook(result, buffer, instance)
             return buffer.getvalue()
 
         payload = await anyio.to_thread.run_sync(write, limiter=limiter())
