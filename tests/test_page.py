@@ -138,6 +138,9 @@ def test_page_solves_the_example_and_shows_the_report(
     shot = tmp_path / "page.png"
     assert browser.save_screenshot(str(shot))
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    keep = os.environ.get("PORTFOLIO_SCREENSHOT_DIR")  # e.g. docs/, for the README
+    if keep:
+        shutil.copyfile(shot, Path(keep) / "page.png")
     browser.set_window_size(1280, 1000)
 
     # The downloads: the result JSON is the solve's answer; the workbook is a real XLSX.

@@ -219,15 +219,17 @@ def test_invalid_instance_names_item_and_field_like_the_cli(
         ({"params": {"objective": "maximise_happiness"}}, ("objective", "")),
         ({"data": {"threads": "0"}}, ("parameters", "threads")),
         ({"data": {"colour": "red"}}, ("parameters", "colour")),
+        ({"params": {"colour": "red"}}, ("parameters", "colour")),
+        ({"files": {"backend": ("b.txt", b"highs")}}, ("parameters", "backend")),
     ],
 )
 def test_bad_parameters_get_422(
     client: httpx.Client, request_args: dict[str, Any], place: tuple[str, str]
 ) -> None:
     source = SMALL / "budget_binds.yaml"
-    with source.open("rb") as handle:
-        response = client.post("/v1/solve", files={"file": (source.name, handle)}, **request_args)
-    body = problem(response, 422)
+    files = {"file": (source.name, source.read_bytes()), **request_args.get("files", {})}
+    others = {k: v for k, v in request_args.items() if k != "files"}
+    body = problem(client.post("/v1/solve", files=files, **others), 422)
     assert place in error_places(body), body
 
 

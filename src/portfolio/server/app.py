@@ -143,6 +143,7 @@ def _media_type(request: Request) -> str:
 
 
 def _query_parameters(request: Request) -> dict[str, Any]:
+    _unknown_fields(list(request.query_params.keys()), PARAMETER_NAMES)
     return {k: request.query_params[k] for k in PARAMETER_NAMES if k in request.query_params}
 
 
@@ -209,6 +210,11 @@ async def read_solve_request(
         try:
             keys = list(form.keys())
             _unknown_fields(keys, ("file", *PARAMETER_NAMES))
+            files = [k for k in PARAMETER_NAMES if k in form and not isinstance(form[k], str)]
+            if files:
+                raise invalid_parameters(
+                    [parameter_error(k, "expected a text field, got a file") for k in files]
+                )
             fields = {k: form[k] for k in PARAMETER_NAMES if isinstance(form.get(k), str)}
             params = parameters_from(query, fields)
             upload = await _upload(form, "file", required=True)
@@ -460,14 +466,20 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @app.post(
         "/v1/validate",
         summary="Validate an instance",
-        description="Takes the same bodies as /v1/solve. A valid instance gets its counts; an "
-        "invalid one 422 with every issue in `errors`.",
+        description="Takes the same bodies and parameters as /v1/solve (the parameters are "
+        "checked, the objective applied). A valid instance gets its counts; an invalid one 422 "
+        "with every issue in `errors`.",
         responses=schemas.responses(200, schemas.ref("ValidationSummary"), 413, 415, 422, 501),
         openapi_extra={"requestBody": schemas.solve_body()},
     )
     async def validate_route(
         request: Request,
         objective: str | None = query_doc["objective"],
+        backend: str | None = query_doc["backend"],
+        time_limit: float | None = query_doc["time_limit"],
+        gap: float | None = query_doc["gap"],
+        threads: int | None = query_doc["threads"],
+        seed: int | None = query_doc["seed"],
     ) -> JSONResponse:
         instance, _params, source = await read_solve_request(request, settings)
         return JSONResponse(validation_summary(instance, source))
