@@ -178,14 +178,10 @@ def _unknown_fields(names: list[str], allowed: tuple[str, ...]) -> None:
         )
 
 
-async def _upload(form: FormData, name: str, required: bool) -> tuple[bytes, str, str] | None:
-    """(content, format, source) of the uploaded file in form field ``name``."""
+async def _upload(form: FormData, name: str) -> tuple[bytes, str, str] | None:
+    """(content, format, source) of the uploaded file in form field ``name``, if any."""
     value = form.get(name)
     if value is None:
-        if required:
-            raise invalid_parameters(
-                [parameter_error(name, "upload the instance file in this form field")]
-            )
         return None
     if isinstance(value, str):
         raise invalid_parameters([parameter_error(name, "expected a file upload, got text")])
@@ -217,10 +213,13 @@ async def read_solve_request(
                 )
             fields = {k: form[k] for k in PARAMETER_NAMES if isinstance(form.get(k), str)}
             params = parameters_from(query, fields)
-            upload = await _upload(form, "file", required=True)
+            upload = await _upload(form, "file")
         finally:
             await form.close()
-        assert upload is not None
+        if upload is None:
+            raise invalid_parameters(
+                [parameter_error("file", "upload the instance file in this form field")]
+            )
         content, fmt, source = upload
         instance = await anyio.to_thread.run_sync(
             instance_from_bytes, content, fmt, source, params.objective
@@ -269,7 +268,7 @@ async def read_render_request(
                     [parameter_error("result", "send the result JSON in this form field")]
                 )
             text = raw if isinstance(raw, str) else (await raw.read()).decode("utf-8", "replace")
-            upload = await _upload(form, "file", required=False)
+            upload = await _upload(form, "file")
         finally:
             await form.close()
         try:
@@ -563,7 +562,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             raise missing_extra("The HTML report", REPORT_EXTRA) from None
         def render() -> str:
             with rendering("the HTML report"):
-                return render_report(result, instance)
+                html: str = render_report(result, instance)
+            return html
 
         return HTMLResponse(await anyio.to_thread.run_sync(render, limiter=limiter()))
 
