@@ -37,10 +37,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import portfolio.server.schemas as schemas
 from portfolio.domain import Instance
 from portfolio.errors import InstanceFileError, PortfolioError
 from portfolio.io import parse_text
-from portfolio.server import schemas
 from portfolio.server.gate import ThreadsGate
 from portfolio.server.inputs import (
     MAX_SEED,
