@@ -3,6 +3,7 @@ and cancelling a run of solve_many."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -24,6 +25,9 @@ def test_time_limit_is_capped_by_the_server() -> None:
     assert SolveParameters(time_limit=1000).solve_params(settings).time_limit == 30
     assert SolveParameters(time_limit=5).solve_params(settings).time_limit == 5
     assert SolveParameters().solve_params(settings).time_limit == 30  # the cap is the default
+    cores = os.cpu_count() or 1
+    assert SolveParameters(threads=256).solve_params(settings).threads == cores
+    assert SolveParameters(threads=1).solve_params(settings).threads == 1
 
 
 def test_parameters_from_query_strings_and_json_agree() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -76,7 +77,7 @@ class SolveParameters(BaseModel):
     gap: float | None = Field(default=None, ge=0, lt=1, allow_inf_nan=False)
     """Relative optimality gap (default 1e-7)."""
     threads: int | None = Field(default=None, ge=1, le=MAX_THREADS)
-    """Solver threads."""
+    """Solver threads (at most the server's cores are used)."""
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     """Solver random seed."""
 
@@ -99,13 +100,15 @@ class SolveParameters(BaseModel):
         return value
 
     def solve_params(self, settings: ServerSettings) -> SolveParams:
-        """The :class:`SolveParams` to solve with: the time limit capped by the server's."""
+        """The :class:`SolveParams` to solve with: the time limit capped by the server's, the
+        threads by its cores."""
         cap = settings.max_time_limit
         limit = cap if self.time_limit is None else min(self.time_limit, cap)
+        cores = os.cpu_count() or 1
         return SolveParams(
             time_limit=limit,
             rel_gap=self.gap if self.gap is not None else DEFAULT_REL_GAP,
-            threads=self.threads,
+            threads=None if self.threads is None else min(self.threads, cores),
             seed=self.seed,
         )
 
