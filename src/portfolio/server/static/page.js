@@ -48,7 +48,10 @@
     if (result.objective !== null && result.objective !== undefined) {
       text += ", objective " + fmt(result.objective, 2);
     }
-    if (result.changes) { text += ", " + result.changes.length + " services change mode"; }
+    if (result.changes) {
+      var n = result.changes.length;
+      text += ", " + n + (n === 1 ? " service changes" : " services change") + " mode";
+    }
     text += " (" + result.backend + ", " + fmt(result.timings ? result.timings.total : result.solve_seconds, 2) + " s)";
     return text;
   }
