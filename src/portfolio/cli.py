@@ -29,6 +29,7 @@ EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2
 #: Extra subcommands: name -> "module:function" where function(subparsers) adds the parser and
 #: sets ``func`` (taking the parsed args, returning an exit code).
 SUBCOMMANDS: dict[str, str] = {
+    "report": "portfolio.htmlreport:register_cli",
     "batch": "portfolio.batch:register_cli",
     "sweep": "portfolio.sweep:register_cli",
     "bench": "portfolio.benchsets.runner:register_cli",
@@ -116,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument(
         "--json", action="store_true", help="print the result JSON instead of the table"
     )
+    solve.add_argument(
+        "--report", metavar="FILE", help="also write a readable HTML report here (atomically)"
+    )
     solve.set_defaults(func=cmd_solve)
 
     validate = sub.add_parser("validate", help="check an instance file and report every error")
@@ -186,6 +190,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     data["file"] = os.path.abspath(args.file)
     if args.output:
         write_json(args.output, data)
+    if getattr(args, "report", None):
+        _write_html_report(args.report, data, instance)
     if args.json:
         sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
     else:
@@ -261,6 +267,13 @@ def cmd_backends(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- helpers
+def _write_html_report(path: str, data: dict[str, Any], instance: Any) -> None:
+    """solve --report: the HTML report of the result just solved."""
+    from portfolio.htmlreport import render_report, write_report
+
+    write_report(path, render_report(data, instance))
+
+
 def _solver_threads_left() -> bool:
     import threading
 

@@ -1,0 +1,167 @@
+"""Today's arrangement as a plan: the baseline every plan is shown against (DESIGN.md).
+
+The baseline puts every service on its current option (the one marked ``current``, else the first
+in its current mode). In multi-year planning the current arrangements are continued every year: an
+existing contract runs to its end and is then renewed, like any other current option, for its
+``contract_years`` (one year when it has none) until the horizon is covered; no contract is broken.
+
+The figures come from the project's own verifiers (:func:`portfolio.verify.verify_plan` and
+:func:`portfolio.multiyear.verify.verify_schedule`), so that the baseline is evaluated exactly as a
+plan is: same objective, same limits, same tolerances.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from portfolio.domain import Instance, Service, current_option_index
+from portfolio.result import Check
+
+__all__ = ["baseline", "current_options"]
+
+
+def current_options(instance: Instance) -> list[int]:
+    """The 0-based index of each service's current option, in the instance's order."""
+    positions = []
+    for service in instance.services:
+        position = current_option_index(service)
+        positions.append(0 if position is None else position)
+    return positions
+
+
+def baseline(instance: Instance) -> dict[str, Any]:
+    """Today's arrangement evaluated on the instance.
+
+    Args:
+        instance: a single-period or multi-year instance.
+
+    Returns:
+        ``{objective, annual_cost, one_off_cost, outcome, feasible, violations, options}``:
+
+        * ``objective``: the instance's own objective (its sense and definition; discounted over
+          the horizon in multi-year planning);
+        * ``annual_cost``: the total annual cost (multi-year: the sum over the horizon's years);
+        * ``one_off_cost``: transition, setup and termination money (today's arrangement changes
+          no mode, so this is the setup cost of the modes it uses);
+        * ``outcome``: the weighted outcome, sum of weight * outcome (multi-year: summed over
+          the years);
+        * ``feasible``: whether today's arrangement meets every limit and rule;
+        * ``violations``: what it breaks, each ``{name, value, sense, bound, by, text}``
+          (``by`` the amount beyond the bound; multi-year rows add ``year``; a broken rule such
+          as a red line has ``text`` only);
+        * ``options``: service id -> index of its current option.
+
+        Multi-year instances add ``years``: each year's ``{year, annual_cost, one_off_cost,
+        outcome}``.
+    """
+    positions = current_options(instance)
+    options = {s.id: p for s, p in zip(instance.services, positions, strict=True)}
+    if instance.horizon is None:
+        return _single_period(instance, positions, options)
+    return _multi_year(instance, positions, options)
+
+
+def _single_period(
+    instance: Instance, positions: list[int], options: dict[str, int]
+) -> dict[str, Any]:
+    from portfolio.verify import verify_plan
+
+    verdict = verify_plan(instance, positions)
+    plan = verdict.plan
+    setup = math.fsum(instance.mode(mode).setup_cost for mode in plan.modes_used)
+    one_off = math.fsum(choice.transition_cost for choice in plan.choices) + setup
+    failed = [check for check in plan.checks if not check.ok]
+    return {
+        "objective": plan.objective,
+        "annual_cost": plan.annual_cost,
+        "one_off_cost": one_off,
+        "outcome": math.fsum(choice.weighted_outcome for choice in plan.choices),
+        "feasible": verdict.ok,
+        "violations": _limit_rows(failed, None)
+        + _rule_rows(verdict.violations, [f"{check.name}:" for check in failed]),
+        "options": options,
+    }
+
+
+def _multi_year(
+    instance: Instance, positions: list[int], options: dict[str, int]
+) -> dict[str, Any]:
+    from portfolio.multiyear.verify import verify_schedule
+
+    paths = [
+        _continued(service, position, instance)
+        for service, position in zip(instance.services, positions, strict=True)
+    ]
+    verdict = verify_schedule(instance, paths)
+    plan = verdict.plan
+    violations: list[dict[str, Any]] = []
+    covered: list[str] = []
+    for totals in plan.years:
+        failed = [check for check in totals.checks if not check.ok]
+        violations += _limit_rows(failed, totals.year)
+        covered += [f"{check.name} in {totals.year}" for check in failed]
+    violations += _rule_rows(verdict.violations, covered)
+    return {
+        "objective": plan.objective,
+        "annual_cost": math.fsum(totals.annual_cost for totals in plan.years),
+        "one_off_cost": math.fsum(totals.transition_money for totals in plan.years),
+        "outcome": math.fsum(totals.weighted_outcome for totals in plan.years),
+        "feasible": verdict.ok,
+        "violations": violations,
+        "options": options,
+        "years": [
+            {
+                "year": totals.year,
+                "annual_cost": totals.annual_cost,
+                "one_off_cost": totals.transition_money,
+                "outcome": totals.weighted_outcome,
+            }
+            for totals in plan.years
+        ],
+    }
+
+
+def _continued(service: Service, position: int, instance: Instance) -> Any:
+    """The decisions that keep a service on its current option every year of the horizon."""
+    from portfolio.multiyear.schedule import ServicePath
+
+    horizon = instance.horizon
+    assert horizon is not None
+    start = 0
+    if service.current_contract_end is not None:
+        start = service.current_contract_end - horizon.start_year + 1
+    length = service.options[position].contract_years or 1
+    starts = tuple((position, year) for year in range(max(0, start), horizon.years, length))
+    return ServicePath(service.id, None, starts)
+
+
+def _limit_rows(failed: list[Check], year: int | None) -> list[dict[str, Any]]:
+    """Broken limits, each with the amount beyond its bound."""
+    rows: list[dict[str, Any]] = []
+    for check in failed:
+        where = "" if year is None else f" in {year}"
+        by = abs(check.slack)
+        row: dict[str, Any] = {
+            "name": check.name,
+            "value": check.value,
+            "sense": check.sense,
+            "bound": check.limit,
+            "by": by,
+            "text": f"{check.name}{where}: {check.value:,.6g} {check.sense} {check.limit:,.6g} "
+            f"does not hold (by {by:,.6g})",
+        }
+        if year is not None:
+            row["year"] = year
+        rows.append(row)
+    return rows
+
+
+def _rule_rows(problems: tuple[str, ...], covered: list[str]) -> list[dict[str, Any]]:
+    """The verifier's problems that are not a limit already listed (red lines, rules)."""
+    prefixes = tuple(covered)
+    return [
+        {"name": "rule", "text": problem}
+        for problem in problems
+        if not (prefixes and problem.startswith(prefixes))
+    ]
