@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from portfolio.cli import positive_float, positive_int
-from portfolio.errors import InstanceFileError, PortfolioError
+from portfolio.errors import InstanceFileError, PortfolioError, ValidationError
 from portfolio.executors import (
     DEFAULT_RETRIES,
     ERROR_STATUS,
@@ -226,7 +226,7 @@ def read_inputs(inputs: Sequence[BatchInput]) -> tuple[list[BatchItem], list[Ite
         Items to solve, and ``error`` rows for files that cannot be read at all (unknown
         type, not UTF-8, unreadable).
     """
-    from portfolio.io import file_format
+    from portfolio.io import file_format, workbook_json
 
     items: list[BatchItem] = []
     failed: list[ItemResult] = []
@@ -234,9 +234,12 @@ def read_inputs(inputs: Sequence[BatchInput]) -> tuple[list[BatchItem], list[Ite
         source = str(entry.path)
         try:
             fmt = file_format(entry.path)
+            if fmt == "xlsx":  # a binary workbook: read here, sent on as the instance's JSON
+                items.append(BatchItem(entry.name, workbook_json(entry.path), "json", source))
+                continue
             raw = entry.path.read_bytes()
             content = raw.decode("utf-8")
-        except InstanceFileError as exc:
+        except (InstanceFileError, ValidationError) as exc:
             failed.append(_input_error(entry.name, source, str(exc), b""))
             continue
         except UnicodeDecodeError as exc:

@@ -109,10 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     solve = sub.add_parser("solve", help="solve an instance file and show the plan")
-    solve.add_argument("file", help="instance file (.json, .yaml, .yml or .toml)")
+    solve.add_argument("file", help="instance file (.json, .yaml, .yml, .toml or .xlsx)")
     add_solve_options(solve)
     solve.add_argument(
-        "--output", "-o", metavar="FILE", help="write the result JSON here (atomically)"
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write the result here (atomically): JSON, or a workbook when FILE ends in .xlsx",
     )
     solve.add_argument(
         "--json", action="store_true", help="print the result JSON instead of the table"
@@ -133,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     backends.add_argument("--json", action="store_true", help="machine-readable output")
     backends.set_defaults(func=cmd_backends)
 
+    add_workbook_commands(sub)
     for target in SUBCOMMANDS.values():
         module_name, function = target.split(":")
         try:
@@ -174,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_solve(args: argparse.Namespace) -> int:
     """portfolio solve FILE."""
     from portfolio.backends import get_backend
-    from portfolio.io import load_instance, write_json
+    from portfolio.io import load_instance
     from portfolio.report import format_result
     from portfolio.solve import _Clock, solve_instance
 
@@ -189,7 +193,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     data = result.to_dict()
     data["file"] = os.path.abspath(args.file)
     if args.output:
-        write_json(args.output, data)
+        write_result_file(args.output, data, instance)
     if getattr(args, "report", None):
         _write_html_report(args.report, data, instance)
     if args.json:
@@ -264,6 +268,70 @@ def cmd_backends(args: argparse.Namespace) -> int:
         sys.stdout.write(f"         {row['description']}\n")
         sys.stdout.write(f"         features: {', '.join(row['features'])}\n")
     return EXIT_OK
+
+
+def add_workbook_commands(sub: Any) -> None:
+    """The ``template`` and ``convert`` subcommands."""
+    template = sub.add_parser(
+        "template", help="write an instance workbook (.xlsx) to fill in, with the example borough"
+    )
+    template.add_argument("output", help="the workbook to write (.xlsx)")
+    source = template.add_mutually_exclusive_group()
+    source.add_argument(
+        "--from",
+        dest="source",
+        metavar="FILE",
+        help="fill the template with this instance instead of the example borough",
+    )
+    source.add_argument(
+        "--multi-year",
+        action="store_true",
+        help="fill the template with the five-year example borough (horizon, yearly limits)",
+    )
+    template.set_defaults(func=cmd_template)
+
+    convert = sub.add_parser(
+        "convert", help="convert an instance between .yaml, .json, .toml and .xlsx (by extension)"
+    )
+    convert.add_argument("input", help="instance file to read")
+    convert.add_argument("output", help="instance file to write (atomically)")
+    convert.set_defaults(func=cmd_convert)
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    """portfolio template OUT.xlsx."""
+    from portfolio.io import load_instance
+    from portfolio.spreadsheet import example_instance, write_template
+
+    if not args.output.lower().endswith(".xlsx"):
+        raise PortfolioError(f"{args.output}: the template is a workbook: name it *.xlsx")
+    instance = load_instance(args.source) if args.source else example_instance(args.multi_year)
+    write_template(args.output, instance)
+    sys.stdout.write(f"wrote {args.output}\n")
+    return EXIT_OK
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """portfolio convert IN OUT."""
+    from portfolio.io import file_format, load_instance, write_instance
+
+    file_format(args.output)  # an unknown output type fails before the input is read
+    instance = load_instance(args.input)
+    write_instance(instance, args.output)
+    sys.stdout.write(f"wrote {args.output}\n")
+    return EXIT_OK
+
+
+def write_result_file(path: str, data: dict[str, Any], instance: Any = None) -> None:
+    """Write a result atomically: a workbook when ``path`` ends in ``.xlsx``, else JSON."""
+    if path.lower().endswith(".xlsx"):
+        from portfolio.spreadsheet import write_result_workbook
+
+        write_result_workbook(data, path, instance)
+        return
+    from portfolio.io import write_json
+
+    write_json(path, data)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -1,4 +1,5 @@
-"""Instance files (JSON, YAML, TOML) to domain objects, and result files written atomically.
+"""Instance files (JSON, YAML, TOML, XLSX workbooks) to domain objects and back, and result files
+written atomically.
 
 No solver is imported here.
 """
@@ -18,7 +19,7 @@ import pydantic
 from portfolio.domain import Instance, check_references
 from portfolio.errors import InstanceFileError, ValidationError
 
-SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
+SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".xlsx": "xlsx"}
 
 
 def parse_text(text: str, fmt: str, source: str = "<data>") -> Any:
@@ -56,14 +57,20 @@ def file_format(path: str | os.PathLike[str]) -> str:
         return SUFFIXES[suffix]
     except KeyError:
         raise InstanceFileError(
-            str(path), f"unknown file type '{suffix}': use .json, .yaml, .yml or .toml"
+            str(path), f"unknown file type '{suffix}': use .json, .yaml, .yml, .toml or .xlsx"
         ) from None
 
 
 def read_data(path: str | os.PathLike[str]) -> Any:
-    """Read and parse an instance file into plain data (dicts and lists)."""
+    """Read and parse an instance file into plain data (dicts and lists).
+
+    A workbook is validated as it is read (its issues name sheets and cells) and given as the
+    instance's data.
+    """
     source = str(path)
     fmt = file_format(path)
+    if fmt == "xlsx":
+        return instance_data(load_instance(path))
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -89,6 +96,10 @@ def load_instance(path: str | os.PathLike[str]) -> Instance:
         ValidationError: the contents are invalid; every issue names the file, item and field.
     """
     source = str(path)
+    if file_format(path) == "xlsx":
+        from portfolio.spreadsheet import read_workbook
+
+        return read_workbook(path)
     if file_format(path) == "json":
         try:
             raw = Path(path).read_bytes()
@@ -158,3 +169,112 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Write JSON atomically (2-space indent, no NaN)."""
     write_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+# ---------------------------------------------------------------------- instance files out
+def instance_data(instance: Instance) -> dict[str, Any]:
+    """The instance as plain data (JSON types), fields at their default left out.
+
+    :meth:`Instance.from_data` of the result gives back an equal instance.
+    """
+    data: dict[str, Any] = instance.model_dump(mode="json", exclude_defaults=True)
+    return data
+
+
+def workbook_json(path: str | os.PathLike[str]) -> str:
+    """A workbook's instance as JSON text (for handing to a worker process that reads text).
+
+    Raises:
+        InstanceFileError, ValidationError: as :func:`load_instance`.
+    """
+    return dump_instance(load_instance(path), "json")
+
+
+def dump_instance(instance: Instance, fmt: str) -> str:
+    """The instance as the text of an instance file in ``fmt`` (json, yaml or toml)."""
+    data = instance_data(instance)
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    if fmt == "yaml":
+        import yaml
+
+        text: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+        return text
+    if fmt == "toml":
+        return toml_dumps(data)
+    raise InstanceFileError("<output>", f"unknown format '{fmt}' (use json, yaml, toml or xlsx)")
+
+
+def write_instance(instance: Instance, path: str | os.PathLike[str]) -> None:
+    """Write the instance atomically in the format of ``path``'s suffix (.json, .yaml, .yml,
+    .toml or .xlsx)."""
+    fmt = file_format(path)
+    if fmt == "xlsx":
+        from portfolio.spreadsheet import write_instance_workbook
+
+        write_instance_workbook(instance, path)
+        return
+    write_atomic(path, dump_instance(instance, fmt))
+
+
+def toml_dumps(data: Mapping[str, Any]) -> str:
+    """TOML text of plain data (no None values): tables for mappings, arrays of tables for lists
+    of mappings, inline values for everything else."""
+    lines: list[str] = []
+    _toml_table(data, [], lines, array=False)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _toml_table(table: Mapping[str, Any], path: list[str], lines: list[str], array: bool) -> None:
+    def is_table(value: Any) -> bool:
+        return isinstance(value, Mapping)
+
+    def is_table_array(value: Any) -> bool:
+        return (
+            isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
+        )
+
+    if path:
+        dotted = ".".join(_toml_key(part) for part in path)
+        lines.append("")
+        lines.append(f"[[{dotted}]]" if array else f"[{dotted}]")
+    for key, value in table.items():
+        if value is None or is_table(value) or is_table_array(value):
+            continue
+        lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for key, value in table.items():
+        if is_table(value):
+            _toml_table(value, [*path, key], lines, array=False)
+    for key, value in table.items():
+        if is_table_array(value):
+            for item in value:
+                _toml_table(item, [*path, key], lines, array=True)
+
+
+def _toml_key(key: str) -> str:
+    if key and all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in key):
+        return key
+    return _toml_string(key)
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, Mapping):
+        items = ", ".join(
+            f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None
+        )
+        return "{" + items + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")

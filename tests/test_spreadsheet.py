@@ -1,0 +1,516 @@
+"""Spreadsheets: instance workbooks in and out, ``portfolio convert``, result workbooks.
+
+Every workbook here is written and read with the real openpyxl, and every solve is real.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import portfolio
+from portfolio.errors import ValidationError
+from portfolio.io import instance_data, load_instance, read_data, write_instance
+
+openpyxl = pytest.importorskip(
+    "openpyxl", reason="openpyxl is not installed: pip install 'portfolio[xlsx]'"
+)
+
+from portfolio.spreadsheet import (  # noqa: E402
+    read_workbook,
+    write_instance_workbook,
+    write_result_workbook,
+    write_template,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCES = ROOT / "instances"
+FORMATS = ("yaml", "json", "toml", "xlsx")
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "portfolio.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the command in this process: (exit code, stdout, stderr)."""
+    from portfolio.cli import main
+
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def issues_of(path: Path) -> dict[str, str]:
+    """Item -> message of every issue reading the workbook raises."""
+    with pytest.raises(ValidationError) as caught:
+        read_workbook(path)
+    return {issue.item: issue.message for issue in caught.value.issues}
+
+
+TINY: dict[str, Any] = {
+    "name": "tiny",
+    "modes": [{"id": "a", "sector": "public"}, {"id": "b", "sector": "private"}],
+    "services": [
+        {
+            "id": "s1",
+            "current_mode": "a",
+            "options": [
+                {"mode": "a", "annual_cost": 10, "outcome": 1},
+                {"mode": "b", "annual_cost": 8, "transition_cost": 1, "outcome": 2},
+            ],
+        },
+        {
+            "id": "s2",
+            "current_mode": "b",
+            "options": [
+                {"mode": "b", "annual_cost": 5, "outcome": 1},
+                {"mode": "a", "annual_cost": 6, "transition_cost": 2, "outcome": 3},
+            ],
+        },
+    ],
+    "constraints": {"budget": 15},
+}
+
+TINY_MULTI_YEAR: dict[str, Any] = {
+    **TINY,
+    "name": "tiny multi-year",
+    "horizon": {"start_year": 2030, "years": 3},
+    "constraints": {"budget": [16, 15, 14], "max_changes": 1},
+}
+
+
+# ---------------------------------------------------------------------- the template
+def test_packaged_examples_are_the_instances_folder_copies() -> None:
+    data = ROOT / "src" / "portfolio" / "data"
+    for name in ("example_borough.yaml", "example_borough_multiyear.yaml"):
+        assert (data / name).read_bytes() == (INSTANCES / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("multi_year", [False, True], ids=["single", "multi_year"])
+def test_template_round_trips_exactly(tmp_path: Path, multi_year: bool) -> None:
+    name = "example_borough_multiyear.yaml" if multi_year else "example_borough.yaml"
+    original = load_instance(INSTANCES / name)
+    first = tmp_path / "first.xlsx"
+    write_template(first, original if multi_year else None)
+    read_once = read_workbook(first)
+    assert read_once == original
+    second = tmp_path / "second.xlsx"
+    write_instance_workbook(read_once, second)
+    assert read_workbook(second) == original
+    if multi_year:  # yearly lists really went through year columns
+        constraints = read_once.constraints
+        assert constraints.budget == [330000, 325000, 320000, 316000, 313000]
+        assert constraints.limits[1].max == [31000, 30500, 29500, 28500, 28000]
+        assert constraints.min_flexibility == 0.45
+
+
+def test_template_sheets_headers_and_drop_down_lists(tmp_path: Path) -> None:
+    path = tmp_path / "council.xlsx"
+    write_template(path)
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == [
+        "README", "instance", "modes", "services", "options", "constraints", "limits", "scenarios"
+    ]
+    assert [c.value for c in book["scenarios"][1]] == ["name", "probability", "overrides"]
+    assert book["scenarios"].max_row == 1
+    assert [c.value for c in book["constraints"][1]] == ["constraint", "sector", "value"]
+    assert book["modes"]["A2"].value == "in_house"
+    assert book["options"]["D2"].value == 14500  # adult_assessment's first annual_cost
+    readme = " ".join(str(c.value) for row in book["README"].iter_rows() for c in row if c.value)
+    for column in ("annual_cost", "fixed_mode", "sector_share_max", "horizon.start_year"):
+        assert column in readme
+
+    def lists(sheet: str) -> dict[str, str]:
+        ws = book[sheet]
+        rules = ws.data_validations.dataValidation
+        return {str(rule.sqref).split(":")[0][0]: rule.formula1 for rule in rules}
+
+    assert lists("options")["B"] == "=mode_ids"  # mode column offers the modes sheet's ids
+    assert lists("services")["D"] == "=mode_ids"
+    assert lists("modes")["B"] == '"public,private,voluntary,community"'
+    assert book.defined_names["mode_ids"].attr_text.startswith("modes!$A$2:$A$")
+    objective = lists("instance")
+    assert objective["B"] == '"maximise_outcome,minimise_cost,maximise,minimise"'
+
+
+def test_template_command_writes_the_example(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "council.xlsx"
+    code, _, err = cli(capsys, "template", str(out))
+    assert code == 0, err
+    assert read_workbook(out) == load_instance(INSTANCES / "example_borough.yaml")
+    code, _, err = cli(capsys, "template", str(tmp_path / "council.yaml"))
+    assert code == 2
+    assert "name it *.xlsx" in err
+
+
+def test_example_borough_solves_to_the_same_objective_from_yaml_and_xlsx(tmp_path: Path) -> None:
+    path = tmp_path / "borough.xlsx"
+    write_template(path)
+    from_yaml = portfolio.solve(INSTANCES / "example_borough.yaml")
+    from_xlsx = portfolio.solve(path)
+    assert from_yaml.status.value == from_xlsx.status.value == "optimal"
+    assert from_xlsx.objective == pytest.approx(2506.0, abs=1e-9)  # the published optimum
+    assert from_xlsx.objective == from_yaml.objective
+    assert from_xlsx.plan is not None
+    assert from_yaml.plan is not None
+    assert from_xlsx.plan.options == from_yaml.plan.options
+
+
+# ---------------------------------------------------------------------- convert
+@pytest.mark.parametrize(("source", "target"), list(itertools.permutations(FORMATS, 2)))
+def test_convert_between_every_pair_is_exact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, target: str
+) -> None:
+    for stem in ("example_borough", "example_borough_multiyear"):
+        original = load_instance(INSTANCES / f"{stem}.yaml")
+        start = tmp_path / f"{stem}.{source}"
+        write_instance(original, start)
+        out = tmp_path / f"{stem}-converted.{target}"
+        code, _, err = cli(capsys, "convert", str(start), str(out))
+        assert code == 0, err
+        assert load_instance(out) == original, (stem, source, target)
+
+
+def test_convert_keeps_a_weighted_objective_and_awkward_text(tmp_path: Path) -> None:
+    data = yaml.safe_load((INSTANCES / "small" / "weighted_objective.yaml").read_text())
+    data["name"] = 'Quotes " and \\ back\nslash, £ and ü'
+    data["description"] = "yes"  # a YAML 1.1 boolean word, kept as text
+    original = portfolio.instance_from_data(data)
+    path = tmp_path / "start.yaml"
+    write_instance(original, path)
+    for fmt in FORMATS:
+        out = tmp_path / f"w.{fmt}"
+        write_instance(load_instance(path), out)
+        assert load_instance(out) == original, fmt
+        path = out
+
+
+def test_convert_rejects_an_unknown_output_type_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = cli(capsys, "convert", str(tmp_path / "missing.yaml"), str(tmp_path / "x.csv"))
+    assert code == 2
+    assert "unknown file type '.csv'" in err
+
+
+def test_read_data_of_a_workbook_is_the_instance_data(tmp_path: Path) -> None:
+    path = tmp_path / "b.xlsx"
+    write_template(path)
+    instance = load_instance(INSTANCES / "example_borough.yaml")
+    assert read_data(path) == instance_data(instance)
+
+
+def test_workbook_from_a_stream(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    instance = portfolio.instance_from_data(TINY_MULTI_YEAR)
+    write_instance_workbook(instance, buffer)
+    buffer.seek(0)
+    assert read_workbook(buffer, name="upload.xlsx") == instance
+
+
+# ---------------------------------------------------------------------- bad workbooks
+def _corrupt(tmp_path: Path) -> Path:
+    good = tmp_path / "good.xlsx"
+    write_template(good)
+    book = openpyxl.load_workbook(good)
+    del book["limits"]  # missing sheet
+    options = book["options"]
+    options["D14"] = "twelve"  # text in a number cell (annual_cost)
+    options.merge_cells("F20:G20")  # merged cell (outcome, flexibility)
+    options.insert_rows(30)  # an empty row in the middle
+    options["B40"] = "inhouse"  # an unknown mode in a data cell
+    book["modes"]["D3"] = -5  # negative setup_cost
+    book["services"]["F4"] = "maybe"  # not a boolean
+    book["constraints"]["C2"] = "lots"  # budget as text
+    bad = tmp_path / "bad.xlsx"
+    book.save(bad)
+    return bad
+
+
+def test_corrupted_workbook_names_every_cell_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = _corrupt(tmp_path)
+    issues = issues_of(bad)
+    assert issues == {
+        "modes!D3 (setup_cost)": "Input should be greater than or equal to 0 (got -5)",
+        "services!F4 (statutory)": "expected TRUE or FALSE, got 'maybe'",
+        "options!D14 (annual_cost)": "expected a number, got text 'twelve'",
+        "options!F20:G20 (outcome)": "merged cells: unmerge them and give each cell its own value",
+        "options!A30 (empty row)": "an empty row in the middle of the table: delete it (a table "
+        "ends at its last filled row)",
+        "options!B40 (mode)": "unknown mode 'inhouse' (not on sheet modes)",
+        "constraints!C2 (value)": "expected a number, got text 'lots'",
+        "limits": "missing sheet 'limits' (sheets found: README, instance, modes, services, "
+        "options, constraints, scenarios); every sheet of the template must be present, with "
+        "only its header row when it has no data",
+    }
+    code, _, err = cli(capsys, "validate", str(bad))
+    assert code == 2
+    assert f"{bad}: options!D14 (annual_cost): expected a number" in err
+    proc = run("solve", str(bad))  # as a user runs it: exit 2, the list, no traceback
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"{bad}: options!D14 (annual_cost): expected a number" in proc.stderr
+    assert "8 errors" in proc.stderr
+
+
+def test_instance_errors_are_placed_on_their_cells(tmp_path: Path) -> None:
+    path = tmp_path / "x.xlsx"
+    write_template(path)
+    book = openpyxl.load_workbook(path)
+    services = book["services"]
+    duplicate = services.max_row + 1
+    services.append(["waste_collection", None, None, "in_house"])  # an id already taken
+    services["I4"] = "latc"  # residential_care has no latc option: a red line it cannot meet
+    constraints = book["constraints"]
+    row = constraints.max_row + 1
+    constraints.cell(row=row, column=1, value="same_mode")
+    constraints.cell(row=row, column=3, value="waste_collection, no_such_service")
+    book["limits"]["A2"] = "no_such_metric"
+    book.save(path)
+    issues = issues_of(path)
+    assert issues[f"services!A{duplicate} (id)"] == "duplicate service id (also on row 21)"
+    assert issues["services!I4 (fixed_mode)"] == (
+        "fixed to 'latc' but the service has no option in that mode"
+    )
+    assert issues[f"constraints!C{row} (value)"] == (
+        "same_mode[2]: unknown service 'no_such_service'"
+    )
+    assert issues["limits!A2 (metric)"].startswith("unknown figure 'no_such_metric'")
+    assert len(issues) == 4
+
+
+def test_yearly_values_are_checked_against_the_horizon(tmp_path: Path) -> None:
+    path = tmp_path / "m.xlsx"
+    write_instance_workbook(portfolio.instance_from_data(TINY_MULTI_YEAR), path)
+    book = openpyxl.load_workbook(path)
+    constraints = book["constraints"]
+    header = [c.value for c in constraints[1]]
+    assert header == ["constraint", "sector", "value", "2030", "2031", "2032"]
+    assert [c.value for c in constraints[2]] == ["budget", None, None, 16, 15, 14]
+    constraints["C2"] = 20  # a value for every year and per-year values
+    constraints["E3"] = 2  # max_changes: one value and one year filled
+    instance = book["instance"]
+    for row in instance.iter_rows(min_row=2):
+        if row[0].value == "horizon.years":
+            row[1].value = 4  # the year columns no longer match the horizon
+    book.save(path)
+    issues = issues_of(path)
+    assert issues["constraints!C2 (value)"].startswith("give one value for every year here")
+    assert issues["constraints!C3 (value)"].startswith("give one value for every year here")
+
+
+def test_year_columns_must_match_the_horizon(tmp_path: Path) -> None:
+    path = tmp_path / "m.xlsx"
+    write_instance_workbook(portfolio.instance_from_data(TINY_MULTI_YEAR), path)
+    book = openpyxl.load_workbook(path)
+    for row in book["instance"].iter_rows(min_row=2):
+        if row[0].value == "horizon.start_year":
+            row[1].value = 2029
+    book["constraints"]["E2"] = None  # 2031 missing for the budget
+    book.save(path)
+    issues = issues_of(path)
+    assert issues == {
+        "constraints!E2 (2031)": "empty: give a value for every year in the year columns, or one "
+        "value in 'value'"
+    }
+    book["constraints"]["E2"] = 15
+    book.save(path)
+    assert issues_of(path) == {
+        "constraints!D2 (2030)": "the year columns (2030-2032) do not match the horizon "
+        "(2029-2031) set on the instance sheet"
+    }
+
+
+def test_unknown_columns_formulas_and_scenarios_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "x.xlsx"
+    write_instance_workbook(portfolio.instance_from_data(TINY), path)
+    book = openpyxl.load_workbook(path)
+    options = book["options"]
+    options.cell(row=1, column=options.max_column + 1, value="flexibilty")
+    options["D3"] = "=D2*0.8"  # a formula never calculated: no saved value
+    book["scenarios"].append(["low", 0.5, "constraints.budget=12"])
+    book.save(path)
+    issues = issues_of(path)
+    assert issues["options!O1 (flexibilty)"].startswith("unknown column: expected one of service")
+    assert issues["options!D3 (annual_cost)"].startswith("a formula with no saved result")
+    assert issues["scenarios!A2 (name)"].startswith("scenarios are not yet supported")
+    assert len(issues) == 3
+
+
+def test_not_a_workbook(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "x.xlsx"
+    path.write_text("name: not a workbook\n")
+    code, _, err = cli(capsys, "validate", str(path))
+    assert code == 2
+    assert f"{path}: not a readable .xlsx workbook" in err
+
+
+def test_openpyxl_is_imported_only_when_needed() -> None:
+    code = (
+        "import sys, portfolio, portfolio.spreadsheet, portfolio.cli\n"
+        "assert 'openpyxl' not in sys.modules, 'imported too early'\n"
+        "sys.modules['openpyxl'] = None  # as if not installed\n"
+        "from portfolio.errors import PortfolioError\n"
+        "try:\n"
+        "    portfolio.spreadsheet.read_workbook('x.xlsx')\n"
+        "except PortfolioError as exc:\n"
+        "    print(exc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "pip install 'portfolio[xlsx]'" in proc.stdout
+
+
+# ---------------------------------------------------------------------- result workbooks
+def _cells(book: Any, sheet: str) -> list[dict[str, Any]]:
+    rows = list(book[sheet].iter_rows())
+    header = [c.value for c in rows[0]]
+    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
+
+
+def _number(cell: Any, fmt: str | None = None) -> float:
+    assert isinstance(cell.value, int | float), cell
+    assert not isinstance(cell.value, bool), cell
+    if fmt is not None:
+        assert cell.number_format == fmt, (cell.coordinate, cell.number_format)
+    return float(cell.value)
+
+
+def test_solve_output_xlsx_equals_the_result_json(tmp_path: Path) -> None:
+    instance_path = tmp_path / "borough.xlsx"
+    write_template(instance_path)
+    out = tmp_path / "plan.xlsx"
+    proc = run("solve", str(instance_path), "--output", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["objective"] == pytest.approx(2506.0, abs=1e-9)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["borough.xlsx", "plan.xlsx"]  # no temp
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["summary", "plan", "limits"]
+    summary = {row["field"].value: row["value"] for row in _cells(book, "summary")}
+    assert summary["status"].value == "optimal"
+    assert _number(summary["objective"]) == result["objective"]
+    plan = _cells(book, "plan")
+    instance = load_instance(INSTANCES / "example_borough.yaml")
+    assert [row["service"].value for row in plan[:-1]] == [s["service"] for s in result["services"]]
+    for row, expected, service in zip(plan, result["services"], instance.services, strict=False):
+        assert row["plan mode"].value == expected["mode"]
+        assert _number(row["plan option"], "0") == expected["option"]
+        assert _number(row["annual cost"], "#,##0.00") == expected["annual_cost"]
+        assert _number(row["one-off cost"], "#,##0.00") == expected["transition_cost"]
+        assert _number(row["outcome"], "0.00") == expected["outcome"]
+        assert row["today mode"].value == service.current_mode
+        changed = expected["mode"] != service.current_mode
+        assert (row["change"].value or "") == (
+            f"{service.current_mode} → {expected['mode']}" if changed else ""
+        )
+    total = plan[-1]
+    assert total["service"].value == "total"
+    assert _number(total["annual cost"]) == pytest.approx(
+        sum(s["annual_cost"] for s in result["services"]), abs=1e-6
+    )
+    assert total["change"].value == f"{len(result['changes'])} changes"
+    limits = _cells(book, "limits")
+    assert [row["limit"].value for row in limits] == [c["name"] for c in result["checks"]]
+    for row, check in zip(limits, result["checks"], strict=True):
+        assert _number(row["value"]) == check["value"]
+        assert _number(row["bound"]) == check["limit"]
+        assert row["at limit"].value is check["binding"]
+    budget = limits[0]
+    assert budget["value"].number_format == "#,##0.00"
+    share = next(row for row in limits if str(row["limit"].value).startswith("sector_share"))
+    assert share["value"].number_format == "0.0%"
+
+
+def test_multi_year_result_workbook_has_years_and_schedule(tmp_path: Path) -> None:
+    instance = portfolio.instance_from_data(TINY_MULTI_YEAR)
+    result = portfolio.solve(instance)
+    assert result.status.value == "optimal"
+    data = json.loads(json.dumps(result.to_dict()))
+    buffer = io.BytesIO()
+    write_result_workbook(data, buffer, instance)
+    buffer.seek(0)
+    book = openpyxl.load_workbook(buffer)
+    assert book.sheetnames == ["summary", "plan", "years", "schedule", "limits"]
+    years = _cells(book, "years")
+    assert [_number(row["year"], "0") for row in years] == [2030, 2031, 2032]
+    for row, year in zip(years, data["years"], strict=True):
+        for key in ("annual_cost", "transition_cost", "weighted_outcome", "objective"):
+            assert _number(row[key]) == year[key]
+        assert _number(row["changes"], "0") == len(year["changes"])
+    schedule = _cells(book, "schedule")
+    for row in schedule:
+        service = row["service"].value
+        assert [row[f"mode {y}"].value for y in (2030, 2031, 2032)] == data["schedule"][service]
+        assert [_number(row[f"option {y}"], "0") for y in (2030, 2031, 2032)] == (
+            data["schedule_options"][service]
+        )
+    limits = _cells(book, "limits")
+    assert [(row["limit"].value, row["year"].value) for row in limits[:2]] == [
+        ("budget", 2030),
+        ("max_changes", 2030),
+    ]
+
+
+def test_result_workbook_without_a_plan_shows_the_explanation(tmp_path: Path) -> None:
+    data = {**TINY, "constraints": {"budget": 1}}
+    instance = portfolio.instance_from_data(data)
+    result = portfolio.solve(instance)
+    assert result.status.value == "infeasible"
+    out = tmp_path / "none.xlsx"
+    write_result_workbook(result.to_dict(), out, instance)
+    book = openpyxl.load_workbook(out)
+    summary = {row["field"].value: row["value"].value for row in _cells(book, "summary")}
+    assert summary["status"] == "infeasible"
+    assert "budget" in str(summary["relax"])
+    plan = _cells(book, "plan")
+    assert [row["today mode"].value for row in plan[:-1]] == ["a", "b"]
+    assert [row["plan mode"].value for row in plan[:-1]] == [None, None]
+
+
+def test_batch_accepts_workbooks(tmp_path: Path) -> None:
+    write_instance_workbook(portfolio.instance_from_data(TINY), tmp_path / "tiny.xlsx")
+    out = tmp_path / "out"
+    proc = run("batch", str(tmp_path / "tiny.xlsx"), "--out", str(out), "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((out / "tiny.result.json").read_text())
+    # Hand-derived: within the budget of 15, (b, a) costs 8 + 6 and scores 2 + 3, the best.
+    assert result["status"] == "optimal"
+    assert result["objective"] == 5.0
+    assert result["assignment"] == {"s1": "b", "s2": "a"}
+
+
+def test_result_workbook_shows_gains_and_baseline_when_the_result_has_them() -> None:
+    instance = portfolio.instance_from_data(TINY)
+    data = portfolio.solve(instance).to_dict()
+    assert [c["name"] for c in data["checks"]] == ["budget"]
+    data["limits"] = [{"name": "budget", "at_limit": True, "gain": 1.0}]
+    data["baseline"] = {"objective": 2.0, "annual_cost": 15.0, "one_off_cost": 0.0}
+    buffer = io.BytesIO()
+    write_result_workbook(data, buffer, instance)
+    buffer.seek(0)
+    book = openpyxl.load_workbook(buffer)
+    (budget,) = _cells(book, "limits")
+    assert _number(budget["gain"], "#,##0.00") == 1.0
+    assert budget["at limit"].value is True
+    summary = {row["field"].value: row["value"] for row in _cells(book, "summary")}
+    assert _number(summary["today: objective"], "0.00") == 2.0
+    assert _number(summary["today: annual cost"], "#,##0.00") == 15.0
