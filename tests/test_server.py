@@ -7,6 +7,7 @@ every operation of ``/openapi.json`` for server errors and answers that break th
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -134,6 +135,98 @@ def test_objective_override_from_query_and_form(client: httpx.Client, tmp_path: 
         }
     as_written = client.post("/v1/solve", json=data).json()
     assert as_written["objective"] == pytest.approx(128.0)  # 70 + 58: the file's objective
+
+
+@pytest.fixture(scope="module")
+def example_workbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example borough written as a workbook by ``portfolio convert``."""
+    target = tmp_path_factory.mktemp("xlsx") / "example_borough.xlsx"
+    proc = cli("convert", str(EXAMPLE), str(target))
+    assert proc.returncode == 0, proc.stderr
+    return target
+
+
+def test_workbook_upload_solves_like_the_yaml(
+    client: httpx.Client, cli_example: dict[str, Any], example_workbook: Path
+) -> None:
+    response = client.post(
+        "/v1/solve", files={"file": (example_workbook.name, example_workbook.read_bytes())}
+    )
+    assert response.status_code == 200, response.text
+    served = response.json()
+    for key in SAME_ANSWER:
+        assert served[key] == cli_example[key], key
+    # The objective can be overridden for a workbook too: the cost of the cheapest plan.
+    cheapest = client.post(
+        "/v1/solve", params={"objective": "minimise_cost"},
+        files={"file": (example_workbook.name, example_workbook.read_bytes())},
+    ).json()
+    yaml_cheapest = client.post(
+        "/v1/solve", params={"objective": "minimise_cost"},
+        content=EXAMPLE.read_bytes(), headers={"content-type": "application/yaml"},
+    ).json()
+    assert cheapest["status"] == yaml_cheapest["status"] == "optimal"
+    assert cheapest["objective"] == pytest.approx(yaml_cheapest["objective"], rel=1e-9)
+
+
+def test_a_broken_workbook_names_sheet_cell_and_column(
+    client: httpx.Client, example_workbook: Path, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    book = openpyxl.load_workbook(example_workbook)
+    sheet = book["options"]
+    headers = [cell.value for cell in sheet[1]]
+    column = headers.index("annual_cost") + 1
+    sheet.cell(row=3, column=column).value = "lots"
+    broken = tmp_path / "broken.xlsx"
+    book.save(broken)
+    body = problem(
+        client.post("/v1/validate", files={"file": (broken.name, broken.read_bytes())}), 422
+    )
+    assert any(
+        e["file"] == "broken.xlsx" and "options!" in e["item"] + e["field"] + e["message"]
+        and "annual_cost" in e["item"] + e["field"] + e["message"]
+        for e in body["errors"]
+    ), body
+    garbage = problem(
+        client.post("/v1/validate", files={"file": ("x.xlsx", b"not a zip")}), 422
+    )
+    assert ("file", "") in error_places(garbage)
+
+
+def test_report_and_workbook_of_a_result(
+    client: httpx.Client, cli_example: dict[str, Any]
+) -> None:
+    import openpyxl
+
+    files = {"file": (EXAMPLE.name, EXAMPLE.read_bytes())}
+    data = {"result": json.dumps(cli_example)}
+    report = client.post("/v1/report", data=data, files=files)
+    assert report.status_code == 200, report.text
+    assert report.headers["content-type"].startswith("text/html")
+    html = report.text
+    assert html.count('<tr data-service="') >= 38
+    assert '<tr data-service="museums_arts"' in html
+
+    workbook = client.post("/v1/workbook", data=data, files=files)
+    assert workbook.status_code == 200, workbook.text
+    assert "attachment" in workbook.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(workbook.content))
+    assert "plan" in book.sheetnames
+    plan_rows = [row for row in book["plan"].iter_rows(values_only=True) if any(row)]
+    assert len(plan_rows) >= 38
+
+    as_json = client.post("/v1/report", json={"result": cli_example})
+    assert as_json.status_code == 200  # without the instance: what the result alone says
+
+    other = yaml.safe_load((SMALL / "budget_binds.yaml").read_text())
+    mismatch = problem(
+        client.post("/v1/report", json={"result": cli_example, "instance": other}), 422
+    )
+    assert ("result", "assignment") in error_places(mismatch)
+    bad = problem(client.post("/v1/workbook", json={"result": {"status": "great"}}), 422)
+    assert ("result", "status") in error_places(bad)
 
 
 def test_infeasible_instance_is_an_answer_not_an_error(client: httpx.Client) -> None:

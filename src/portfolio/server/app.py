@@ -54,6 +54,7 @@ from portfolio.server.inputs import (
     instance_from_data,
     parameters_from,
     validation_summary,
+    workbooks_available,
 )
 from portfolio.server.jobs import FINISHED, JobManager, JobRequest
 from portfolio.server.problems import (
@@ -73,8 +74,6 @@ FORM_MEDIA_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 """Form bodies (a form without a file is read, and told what is missing)."""
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-REPORT_EXTRA = "report"
-"""The extra named when the HTML report module is missing."""
 
 
 # ---------------------------------------------------------------------- responses
@@ -556,10 +555,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     async def report_route(request: Request) -> Response:
         result, instance = await read_render_request(request, settings)
-        try:
-            from portfolio.htmlreport import render_report
-        except ImportError:
-            raise missing_extra("The HTML report", REPORT_EXTRA) from None
+        from portfolio.htmlreport import render_report
         def render() -> str:
             with rendering("the HTML report"):
                 html: str = render_report(result, instance)
@@ -575,10 +571,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     async def workbook_route(request: Request) -> Response:
         result, instance = await read_render_request(request, settings)
-        try:
-            from portfolio.spreadsheet import write_result_workbook
-        except ImportError:
-            raise missing_extra("Writing an XLSX workbook", XLSX) from None
+        if not workbooks_available():
+            raise missing_extra("Writing an XLSX workbook", XLSX)
+        from portfolio.spreadsheet import write_result_workbook
 
         def write() -> bytes:
             buffer = io.BytesIO()

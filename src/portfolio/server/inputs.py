@@ -8,6 +8,7 @@ of a file (YAML, TOML, JSON or an XLSX workbook).
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import math
@@ -195,13 +196,17 @@ def instance_from_data(
     return Instance.from_data(data, source=source)
 
 
+def workbooks_available() -> bool:
+    """Workbook support (``portfolio[xlsx]``: openpyxl) is installed."""
+    return importlib.util.find_spec("openpyxl") is not None
+
+
 def _read_workbook(content: bytes, source: str) -> Instance:
-    try:
-        from portfolio.spreadsheet import read_workbook
-    except ImportError:
-        raise missing_extra("Reading an XLSX workbook", XLSX_EXTRA) from None
-    instance: Instance = read_workbook(io.BytesIO(content), name=source)
-    return instance
+    if not workbooks_available():
+        raise missing_extra("Reading an XLSX workbook", XLSX_EXTRA)
+    from portfolio.spreadsheet import read_workbook
+
+    return read_workbook(io.BytesIO(content), name=source)
 
 
 def validation_summary(instance: Instance, source: str) -> dict[str, Any]:
