@@ -43,6 +43,18 @@ PROBLEM = "application/problem+json"
 SAME_ANSWER = ("status", "objective", "assignment", "options", "verified", "backend", "instance")
 
 
+def cli_in_process(
+    capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    """The command line's own code, in this process (quick commands that never solve)."""
+    from portfolio.cli import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "portfolio", *args],
@@ -263,19 +275,25 @@ def test_concurrent_solves_with_different_thread_counts(live_server: LiveServer)
     assert all(a["status"] == "optimal" and a["verified"] for a in answers)
 
 
-def test_validate_matches_the_cli(client: httpx.Client) -> None:
-    proc = cli("validate", EXAMPLE.name, cwd=EXAMPLE.parent)
-    assert proc.returncode == 0
+def test_validate_matches_the_cli(
+    client: httpx.Client, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(EXAMPLE.parent)
+    code, stdout, _ = cli_in_process(capsys, "validate", EXAMPLE.name)
+    assert code == 0
     with EXAMPLE.open("rb") as handle:
         response = client.post("/v1/validate", files={"file": (EXAMPLE.name, handle)})
     assert response.status_code == 200
     body = response.json()
-    assert body["message"] + "\n" == proc.stdout
+    assert body["message"] + "\n" == stdout
     assert (body["services"], body["modes"], body["options"]) == (38, 9, 152)
 
 
 def test_invalid_instance_names_item_and_field_like_the_cli(
-    client: httpx.Client, tmp_path: Path
+    client: httpx.Client,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = yaml.safe_load((SMALL / "budget_binds.yaml").read_text())
     data["services"][0]["options"][1]["annual_cost"] = -90
@@ -283,11 +301,13 @@ def test_invalid_instance_names_item_and_field_like_the_cli(
     data["modes"][2]["sector"] = "galactic"
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(data))
-    proc = cli("validate", bad.name, cwd=tmp_path)
-    assert proc.returncode == 2
+    monkeypatch.chdir(tmp_path)
+    code, _, stderr = cli_in_process(capsys, "validate", bad.name)
+    assert code == 2
     cli_lines = [
-        line.strip()[2:] for line in proc.stderr.splitlines() if line.strip().startswith("- ")
+        line.strip()[2:] for line in stderr.splitlines() if line.strip().startswith("- ")
     ]
+    assert len(cli_lines) == 2  # field errors first; references are checked once they pass
     with bad.open("rb") as handle:
         body = problem(client.post("/v1/validate", files={"file": (bad.name, handle)}), 422)
     assert body["type"].endswith("invalid-instance")
@@ -383,10 +403,12 @@ def test_oversize_bodies_get_413(client: httpx.Client, live_server: LiveServer) 
     assert just_under.status_code == 200
 
 
-def test_schema_and_backends_match_the_cli(client: httpx.Client) -> None:
-    assert client.get("/v1/schema").json() == json.loads(cli("schema").stdout)
+def test_schema_and_backends_match_the_cli(
+    client: httpx.Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert client.get("/v1/schema").json() == json.loads(cli_in_process(capsys, "schema")[1])
     served = client.get("/v1/backends").json()
-    listed = json.loads(cli("backends", "--json").stdout)
+    listed = json.loads(cli_in_process(capsys, "backends", "--json")[1])
     assert served == listed
     assert any(row["name"] == "highs" and row["default"] for row in served)
 
