@@ -33,3 +33,6 @@ def backend(request: pytest.FixtureRequest) -> str:
 def examples() -> Path:
     """The instances/ folder."""
     return ROOT / "instances"
+
+
+from serving import live_server  # noqa: E402, F401  (the HTTP service, once per session)

@@ -47,6 +47,7 @@ SUBCOMMANDS: dict[str, str] = {
     "batch": "portfolio.batch:register_cli",
     "sweep": "portfolio.sweep:register_cli",
     "bench": "portfolio.benchsets.runner:register_cli",
+    "serve": "portfolio.server.cli:register_cli",
 }
 
 

@@ -49,6 +49,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import threading
 import time
 import traceback
 import uuid
@@ -313,6 +314,7 @@ def solve_many(
     task_timeout: float | None = None,
     retries: int = DEFAULT_RETRIES,
     task: TaskFunction | None = None,
+    cancel: threading.Event | None = None,
 ) -> Generator[ItemResult, None, None]:
     """Solve many instances and yield one result per item, in the order they complete.
 
@@ -340,6 +342,9 @@ def solve_many(
             ``distributed.scheduler.allowed-failures`` (default 3), then reported as errors.
         task: the function each worker runs (default :func:`solve_task`); it must be importable
             by the workers and have the same signature.
+        cancel: an event another thread may set to stop the run: within about a second the
+            iterator raises :class:`Cancelled`, after cancelling what is left and stopping the
+            workers (running tasks are abandoned, their processes terminated).
 
     Returns:
         An iterator over one :class:`ItemResult` per item, in the order they complete. The
@@ -349,6 +354,7 @@ def solve_many(
         ValueError: unknown executor or bad argument (at once).
         PortfolioError: when iteration starts, if the executor cannot start (Dask missing,
             scheduler unreachable).
+        Cancelled: while iterating, once ``cancel`` is set.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor '{executor}': use one of {', '.join(EXECUTORS)}")
@@ -368,7 +374,7 @@ def solve_many(
     # The executor starts when iteration starts, so that an unused iterator holds nothing.
     return _results(
         jobs, task or solve_task, backend, params, executor, workers, scheduler, task_timeout,
-        retries,
+        retries, cancel,
     )
 
 
@@ -382,11 +388,14 @@ def _results(
     scheduler: Any,
     task_timeout: float | None,
     retries: int,
+    cancel: threading.Event | None = None,
 ) -> Generator[ItemResult, None, None]:
     if not jobs:
         return
     if executor == "serial":
         for job in jobs:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("the run was cancelled")
             yield job.finish(_call(run, job, backend, params))
         return
     runner: _Runner
@@ -395,7 +404,7 @@ def _results(
     else:
         runner = _DaskRunner(scheduler, workers, retries)
     try:
-        yield from _drive(runner, jobs, run, backend, params, task_timeout, retries)
+        yield from _drive(runner, jobs, run, backend, params, task_timeout, retries, cancel)
     except BaseException:
         runner.close(abort=True)
         raise
@@ -459,6 +468,10 @@ def _call(run: TaskFunction, job: _Job, backend: str, params: SolveParams) -> di
         return {"status": ERROR_STATUS, "error": f"{job.source}: {exc!r}", "error_kind": CRASH}
 
 
+class Cancelled(PortfolioError):
+    """A run was cancelled through the ``cancel`` event of :func:`solve_many`."""
+
+
 class _WorkerLost(Exception):
     """The process running a task died (local pool)."""
 
@@ -496,6 +509,7 @@ def _drive(
     params: SolveParams,
     task_timeout: float | None,
     retries: int,
+    cancel: threading.Event | None = None,
 ) -> Iterator[ItemResult]:
     """Keep the workers busy, yield results as they complete, recover from lost workers."""
     queue: deque[_Job] = deque(jobs)
@@ -507,6 +521,8 @@ def _drive(
         inflight[runner.submit(run, job, backend, params)] = (job, time.monotonic())
 
     while queue or suspects or inflight:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("the run was cancelled")  # the caller aborts the workers
         if any(job.suspect for job, _ in inflight.values()):
             pass  # a suspect runs alone until it finishes or kills its worker
         elif suspects:
