@@ -199,12 +199,12 @@ def _sweep_job(request: JobRequest) -> JobSpec:
             [parameter_error("sets", f"{count} variants; at most {MAX_ITEMS} per job", "job")]
         )
     try:
-        variants = expand(data, axes, "variant")
+        variants = list(expand(data, axes, "variant"))  # at most MAX_ITEMS
     except PortfolioError as exc:
         raise invalid_parameters([parameter_error("sets", str(exc), "job")]) from None
     first = variants[0]
     instance_from_data(first.data, f"instance [{first.name}]")
-    items = variant_items(variants, "instance")
+    items = list(variant_items(variants, "instance"))
 
     def finish(rows: list[ItemResult]) -> dict[str, Any]:
         ordered = sorted(rows, key=lambda row: row.index)
