@@ -264,12 +264,13 @@ def test_task_that_never_returns_is_abandoned() -> None:
     items.insert(1, BatchItem("hang", items[0].content, "json"))
     began = time.perf_counter()
     rows = {row.name: row for row in solve_many(
-        items, executor="processes", workers=2, task_timeout=5, task=hanging_task
+        # The guard must leave room for a real solve on a loaded machine (process start included).
+        items, executor="processes", workers=2, task_timeout=15, task=hanging_task
     )}
-    assert time.perf_counter() - began < 60
+    assert time.perf_counter() - began < 90
     assert rows["hang"].status == "error"
     assert rows["hang"].error_kind == TIMEOUT
-    assert "5 s wall-clock guard" in (rows["hang"].error or "")
+    assert "15 s wall-clock guard" in (rows["hang"].error or "")
     assert all(rows[f"i{k:02d}"].status == "optimal" for k in range(3))
 
 
