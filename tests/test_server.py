@@ -307,7 +307,7 @@ def test_invalid_instance_names_item_and_field_like_the_cli(
     cli_lines = [
         line.strip()[2:] for line in stderr.splitlines() if line.strip().startswith("- ")
     ]
-    assert len(cli_lines) == 2  # field errors first; references are checked once they pass
+    assert len(cli_lines) == 3  # field and reference errors, all at once
     with bad.open("rb") as handle:
         body = problem(client.post("/v1/validate", files={"file": (bad.name, handle)}), 422)
     assert body["type"].endswith("invalid-instance")
@@ -319,6 +319,7 @@ def test_invalid_instance_names_item_and_field_like_the_cli(
     assert served_lines == cli_lines
     assert ("service 'waste'", "options[1].annual_cost") in error_places(body)
     assert ("mode 'voluntary'", "sector") in error_places(body)
+    assert ("service 'libraries'", "current_mode") in error_places(body)
     # The same problem from /v1/solve: nothing is solved.
     with bad.open("rb") as handle:
         again = problem(client.post("/v1/solve", files={"file": (bad.name, handle)}), 422)

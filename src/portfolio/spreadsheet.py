@@ -19,7 +19,6 @@ import io
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -643,9 +642,7 @@ def read_workbook(
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), data_only=False)
     except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException, ...
-        raise InstanceFileError(
-            label, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})"
-        ) from None
+        raise InstanceFileError(label, f"not a readable .xlsx workbook ({_cause(exc)})") from None
     reader = _Reader(book, raw, label)
     data, locator = _workbook_data(reader)
     issues: list[tuple[tuple[int, int, int], InputIssue]] = list(reader.issues)
@@ -662,6 +659,19 @@ def read_workbook(
         raise ValidationError([issue for _, issue in issues])
     assert instance is not None
     return instance
+
+
+def _cause(exc: BaseException) -> str:
+    """The first cause of a failure to load a workbook, in words (openpyxl wraps its causes)."""
+    root = exc
+    while root.__cause__ is not None or root.__context__ is not None:
+        root = root.__cause__ or root.__context__  # type: ignore[assignment]
+    if type(root).__module__.startswith("defusedxml"):
+        return (
+            f"{type(root).__name__}: its XML declares entities or a DTD, which a workbook never "
+            "needs (refused: such files can exhaust memory)"
+        )
+    return f"{type(root).__name__}: {root}"
 
 
 # ---------------------------------------------------------------------- workbook -> data
@@ -778,7 +788,9 @@ def _workbook_data(reader: _Reader) -> tuple[dict[str, Any], _Locator]:
             continue
         index = service_index.get(service_id)
         if index is None:
-            reader.add_at(row, "service", f"unknown service '{service_id}' (not on sheet services)")
+            if "services" not in reader.missing_sheets:
+                message = f"unknown service '{service_id}' (not on sheet services)"
+                reader.add_at(row, "service", message)
             continue
         locator.options[(index, len(services[index]["options"]))] = row
         services[index]["options"].append(item)
@@ -1414,24 +1426,10 @@ def _save(book: Any, target: str | os.PathLike[str] | BinaryIO) -> None:
         return
     buffer = io.BytesIO()
     book.save(buffer)
-    _write_bytes_atomic(Path(target), buffer.getvalue())
+    from portfolio.io import write_bytes_atomic
 
+    write_bytes_atomic(target, buffer.getvalue())
 
-def _write_bytes_atomic(target: Path, payload: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 # ---------------------------------------------------------------------- result workbooks
