@@ -485,7 +485,7 @@ def test_cli_bench_writes_json_and_markdown(
     out, report = tmp_path / "bench.json", tmp_path / "bench.md"
     code = main(
         ["bench", "gap-max", "mmkp", "--instances", "gap1-1", "--instances", "I01",
-         "--time-limit", "30", "--json", str(out), "--markdown", str(report)]
+         "--time-limit", "30", "--output", str(out), "--markdown", str(report)]
     )  # fmt: skip
     assert code == 0
     records = json.loads(out.read_text(encoding="utf-8"))

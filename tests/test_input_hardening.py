@@ -39,8 +39,9 @@ from portfolio.io import (
     write_json,
     yaml_loader,
 )
+from portfolio.money import money_decimals
 from portfolio.params import SolveParams
-from portfolio.report import format_result, money_decimals
+from portfolio.report import format_result
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "instances" / "small"

@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 from portfolio.domain import Instance
+from portfolio.money import format_money, is_money_check, money_decimals
 from portfolio.multiyear.schedule import MultiYearPlan
-from portfolio.report import format_money, is_money_check, money_decimals
 from portfolio.result import SolveResult, Status
 
 _BOLD, _DIM, _RED, _GREEN, _YELLOW, _RESET = (
