@@ -4,6 +4,7 @@ lock, backend options checked on every backend, and result files' mode and symbo
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
@@ -146,10 +147,10 @@ def test_workers_end_when_the_batch_is_killed(tmp_path: Path) -> None:
          "--workers", "2"],
         env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+    descendants: list[Any] = []
     try:
         parent = psutil.Process(process.pid)
         deadline = time.monotonic() + 240
-        descendants: list[Any] = []
         # Wait until both workers are solving: the forkserver's children exist and a result
         # file has been written.
         while time.monotonic() < deadline and process.poll() is None:
@@ -167,8 +168,8 @@ def test_workers_end_when_the_batch_is_killed(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
-        for child in psutil.Process().children(recursive=True):
-            if child.pid != os.getpid():
+        for child in descendants:  # orphans are no longer our descendants: kill them by pid
+            with contextlib.suppress(psutil.Error):
                 child.kill()
 
 
