@@ -21,9 +21,12 @@ Executors:
     (``spawn`` where there is none). ``fork`` is never used: the solvers (HiGHS, CP-SAT) keep
     thread pools, and a process forked from a parent whose thread pool is running can deadlock.
     Workers ignore SIGINT so that Ctrl-C is handled once, by the caller, which then terminates
-    them. A worker that dies breaks the pool: the pool is rebuilt, the tasks it held are re-run
-    one at a time to find the culprit, and an item that kills its worker ``1 + retries`` times
-    becomes an ``error`` row.
+    them. Workers end when the caller dies, however it dies (``kill -9`` included): on Linux
+    the kernel kills them when their parent (the forkserver) goes (``PR_SET_PDEATHSIG``), and
+    everywhere a watchdog thread in each worker exits it once the caller's process is gone
+    (see :func:`_worker_init`). A worker that dies breaks the pool: the pool is rebuilt, the
+    tasks it held are re-run one at a time to find the culprit, and an item that kills its
+    worker ``1 + retries`` times becomes an ``error`` row.
 ``dask``
     A :class:`distributed.Client` connected to ``scheduler`` (``tcp://host:port``), or to a new
     local cluster when ``scheduler`` is None. Tasks are submitted with ``pure=False`` and
@@ -49,6 +52,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -594,6 +598,73 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+ORPHAN_POLL_SECONDS = 0.5
+"""How often a worker's watchdog looks for its caller (where it cannot wait on a pidfd)."""
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _worker_init(caller: int) -> None:
+    """Pool worker initializer: ignore Ctrl-C, and end when the caller (pid ``caller``) dies.
+
+    1. On Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (through ctypes) has the kernel kill the
+       worker when its parent process ends. The parent is the forkserver (or the caller, with
+       ``spawn``); the forkserver itself exits when the caller does.
+    2. Everywhere, a daemon thread watches the caller: on a pidfd where the system has them
+       (Linux 5.3+; no pid-reuse race), else by polling that the parent pid is unchanged and the
+       caller's pid still exists. When the caller is gone the worker kills itself, whatever it
+       is solving: nobody is left to take the answer.
+    """
+    _ignore_sigint()
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            _die()
+    pidfd: int | None = None
+    with contextlib.suppress(OSError, AttributeError):
+        pidfd = os.pidfd_open(caller)
+    threading.Thread(
+        target=_watch_caller, args=(caller, parent, pidfd), name="portfolio-orphan-watch",
+        daemon=True,
+    ).start()
+
+
+def _watch_caller(caller: int, parent: int, pidfd: int | None) -> None:
+    """Kill this worker once the caller process has ended."""
+    if pidfd is not None:
+        import select
+
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        while not poller.poll(None):
+            pass  # readable when the process has exited
+        _die()
+    while True:
+        time.sleep(ORPHAN_POLL_SECONDS)
+        if os.getppid() != parent or not _alive(caller):
+            _die()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _die() -> None:
+    os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+    os._exit(1)  # pragma: no cover - where SIGKILL does not exist
+
+
 def _start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
@@ -608,7 +679,10 @@ class _LocalRunner:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=self.context, initializer=_ignore_sigint
+            max_workers=self.workers,
+            mp_context=self.context,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
         )
 
     def slots(self) -> int:

@@ -27,7 +27,6 @@ import argparse
 import copy
 import csv
 import io
-import itertools
 import json
 import math
 import os
@@ -261,10 +260,26 @@ def check_variant_count(axes: Sequence[Axis], max_variants: int | None = MAX_VAR
     return total
 
 
+def grid_points(axes: Sequence[Axis]) -> Iterator[tuple[Value, ...]]:
+    """The combinations of the axes' values, first axis slowest, one at a time.
+
+    Unlike :func:`itertools.product`, which lists every input first, each combination is found
+    from its index, so an axis is only ever indexed, never listed.
+    """
+    sizes = [len(axis.values) for axis in axes]
+    for index in range(math.prod(sizes)):
+        combo: list[Value] = []
+        rest = index
+        for axis, size in zip(reversed(axes), reversed(sizes), strict=True):
+            rest, position = divmod(rest, size)
+            combo.append(axis.values[position])
+        yield tuple(reversed(combo))
+
+
 def expand(data: dict[str, Any], axes: Sequence[Axis], stem: str) -> Iterator[Variant]:
     """Every combination of the axes' values (the first axis varies slowest), one at a time."""
     width = max(3, len(str(count_variants(axes) - 1)))
-    for index, combo in enumerate(itertools.product(*(axis.values for axis in axes))):
+    for index, combo in enumerate(grid_points(axes)):
         variant = copy.deepcopy(data)
         values: dict[str, Value] = {}
         for axis, value in zip(axes, combo, strict=True):

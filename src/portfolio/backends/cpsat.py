@@ -178,13 +178,15 @@ class CpSatBackend(Backend):
                 wanted = "a structured value, which cannot be given here"
             else:
                 wanted = "a whole number"
-            if field.label == field.LABEL_REPEATED:
+            repeated = getattr(field, "is_repeated", None)
+            if repeated is None:  # protobuf before 6.31
+                repeated = field.label == field.LABEL_REPEATED
+            if repeated:
                 wanted = f"a list, each item {wanted}"
             if field.type == field.TYPE_MESSAGE:
                 raise BackendOptionError(self.name, name, f"CP-SAT's '{name}' takes {wanted}")
             try:
-                scalar = field.label != field.LABEL_REPEATED
-                if scalar and isinstance(value, bool) != (field.type == field.TYPE_BOOL):
+                if not repeated and isinstance(value, bool) != (field.type == field.TYPE_BOOL):
                     raise TypeError(name)
                 _set_parameter(scratch, name, value)
             except (_ParameterError, AttributeError, TypeError, ValueError):
