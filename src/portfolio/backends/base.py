@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import abc
 import enum
+import functools
 import importlib.util
 import threading
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
+from portfolio.backends.scaling import MAX_INTEGRALITY_TOLERANCE
 from portfolio.errors import BackendUnavailableError, UnknownBackendError
 from portfolio.linear import FloatArray, LinearModel
 from portfolio.params import SolveParams
@@ -51,6 +53,9 @@ class Backend(abc.ABC):
     modules: ClassVar[tuple[str, ...]]
     extra: ClassVar[str]
     features: ClassVar[frozenset[Feature]]
+    integrality_option: ClassVar[str | None] = None
+    """Name of the solver option for its integrality tolerance, set by :func:`exact_rows` when
+    the data need a tighter one (None: never set)."""
 
     @classmethod
     def is_available(cls) -> bool:
@@ -101,6 +106,46 @@ class Backend(abc.ABC):
             The answer in model space. Solver failures are reported as ``Status.ERROR`` with the
             solver's words in ``detail``, not raised.
         """
+
+
+SolveMethod = TypeVar("SolveMethod", bound=Callable[..., BackendResult])
+
+
+def exact_rows(solve: SolveMethod) -> SolveMethod:
+    """Decorate a floating-point backend's ``solve`` so that it sees the model scaled.
+
+    The model is passed through :func:`portfolio.backends.scaling.scale_for_float` (rows as the
+    exact decimals of the data, of moderate scale; the objective by a power of two) and the
+    answer is read back in the model's own units (objective recomputed on the real
+    coefficients, bound and reduced costs unscaled, ``optimal`` over an unsafe row reported as
+    ``feasible``). When the backend names its integrality tolerance option
+    (``integrality_option``) and the data need a tighter one than
+    :data:`~portfolio.backends.scaling.MAX_INTEGRALITY_TOLERANCE`, it is set (unless the caller
+    set it in ``backend_options``). Integer-only backends (CP-SAT) do their own exact scaling
+    and are not decorated.
+    """
+
+    @functools.wraps(solve)
+    def wrapper(
+        self: Backend, model: LinearModel, params: SolveParams, *args: Any, **kwargs: Any
+    ) -> BackendResult:
+        from portfolio.backends.scaling import scale_for_float
+
+        scaled, scaling = scale_for_float(model)
+        option = self.integrality_option
+        if (
+            option is not None
+            and scaling.integrality_tolerance < MAX_INTEGRALITY_TOLERANCE
+            and option not in params.backend_options
+        ):
+            # Large exact rows: an LP value within the solver's default tolerance of an
+            # integer could move such a row by more than its half unit of slack.
+            options = {option: scaling.integrality_tolerance, **params.backend_options}
+            params = params.with_(backend_options=options)
+        answer = solve(self, scaled, params, *args, **kwargs)
+        return scaling.unscale(model, answer)
+
+    return cast(SolveMethod, wrapper)
 
 
 _REGISTRY: dict[str, Callable[[], Backend]] = {}

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from portfolio.backends.base import Backend, Feature
+from portfolio.backends.base import Backend, Feature, exact_rows
 from portfolio.linear import FloatArray, LinearModel, Sense
 from portfolio.params import SolveParams
 from portfolio.result import BackendResult, Status
@@ -96,6 +96,7 @@ class HighsBackend(Backend):
         except Exception:  # pragma: no cover - only when highspy is broken
             return super().version()
 
+    @exact_rows
     def solve(
         self,
         model: LinearModel,

@@ -60,7 +60,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from portfolio.backends.base import Backend, Feature
+from portfolio.backends.base import Backend, Feature, exact_rows
 from portfolio.linear import FloatArray, LinearModel, Sense
 from portfolio.params import SolveParams
 from portfolio.result import BackendResult, Status, relative_gap
@@ -101,6 +101,7 @@ class ScipBackend(Backend):
         {Feature.MIP_START, Feature.LP, Feature.INTERRUPT, Feature.DETERMINISTIC}
     )
 
+    @exact_rows
     def solve(
         self,
         model: LinearModel,
