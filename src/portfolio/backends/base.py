@@ -53,9 +53,6 @@ class Backend(abc.ABC):
     modules: ClassVar[tuple[str, ...]]
     extra: ClassVar[str]
     features: ClassVar[frozenset[Feature]]
-    integrality_option: ClassVar[str | None] = None
-    """Name of the solver option for its integrality tolerance, set by :func:`exact_rows` when
-    the data need a tighter one (None: never set)."""
 
     @classmethod
     def is_available(cls) -> bool:
@@ -80,6 +77,12 @@ class Backend(abc.ABC):
     def supports(self, feature: Feature) -> bool:
         """True when the backend declares the feature."""
         return feature in self.features
+
+    @classmethod
+    def tolerance_options(cls, tolerance: float) -> dict[str, Any]:
+        """Solver options that make integrality (and feasibility) tests as tight as
+        ``tolerance``, set by :func:`exact_rows` when large exact rows need it (none here)."""
+        return {}
 
     @abc.abstractmethod
     def solve(
@@ -118,11 +121,10 @@ def exact_rows(solve: SolveMethod) -> SolveMethod:
     exact decimals of the data, of moderate scale; the objective by a power of two) and the
     answer is read back in the model's own units (objective recomputed on the real
     coefficients, bound and reduced costs unscaled, ``optimal`` over an unsafe row reported as
-    ``feasible``). When the backend names its integrality tolerance option
-    (``integrality_option``) and the data need a tighter one than
-    :data:`~portfolio.backends.scaling.MAX_INTEGRALITY_TOLERANCE`, it is set (unless the caller
-    set it in ``backend_options``). Integer-only backends (CP-SAT) do their own exact scaling
-    and are not decorated.
+    ``feasible``). When the data need an integrality tolerance tighter than
+    :data:`~portfolio.backends.scaling.MAX_INTEGRALITY_TOLERANCE`, the backend's
+    :meth:`Backend.tolerance_options` are set (the caller's ``backend_options`` win).
+    Integer-only backends (CP-SAT) do their own exact scaling and are not decorated.
     """
 
     @functools.wraps(solve)
@@ -132,16 +134,13 @@ def exact_rows(solve: SolveMethod) -> SolveMethod:
         from portfolio.backends.scaling import scale_for_float
 
         scaled, scaling = scale_for_float(model)
-        option = self.integrality_option
-        if (
-            option is not None
-            and scaling.integrality_tolerance < MAX_INTEGRALITY_TOLERANCE
-            and option not in params.backend_options
-        ):
+        if scaling.integrality_tolerance < MAX_INTEGRALITY_TOLERANCE:
             # Large exact rows: an LP value within the solver's default tolerance of an
-            # integer could move such a row by more than its half unit of slack.
-            options = {option: scaling.integrality_tolerance, **params.backend_options}
-            params = params.with_(backend_options=options)
+            # integer could move such a row by more than its half unit of slack. The caller's
+            # own options win.
+            tight = self.tolerance_options(scaling.integrality_tolerance)
+            if tight:
+                params = params.with_(backend_options={**tight, **params.backend_options})
         answer = solve(self, scaled, params, *args, **kwargs)
         return scaling.unscale(model, answer)
 

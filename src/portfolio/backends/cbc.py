@@ -127,9 +127,13 @@ class CbcBackend(Backend):
     features: ClassVar[frozenset[Feature]] = frozenset(
         {Feature.MIP_START, Feature.LP, Feature.INTERRUPT, Feature.THREADS, Feature.DETERMINISTIC}
     )
-    #: CBC's default 1e-7 lets an LP value 3e-9 from 1 pass as integral; on a row with
-    #: coefficients of 1e11 units that hides an overrun of hundreds of units (issue 12).
-    integrality_option: ClassVar[str | None] = "integerTolerance"
+
+    @classmethod
+    def tolerance_options(cls, tolerance: float) -> dict[str, Any]:
+        """``integerTolerance``: CBC's default 1e-7 let an LP value 3e-9 from 1 pass as
+        integral, which on a row of 1e11 units hid an overrun of hundreds of units (issue 12).
+        """
+        return {"integerTolerance": tolerance}
 
     @exact_rows
     def solve(

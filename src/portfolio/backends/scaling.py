@@ -477,6 +477,10 @@ UNIT_FLOOR_BITS = 10
 """An exact row is never scaled down by more than ``2**-UNIT_FLOOR_BITS``: one unit of its data
 (a penny, for money in pounds and pence) stays at least ``2**-10`` in solver units, three orders
 of magnitude above the solvers' feasibility tolerances (1e-6 to 1e-9)."""
+WIDEN_ABOVE = float(2**20)
+"""An exact row over integer columns gets half a unit of slack only when its largest integer
+entry exceeds this (about a million units): below it no solver tolerance (1e-6 relative at
+most) reaches a unit, and slack would only weaken the LP relaxation."""
 OBJECTIVE_WINDOW_BITS = 10
 """The objective is rescaled (by a power of two, to a largest coefficient in ``[1, 2)``) only
 when its largest coefficient lies outside ``[2**-10, 2**10]``."""
@@ -501,8 +505,8 @@ class FloatScaling:
             row, ``2**-e`` otherwise, 1 for a row left alone).
         exact: per row, True when the row was recovered as exact decimals: integer
             coefficients and bounds (in units of ``10**-k``) with ``sum |a_j| M_j < 2**53``.
-        widened: rows whose bounds were widened by half a unit (exact rows over integer columns
-            only, where the activity is an integer and half a unit excludes nothing).
+        widened: rows whose bounds were widened by half a unit (large exact rows over integer
+            columns only, where the activity is an integer and half a unit adds no plan).
         objective_factor: the power of two the objective (and its offset) was multiplied by.
         unsafe: rows with no exact form and a dynamic range beyond :data:`UNSAFE_RANGE`.
         integrality_tolerance: the largest integrality tolerance that cannot move a widened
@@ -595,9 +599,10 @@ def scale_for_float(model: LinearModel) -> tuple[LinearModel, FloatScaling]:
       is ``99999999.980000004`` as a double; ``9999999998`` is exact). Rows whose integers are
       large are then multiplied by ``2**-p`` (exact), ``p`` at most :data:`UNIT_FLOOR_BITS`, to
       bring them towards the window ``[1, 2**WINDOW_BITS)``. When every column of the row is
-      integer, its activity is a whole number of units, so its bounds are widened by half a unit
-      (equations excepted): no plan is added, and a plan exactly on the bound keeps half a unit
-      of slack against any solver tolerance or float cancellation in presolve.
+      integer, its activity is a whole number of units, so a row with entries above
+      :data:`WIDEN_ABOVE` units has its bounds widened by half a unit (equations excepted): no
+      plan is added, and a plan exactly on the bound keeps half a unit of slack against any
+      solver tolerance.
     * *Other rows* (data with no short decimal form, or too large to be exact) are multiplied by
       the power of two that puts their largest entry in ``[1, 2)``: exact, and of order one.
       Those whose entries span more than :data:`UNSAFE_RANGE` are listed as unsafe.
@@ -659,9 +664,11 @@ def scale_for_float(model: LinearModel) -> tuple[LinearModel, FloatScaling]:
     fractional_cols = np.bincount(
         row_of, weights=(~integer_col[indices]).astype(np.float64), minlength=m
     )
-    # Equations keep their form (solvers' presolve exploits them: substitution, cliques).
+    # Equations keep their form (solvers' presolve exploits them: substitution, cliques), and
+    # rows of small integers need no slack (no tolerance reaches a unit) and would only have
+    # their LP relaxation weakened (x - y <= 0.5 lets the LP open half of x without y).
     equation = has_lower & has_upper & (lower == upper)
-    widen = exact & (fractional_cols == 0) & ~equation
+    widen = exact & (fractional_cols == 0) & ~equation & (int_max > WIDEN_ABOVE)
     margin = np.where(widen, 0.5, 0.0)
     new_lower = np.where(exact & has_lower, (int_lower - margin) * unit, new_lower)
     new_upper = np.where(exact & has_upper, (int_upper + margin) * unit, new_upper)
