@@ -101,14 +101,6 @@ class ScipBackend(Backend):
         {Feature.MIP_START, Feature.LP, Feature.INTERRUPT, Feature.DETERMINISTIC}
     )
 
-    @classmethod
-    def tolerance_options(cls, tolerance: float) -> dict[str, Any]:
-        """``numerics/feastol`` (and ``numerics/epsilon`` below it): SCIP tests rows relative to
-        their activity (1e-6 by default), which on a row of 1e11 units admits an overrun of a
-        hundred thousand units; a pence-on-£700m instance came back a penny over budget.
-        """
-        return {"numerics/feastol": tolerance, "numerics/epsilon": min(1e-9, tolerance / 10)}
-
     @exact_rows
     def solve(
         self,
