@@ -53,8 +53,8 @@ def _assert_same_as_single_period(data: dict[str, Any], backend: str = "highs") 
     verdict = verify_plan(Instance.from_data(data), [plan.options[s] for s in plan.options])
     assert verdict.ok, verdict.violations
     assert verdict.plan.objective == pytest.approx(single.objective, rel=1e-7, abs=1e-9)
-    # Same plan (the solvers break ties the same way on these instances).
-    assert plan.options == single.require_plan().options
+    # The plan may differ only between ties: the same objective on the real data (above). The
+    # two models' rows differ in form, so a solver need not break ties the same way on both.
 
 
 # ---------------------------------------------------------------------- 1-year equivalence

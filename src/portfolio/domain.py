@@ -44,8 +44,24 @@ Sector = Literal["public", "private", "voluntary", "community"]
 
 SECTORS: tuple[str, ...] = ("public", "private", "voluntary", "community")
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+MAX_MAGNITUDE = 1e15
+"""Largest magnitude of any number in an instance (README, "Numeric range and precision"):
+doubles hold every whole number up to 2**53 (about 9e15) exactly, and totals of up to a few
+thousand such numbers stay far inside the range where a penny is still distinguishable."""
+
+
+def _within_range(value: float) -> float:
+    """Reject numbers beyond :data:`MAX_MAGNITUDE` (a field validator shared by every number)."""
+    if math.isfinite(value) and abs(value) > MAX_MAGNITUDE:
+        raise ValueError(
+            f"must be at most {MAX_MAGNITUDE:.0e} in magnitude, the range the engine supports "
+            "(see the README, 'Numeric range and precision')"
+        )
+    return value
+
+
+Finite = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_within_range)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(_within_range)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Identifier = Annotated[str, Field(min_length=1), AfterValidator(lambda v: plain_id(v))]
 Count = Annotated[int, Field(ge=0)]
@@ -217,7 +233,9 @@ class Option(BaseModel):
     lead_time_years: Annotated[int, Field(ge=0)] | None = None
     """Years needed to procure or set up before the option can start (multi-year: it can start in
     horizon year index ``lead_time_years`` or later)."""
-    indexation: Annotated[float, Field(gt=-1, allow_inf_nan=False)] = 0.0
+    indexation: Annotated[
+        float, Field(gt=-1, allow_inf_nan=False), AfterValidator(_within_range)
+    ] = 0.0
     """Yearly cost growth (multi-year): the year-t cost is ``annual_cost * (1 + indexation)**t``,
     t the 0-based horizon year, whenever the contract began. Not combined with a list of costs."""
     social_value: Finite | None = None

@@ -11,11 +11,13 @@ from __future__ import annotations
 import abc
 import difflib
 import enum
+import functools
 import importlib.util
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
+from portfolio.backends.scaling import MAX_INTEGRALITY_TOLERANCE
 from portfolio.errors import BackendUnavailableError, UnknownBackendError
 from portfolio.linear import FloatArray, LinearModel
 from portfolio.params import SolveParams
@@ -77,6 +79,12 @@ class Backend(abc.ABC):
         """True when the backend declares the feature."""
         return feature in self.features
 
+    @classmethod
+    def tolerance_options(cls, tolerance: float) -> dict[str, Any]:
+        """Solver options that make integrality (and feasibility) tests as tight as
+        ``tolerance``, set by :func:`exact_rows` when large exact rows need it (none here)."""
+        return {}
+
     @abc.abstractmethod
     def check_options(self, options: Mapping[str, Any]) -> None:
         """Check ``backend_options`` before any solving: every name must be an option of this
@@ -122,6 +130,42 @@ def close_matches(name: str, known: Iterable[str], count: int = 3) -> tuple[str,
         by_lower.setdefault(candidate.lower(), candidate)
     found = difflib.get_close_matches(name.lower(), list(by_lower), n=count, cutoff=0.6)
     return tuple(by_lower[match] for match in found)
+
+
+SolveMethod = TypeVar("SolveMethod", bound=Callable[..., BackendResult])
+
+
+def exact_rows(solve: SolveMethod) -> SolveMethod:
+    """Decorate a floating-point backend's ``solve`` so that it sees the model scaled.
+
+    The model is passed through :func:`portfolio.backends.scaling.scale_for_float` (rows as the
+    exact decimals of the data, of moderate scale; the objective by a power of two) and the
+    answer is read back in the model's own units (objective recomputed on the real
+    coefficients, bound and reduced costs unscaled, ``optimal`` over an unsafe row reported as
+    ``feasible``). When the data need an integrality tolerance tighter than
+    :data:`~portfolio.backends.scaling.MAX_INTEGRALITY_TOLERANCE`, the backend's
+    :meth:`Backend.tolerance_options` are set (the caller's ``backend_options`` win).
+    Integer-only backends (CP-SAT) do their own exact scaling and are not decorated.
+    """
+
+    @functools.wraps(solve)
+    def wrapper(
+        self: Backend, model: LinearModel, params: SolveParams, *args: Any, **kwargs: Any
+    ) -> BackendResult:
+        from portfolio.backends.scaling import scale_for_float
+
+        scaled, scaling = scale_for_float(model)
+        if scaling.integrality_tolerance < MAX_INTEGRALITY_TOLERANCE:
+            # Large exact rows: an LP value within the solver's default tolerance of an
+            # integer could move such a row by more than its half unit of slack. The caller's
+            # own options win.
+            tight = self.tolerance_options(scaling.integrality_tolerance)
+            if tight:
+                params = params.with_(backend_options={**tight, **params.backend_options})
+        answer = solve(self, scaled, params, *args, **kwargs)
+        return scaling.unscale(model, answer)
+
+    return cast(SolveMethod, wrapper)
 
 
 _REGISTRY: dict[str, Callable[[], Backend]] = {}

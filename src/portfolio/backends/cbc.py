@@ -2,16 +2,18 @@
 
 How a solve goes:
 
-1. The :class:`~portfolio.linear.LinearModel` becomes a PuLP ``LpProblem``: one variable per
-   column (``x0``, ``x1``, ...), one ``LpAffineExpression`` per row built from its CSR slice, an
-   equality when ``lower == upper`` and a ``>=`` and a ``<=`` constraint for a ranged row. The
-   problem is always a *minimisation*: a maximisation is sent negated, because CBC 2.10 reads a
+1. The :class:`~portfolio.linear.LinearModel` is written as an MPS file by :func:`write_mps`:
+   one column per model column (``X0``, ``X1``, ...), one row per model row (``C0``, ...), an
+   equality when ``lower == upper`` and a ``G`` and an ``L`` row for a ranged row, every number
+   with ``repr`` (17 significant digits, read back by CBC exactly). PuLP's own writer prints
+   13 significant digits (``% .12e``), which turned a budget of ``1000000.1234561234`` into
+   ``1.000000123456e+06`` and cut plans off (issue 12). The problem is always a
+   *minimisation*: a maximisation is sent negated, because CBC 2.10 reads a
    MIP start of a maximisation model with the wrong sign (coin-or/Cbc#296, coin-or/pulp#475; with
    the bundled 2.10.3 the start shows up as an incumbent of cost ``+v`` among ``-v`` ones), which
    wastes it at best and can make CBC report the start as optimal.
-2. PuLP writes the MPS file (``LpProblem.writeMPS(rename=1)``) and the MIP start
-   (``COIN_CMD.writesol``) into a temporary directory of this call only, so parallel solves never
-   share a file.
+2. The MPS file and the MIP start (in the format of PuLP's ``COIN_CMD.writesol``) go into a
+   temporary directory of this call only, so parallel solves never share a file.
 3. The CBC binary is started with the command line PuLP's ``COIN_CMD.solve_CBC`` builds, but by
    this module, which keeps the process handle. PuLP itself only ever calls ``Popen.wait()``, which
    cannot be interrupted. With the handle:
@@ -28,7 +30,8 @@ How a solve goes:
    The binary is ``PULP_CBC_CMD.pulp_cbc_path`` (instantiating ``PULP_CBC_CMD`` itself warns that
    it goes away in PuLP 4.0), else a ``cbc`` on PATH.
 
-4. PuLP's ``COIN_CMD.readsol_MPS`` reads the solution and returns PuLP's ``(status, sol_status)``,
+4. The solution file's values are read here; PuLP's ``COIN_CMD.get_status`` reads its header and
+   returns PuLP's ``(status, sol_status)``,
    the values ``LpProblem.status`` and ``LpProblem.sol_status`` would get. Both are needed:
    ``COIN_CMD.get_status`` maps ``"Stopped on time - objective value ..."`` to
    ``LpStatusOptimal`` with ``LpSolutionIntegerFeasible``. Only a solution status of
@@ -44,8 +47,8 @@ the clock"); ``backend_options`` follow and win.
 
 Every returned vector is checked against the model (rows relative to ``1 + |bound|``); the
 objective is recomputed from it. CBC prints values with 8 significant digits (``%15.8g``), so
-continuous columns of large magnitude come back rounded; integer columns are snapped. PuLP writes
-MPS numbers with 13 significant digits.
+continuous columns of large magnitude come back rounded; integer columns are snapped. The model
+reaches CBC at full precision (see 1.).
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ from typing import IO, Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from portfolio.backends.base import Backend, Feature
+from portfolio.backends.base import Backend, Feature, exact_rows
 from portfolio.linear import BoolArray, FloatArray, LinearModel, Sense
 from portfolio.params import SolveParams
 from portfolio.result import BackendResult, Status
@@ -215,6 +218,14 @@ class CbcBackend(Backend):
                 table.append((short, short + (found.group(2) or ""), kind))
         return tuple(table)
 
+    @classmethod
+    def tolerance_options(cls, tolerance: float) -> dict[str, Any]:
+        """``integerTolerance``: CBC's default 1e-7 let an LP value 3e-9 from 1 pass as
+        integral, which on a row of 1e11 units hid an overrun of hundreds of units (issue 12).
+        """
+        return {"integerTolerance": tolerance}
+
+    @exact_rows
     def solve(
         self,
         model: LinearModel,
@@ -255,26 +266,17 @@ class CbcBackend(Backend):
                 ),
                 began,
             )
-        try:
-            with _gc_paused():
-                problem, variables = _build_problem(pulp, model, integer)
-        except pulp.PulpError as exc:
-            return _with_seconds(
-                BackendResult(Status.ERROR, raw_status="PulpError", detail=f"PuLP: {exc}"), began
-            )
         reader = pulp.COIN_CMD(path=cbc_path, msg=False)
         sign = -1.0 if model.sense is Sense.MAXIMISE else 1.0
 
         with tempfile.TemporaryDirectory(prefix="portfolio-cbc-") as work:
             mps = os.path.join(work, f"{_FILE}.mps")
             with _gc_paused():
-                vs, var_names, con_names, _ = problem.writeMPS(mps, rename=1)
+                write_mps(mps, model, integer)
             start_file: str | None = None
             if start_x is not None and bool(integer.any()):
-                for variable, value in zip(variables, start_x.tolist(), strict=True):
-                    variable.setInitialValue(value, check=False)
                 start_file = f"{_FILE}.mst"
-                reader.writesol(os.path.join(work, start_file), problem, vs, var_names, con_names)
+                _write_start(os.path.join(work, start_file), start_x)
             seconds = None
             if deadline is not None:
                 seconds = deadline - time.perf_counter()
@@ -295,9 +297,8 @@ class CbcBackend(Backend):
             if not header or run.killed or (run.returncode != 0 and not run.stopped):
                 return self._no_solution(model, run, header, start_x, began)
             try:
-                status, values, _, _, _, sol_status = reader.readsol_MPS(
-                    solution, problem, vs, var_names, con_names
-                )
+                status, sol_status = reader.get_status(solution)
+                x = _read_solution(solution, model.num_cols)
             except (IndexError, ValueError, OSError) as exc:
                 return _with_seconds(
                     BackendResult(
@@ -308,9 +309,6 @@ class CbcBackend(Backend):
                     began,
                 )
 
-        x = np.fromiter(
-            (values.get(v.name, math.nan) for v in variables), np.float64, len(variables)
-        )
         return self._result(
             pulp,
             model,
@@ -551,61 +549,139 @@ def _cbc_path(pulp: Any) -> str | None:
     return os.path.abspath(found) if found else None
 
 
-def _build_problem(pulp: Any, model: LinearModel, integer: BoolArray) -> tuple[Any, list[Any]]:
-    """The model as a PuLP minimisation problem.
+def _number(value: float) -> str:
+    """A float as MPS text that reads back as the same double (``repr``: up to 17 digits)."""
+    return repr(float(value))
 
-    Every column appears in the objective (with a zero coefficient if need be), so PuLP writes
-    every column to the MPS file even when no row uses it.
 
-    Returns:
-        The ``LpProblem`` and its variables in column order.
+def _col(j: int) -> str:
+    """Name of column ``j`` in the MPS file (8 characters up to 10 million columns)."""
+    return f"X{j:07d}"
+
+
+def _row(i: int, upper_side: bool = False) -> str:
+    """Name of row ``i`` (``U...`` for the upper side of a ranged row)."""
+    return f"{'U' if upper_side else 'C'}{i:07d}"
+
+
+def write_mps(path: str, model: LinearModel, integer: BoolArray) -> None:
+    """Write ``model`` as a minimisation MPS file, every number at full precision.
+
+    The layout is PuLP's (fixed-format names of 8 characters: columns ``X0000000``, rows
+    ``C0000000``, ``U0000000`` for the upper side of a ranged row; empty rows, checked by
+    :func:`_trivial_result`, and rows with no finite bound are left out). Every column is listed
+    with its objective coefficient, even 0, so that CBC knows it. A maximisation is written
+    negated.
     """
-    problem = pulp.LpProblem("portfolio", pulp.LpMinimize)
-    make = getattr(problem, "add_variable", None)  # PuLP >= 3.3: no deprecation warning
-    if make is None:
-        make = pulp.LpVariable
-    lowers = _finite_or_none(model.col_lower)
-    uppers = _finite_or_none(model.col_upper)
-    kinds = [pulp.LpInteger if flag else pulp.LpContinuous for flag in integer.tolist()]
-    variables = [
-        make(f"x{j}", lo, up, kind)
-        for j, (lo, up, kind) in enumerate(zip(lowers, uppers, kinds, strict=True))
-    ]
     costs = model.objective if model.sense is Sense.MINIMISE else -model.objective
-    problem.setObjective(pulp.LpAffineExpression(list(zip(variables, costs.tolist(), strict=True))))
+    matrix = sp.csr_matrix(model.matrix, dtype=np.float64)
+    matrix.sum_duplicates()
+    lower, upper = model.row_lower, model.row_upper
+    nonempty = np.diff(matrix.indptr) > 0
+    has_lo, has_up = np.isfinite(lower), np.isfinite(upper)
+    equation = nonempty & has_lo & has_up & (lower == upper)
+    greater = nonempty & has_lo & ~equation
+    less = nonempty & has_up & ~equation
+    ranged = greater & less  # G row C{i} and L row C{i}U
 
-    matrix = model.matrix
-    if not matrix.has_canonical_format:
-        matrix = sp.csr_matrix(matrix, copy=True)
-        matrix.sum_duplicates()
-    indptr = matrix.indptr.tolist()
-    terms = list(
-        zip([variables[k] for k in matrix.indices.tolist()], matrix.data.tolist(), strict=True)
-    )
-    expression, constraint, add = pulp.LpAffineExpression, pulp.LpConstraint, problem.addConstraint
-    eq, le, ge = pulp.LpConstraintEQ, pulp.LpConstraintLE, pulp.LpConstraintGE
-    rows = zip(model.row_lower.tolist(), model.row_upper.tolist(), strict=True)
-    for i, (lo, up) in enumerate(rows):
-        a, b = indptr[i], indptr[i + 1]
-        if a == b:
-            continue  # empty rows were checked by _trivial_result
-        has_lo, has_up = lo > -math.inf, up < math.inf
-        if has_lo and has_up and lo == up:
-            add(constraint(expression(terms[a:b]), eq, f"c{i}", lo))
+    lines: list[str] = ["NAME          PORTFOLIO\n", "ROWS\n", " N  OBJ\n"]
+    for i in np.flatnonzero(nonempty).tolist():
+        if equation[i]:
+            lines.append(f" E  {_row(i)}\n")
+        elif ranged[i]:
+            lines.append(f" G  {_row(i)}\n L  {_row(i, True)}\n")
+        elif greater[i]:
+            lines.append(f" G  {_row(i)}\n")
+        elif less[i]:
+            lines.append(f" L  {_row(i)}\n")
+    written = (equation | greater | less).tolist()  # rows without a finite bound are left out
+
+    lines.append("COLUMNS\n")
+    csc = matrix.tocsc()
+    col_ptr = csc.indptr.tolist()
+    rows_of = csc.indices.tolist()
+    values = [_number(v) for v in csc.data.tolist()]
+    both = ranged.tolist()
+    in_integer = False
+    for j, cost in enumerate(costs.tolist()):
+        if bool(integer[j]) != in_integer:
+            marker = "INTORG" if not in_integer else "INTEND"
+            lines.append(f"    MARK      'MARKER'                 '{marker}'\n")
+            in_integer = not in_integer
+        column = _col(j)
+        lines.append(f"    {column}  OBJ       {_number(cost)}\n")
+        for k in range(col_ptr[j], col_ptr[j + 1]):
+            i = rows_of[k]
+            if not written[i]:
+                continue
+            lines.append(f"    {column}  {_row(i)}  {values[k]}\n")
+            if both[i]:
+                lines.append(f"    {column}  {_row(i, True)}  {values[k]}\n")
+    if in_integer:
+        lines.append("    MARK      'MARKER'                 'INTEND'\n")
+
+    lines.append("RHS\n")
+    for i in np.flatnonzero(equation | greater).tolist():
+        lines.append(f"    RHS       {_row(i)}  {_number(lower[i])}\n")
+    for i in np.flatnonzero(less).tolist():
+        lines.append(f"    RHS       {_row(i, bool(ranged[i]))}  {_number(upper[i])}\n")
+
+    lines.append("BOUNDS\n")
+    col_lo, col_up = model.col_lower.tolist(), model.col_upper.tolist()
+    for j, (lo, up) in enumerate(zip(col_lo, col_up, strict=True)):
+        finite_lo, finite_up = math.isfinite(lo), math.isfinite(up)
+        if finite_lo and lo == up:
+            lines.append(f" FX BND       {_col(j)}  {_number(lo)}\n")
             continue
-        if has_lo:
-            add(constraint(expression(terms[a:b]), ge, f"c{i}", lo))
-        if has_up:
-            add(constraint(expression(terms[a:b]), le, f"c{i}u" if has_lo else f"c{i}", up))
-    return problem, variables
+        if integer[j] and lo == 0 and up == 1:
+            lines.append(f" BV BND       {_col(j)}\n")
+            continue
+        if not finite_lo:
+            lines.append(
+                f" MI BND       {_col(j)}\n" if finite_up else f" FR BND       {_col(j)}\n"
+            )
+        elif lo != 0 or (integer[j] and not finite_up):
+            lines.append(f" LO BND       {_col(j)}  {_number(lo)}\n")
+        if finite_up:
+            lines.append(f" UP BND       {_col(j)}  {_number(up)}\n")
+    lines.append("ENDATA\n")
+    with open(path, "w") as handle:
+        handle.writelines(lines)
+
+
+def _write_start(path: str, x: FloatArray) -> None:
+    """A MIP start in CBC's solution format (that of PuLP's ``COIN_CMD.writesol``)."""
+    lines = ["Stopped on time - objective value 0\n"]
+    lines += [f"{j:>7} {_col(j)} {_number(v):>15} {0:>23}\n" for j, v in enumerate(x.tolist())]
+    with open(path, "w") as handle:
+        handle.writelines(lines)
+
+
+def _read_solution(path: str, num_cols: int) -> FloatArray:
+    """Column values from CBC's solution file (``-printingOptions all``); NaN where absent."""
+    x = np.full(num_cols, math.nan, dtype=np.float64)
+    with open(path) as handle:
+        handle.readline()  # the status line
+        for line in handle:
+            fields = line.split()
+            if fields and fields[0] == "**":  # CBC marks infeasible entries
+                fields = fields[1:]
+            if len(fields) < 3:
+                continue
+            name = fields[1]
+            if len(name) > 1 and name[0] == "X" and name[1:].isdigit():
+                j = int(name[1:])
+                if j < num_cols:
+                    x[j] = float(fields[2])
+    return x
 
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while PuLP creates its objects.
+    """Pause the cyclic garbage collector while the MPS lines are built.
 
-    PuLP allocates several objects per column, row and nonzero; the collector's passes over them
-    cost about a third of the build time on large models. The previous state is restored.
+    Writing allocates a string per nonzero; the collector's passes over them are wasted work on
+    large models. The previous state is restored.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -614,12 +690,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _finite_or_none(values: FloatArray) -> list[float | None]:
-    """The values as a list, with infinite entries as None (PuLP's 'no bound')."""
-    finite = np.isfinite(values).tolist()
-    return [v if ok else None for v, ok in zip(values.tolist(), finite, strict=True)]
 
 
 def _command(

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from portfolio.backends.base import Backend, Feature
+from portfolio.backends.base import Backend, Feature, exact_rows
 from portfolio.linear import FloatArray, LinearModel, Sense
 from portfolio.params import SolveParams
 from portfolio.result import BackendResult, Status
@@ -132,6 +132,7 @@ class HighsBackend(Backend):
                     f"{kinds.get(kind, 'another type')} (within the option's range)",
                 )
 
+    @exact_rows
     def solve(
         self,
         model: LinearModel,

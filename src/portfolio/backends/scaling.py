@@ -37,13 +37,16 @@ nearest); :attr:`IntegerObjective.max_error` bounds the error on any plan in the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+
+from portfolio.linear import LinearModel, Sense
+from portfolio.result import BackendResult, Status
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -461,3 +464,258 @@ def _round_row(
         if upper_side is not None:
             constraints.append((upper_side[0], NO_LOWER, upper_side[1]))
     return _RoundedRow(constraints, factor)
+
+
+# --------------------------------------------------------------------------------------------
+# Scaling for floating-point solvers (HiGHS, CBC, SCIP)
+# --------------------------------------------------------------------------------------------
+
+WINDOW_BITS = 10
+"""An exact row whose largest integer entry is below ``2**WINDOW_BITS`` is left at unit scale;
+larger ones are scaled down by powers of two towards that window."""
+UNIT_FLOOR_BITS = 10
+"""An exact row is never scaled down by more than ``2**-UNIT_FLOOR_BITS``: one unit of its data
+(a penny, for money in pounds and pence) stays at least ``2**-10`` in solver units, three orders
+of magnitude above the solvers' feasibility tolerances (1e-6 to 1e-9)."""
+WIDEN_ABOVE = float(2**20)
+"""An exact row over integer columns gets half a unit of slack only when its largest integer
+entry exceeds this (about a million units): below it no solver tolerance (1e-6 relative at
+most) reaches a unit, and slack would only weaken the LP relaxation."""
+OBJECTIVE_WINDOW_BITS = 10
+"""The objective is rescaled (by a power of two, to a largest coefficient in ``[1, 2)``) only
+when its largest coefficient lies outside ``[2**-10, 2**10]``."""
+UNSAFE_RANGE = 1e6
+"""A row without an exact decimal form whose largest entry (coefficient or bound) is more than
+this many times its smallest nonzero coefficient is decided only to the solver's tolerance: a
+float solver's ``optimal`` on it is reported as ``feasible``."""
+
+
+MAX_INTEGRALITY_TOLERANCE = 1e-7
+"""Integrality tolerance asked of a solver when the data need no tighter one (CBC's default)."""
+MIN_INTEGRALITY_TOLERANCE = 1e-15
+"""The tightest integrality tolerance ever asked (about 5 units in the last place of 1)."""
+
+
+@dataclass(frozen=True)
+class FloatScaling:
+    """How :func:`scale_for_float` changed a model (what it takes to read the answer back).
+
+    Attributes:
+        row_factor: per row, the factor the row was multiplied by (``10**k * 2**-p`` for an exact
+            row, ``2**-e`` otherwise, 1 for a row left alone).
+        exact: per row, True when the row was recovered as exact decimals: integer
+            coefficients and bounds (in units of ``10**-k``) with ``sum |a_j| M_j < 2**53``.
+        widened: rows whose bounds were widened by half a unit (large exact rows over integer
+            columns only, where the activity is an integer and half a unit adds no plan).
+        objective_factor: the power of two the objective (and its offset) was multiplied by.
+        unsafe: rows with no exact form and a dynamic range beyond :data:`UNSAFE_RANGE`.
+        integrality_tolerance: the largest integrality tolerance that cannot move a widened
+            row across its bound: ``x_j`` within ``t`` of an integer moves the activity by at
+            most ``t * sum_j |a_j|``, which must stay below the half unit of slack (capped at
+            :data:`MAX_INTEGRALITY_TOLERANCE`, floored at :data:`MIN_INTEGRALITY_TOLERANCE`).
+    """
+
+    row_factor: FloatArray
+    exact: BoolArray
+    widened: IntArray
+    objective_factor: float
+    unsafe: IntArray
+    integrality_tolerance: float = 1e-7
+
+    def note(self, model: LinearModel) -> str:
+        """A sentence for ``detail`` when some row could not be passed exactly, else ``""``."""
+        if not self.unsafe.size:
+            return ""
+        names = ", ".join(model.row_name(int(i)) for i in self.unsafe[:5])
+        more = f" and {self.unsafe.size - 5} more" if self.unsafe.size > 5 else ""
+        return (
+            f"not proven optimal: row(s) {names}{more} have no exact decimal form and numbers "
+            f"more than {UNSAFE_RANGE:g} times apart, so a floating-point solver decides them "
+            "only to its tolerance"
+        )
+
+    def unscale(self, model: LinearModel, result: BackendResult) -> BackendResult:
+        """The backend's answer on the scaled model, read back in the units of ``model``.
+
+        ``x`` is unchanged (columns are not scaled); the objective is recomputed on ``model``;
+        the bound and reduced costs are divided by the objective factor (exact: a power of two),
+        and a bound a hair beyond the plan's own value (solver float noise) is clamped to it.
+        An ``optimal`` answer over an unsafe row becomes ``feasible`` without a bound.
+        """
+        factor = self.objective_factor
+        objective = result.objective
+        if result.x is not None:
+            objective = model.objective_value(result.x)
+        elif objective is not None:
+            objective = objective / factor
+        bound = None if result.bound is None else result.bound / factor
+        if bound is not None and result.x is not None and objective is not None:
+            # A bound cannot lie beyond a real plan's value; solvers' float noise (their dual
+            # bound is as exact as their tolerances) sometimes puts it a hair across.
+            bound = (
+                min(bound, objective) if model.sense is Sense.MINIMISE else max(bound, objective)
+            )
+        reduced = None if result.reduced_costs is None else result.reduced_costs / factor
+        status, detail = result.status, result.detail
+        if self.unsafe.size and status in (Status.OPTIMAL, Status.FEASIBLE, Status.INFEASIBLE):
+            note = self.note(model)
+            if status is Status.INFEASIBLE:
+                note = note.replace("not proven optimal", "infeasibility not proven")
+            detail = f"{detail}; {note}" if detail else note
+            if status is Status.OPTIMAL:
+                status, bound, reduced = Status.FEASIBLE, None, None
+        return replace(
+            result,
+            status=status,
+            objective=objective,
+            bound=bound,
+            reduced_costs=reduced,
+            detail=detail,
+        )
+
+
+def _row_reduce(
+    ufunc: np.ufunc, values: FloatArray, indptr: IntArray, empty: float
+) -> FloatArray:
+    """Per CSR row, ``ufunc`` over the row's values (``empty`` for a row without any)."""
+    m = indptr.shape[0] - 1
+    out = np.full(m, empty, dtype=np.float64)
+    starts = indptr[:-1]
+    nonempty = indptr[1:] > starts
+    if values.size and nonempty.any():
+        out[nonempty] = ufunc.reduceat(values, starts[nonempty])
+    return out
+
+
+def scale_for_float(model: LinearModel) -> tuple[LinearModel, FloatScaling]:
+    """The model as a floating-point solver should see it: exact rows, of moderate scale.
+
+    Per row (vectorised):
+
+    * *Exact rows.* When a power of ten ``10**k`` (``k <= 9``) makes every coefficient and
+      bound an integer up to float noise (:func:`is_integral`, the test CP-SAT's scaling uses)
+      and ``sum_j |a_j| M_j * 10**k <= 2**53``, the row is replaced by those integers: the
+      decimals the data were written in, free of binary representation error (``99999999.98``
+      is ``99999999.980000004`` as a double; ``9999999998`` is exact). Rows whose integers are
+      large are then multiplied by ``2**-p`` (exact), ``p`` at most :data:`UNIT_FLOOR_BITS`, to
+      bring them towards the window ``[1, 2**WINDOW_BITS)``. When every column of the row is
+      integer, its activity is a whole number of units, so a row with entries above
+      :data:`WIDEN_ABOVE` units has its bounds widened by half a unit (equations excepted): no
+      plan is added, and a plan exactly on the bound keeps half a unit of slack against any
+      solver tolerance.
+    * *Other rows* (data with no short decimal form, or too large to be exact) are multiplied by
+      the power of two that puts their largest entry in ``[1, 2)``: exact, and of order one.
+      Those whose entries span more than :data:`UNSAFE_RANGE` are listed as unsafe.
+
+    The objective is multiplied by a power of two when its largest coefficient lies outside
+    ``[2**-10, 2**10]``. Columns are never scaled, so plans need no translation.
+    """
+    csr = model.matrix
+    if not csr.has_canonical_format:
+        csr = sp.csr_matrix(csr, copy=True)
+        csr.sum_duplicates()
+    m = model.num_rows
+    indptr = csr.indptr.astype(np.int64)
+    indices = csr.indices.astype(np.int64)
+    data = np.asarray(csr.data, dtype=np.float64)
+    lower = np.asarray(model.row_lower, dtype=np.float64)
+    upper = np.asarray(model.row_upper, dtype=np.float64)
+    lengths = np.diff(indptr)
+    row_of = np.repeat(np.arange(m, dtype=np.int64), lengths)
+    has_lower = np.isfinite(lower)
+    has_upper = np.isfinite(upper)
+    magnitude_col = column_magnitude(model.col_lower, model.col_upper)
+    with np.errstate(invalid="ignore"):
+        activity = np.bincount(
+            row_of, weights=np.abs(data) * magnitude_col[indices], minlength=m
+        ).astype(np.float64)
+    activity[~np.isfinite(activity)] = np.inf
+    bound_size = np.maximum(
+        np.where(has_lower, np.abs(lower), 0.0), np.where(has_upper, np.abs(upper), 0.0)
+    )
+    nonzero_rows = np.bincount(row_of[data != 0.0], minlength=m) > 0
+    skipped = ~nonzero_rows | (~has_lower & ~has_upper)
+    powers = _decimal_powers(row_of, data, lower, upper, activity, bound_size, skipped)
+    exact = powers >= 0
+    approximate = (powers == ROUNDED) & ~skipped
+
+    new_lower = lower.copy()
+    new_upper = upper.copy()
+    new_data = data.copy()
+    row_factor = np.ones(m, dtype=np.float64)
+    abs_data = np.abs(data)
+    row_max = _row_reduce(np.maximum, abs_data, indptr, 0.0)
+
+    # Exact rows: integers in units of 10**-k, then 2**-p towards the window.
+    decimal = 10.0 ** np.maximum(powers, 0)
+    nz_exact = exact[row_of]
+    new_data[nz_exact] = np.rint(data[nz_exact] * decimal[row_of[nz_exact]])
+    with np.errstate(invalid="ignore"):
+        int_lower = np.where(exact & has_lower, np.rint(lower * decimal), 0.0)
+        int_upper = np.where(exact & has_upper, np.rint(upper * decimal), 0.0)
+    int_max = _row_reduce(np.maximum, np.where(nz_exact, np.abs(new_data), 0.0), indptr, 0.0)
+    int_max = np.maximum(int_max, np.maximum(np.abs(int_lower), np.abs(int_upper)))
+    with np.errstate(divide="ignore"):
+        top_bit = np.floor(np.log2(np.where(int_max > 0, int_max, 1.0)))
+    shift = np.clip(top_bit - WINDOW_BITS + 1, 0, UNIT_FLOOR_BITS).astype(np.int64)
+    unit = np.ldexp(1.0, -shift)
+    new_data[nz_exact] *= unit[row_of[nz_exact]]
+    integer_col = np.asarray(model.integrality, dtype=np.bool_)
+    fractional_cols = np.bincount(
+        row_of, weights=(~integer_col[indices]).astype(np.float64), minlength=m
+    )
+    # Equations keep their form (solvers' presolve exploits them: substitution, cliques), and
+    # rows of small integers need no slack (no tolerance reaches a unit) and would only have
+    # their LP relaxation weakened (x - y <= 0.5 lets the LP open half of x without y).
+    equation = has_lower & has_upper & (lower == upper)
+    widen = exact & (fractional_cols == 0) & ~equation & (int_max > WIDEN_ABOVE)
+    margin = np.where(widen, 0.5, 0.0)
+    new_lower = np.where(exact & has_lower, (int_lower - margin) * unit, new_lower)
+    new_upper = np.where(exact & has_upper, (int_upper + margin) * unit, new_upper)
+    row_factor = np.where(exact, decimal * unit, row_factor)
+
+    # Other rows: a power of two to a largest entry in [1, 2).
+    entry_max = np.maximum(row_max, bound_size)
+    with np.errstate(divide="ignore"):
+        exponent = np.floor(np.log2(np.where(entry_max > 0, entry_max, 1.0)))
+    two = np.where(approximate, np.ldexp(1.0, -exponent.astype(np.int64)), 1.0)
+    nz_approx = approximate[row_of]
+    new_data[nz_approx] *= two[row_of[nz_approx]]
+    new_lower = np.where(approximate & has_lower, lower * two, new_lower)
+    new_upper = np.where(approximate & has_upper, upper * two, new_upper)
+    row_factor = np.where(approximate, two, row_factor)
+    row_min = _row_reduce(np.minimum, np.where(abs_data > 0, abs_data, np.inf), indptr, np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        span = entry_max / row_min
+    unsafe = np.flatnonzero(approximate & (span > UNSAFE_RANGE)).astype(np.int64)
+
+    # Objective.
+    c = np.asarray(model.objective, dtype=np.float64)
+    c_max = float(np.max(np.abs(c), initial=0.0))
+    objective_factor = 1.0
+    if c_max > 0 and not (2.0**-OBJECTIVE_WINDOW_BITS <= c_max <= 2.0**OBJECTIVE_WINDOW_BITS):
+        objective_factor = math.ldexp(1.0, -math.floor(math.log2(c_max)))
+
+    matrix = sp.csr_matrix((new_data, indices, indptr), shape=csr.shape)
+    scaled = replace(
+        model,
+        objective=c * objective_factor,
+        objective_offset=float(model.objective_offset) * objective_factor,
+        matrix=matrix,
+        row_lower=new_lower,
+        row_upper=new_upper,
+    )
+    abs_sum = np.bincount(row_of, weights=np.abs(new_data), minlength=m)
+    tolerance = MAX_INTEGRALITY_TOLERANCE
+    if widen.any():
+        slack = 0.5 * unit[widen] / np.maximum(abs_sum[widen], 1e-300)
+        tolerance = float(np.clip(0.5 * slack.min(), MIN_INTEGRALITY_TOLERANCE, tolerance))
+    scaling = FloatScaling(
+        integrality_tolerance=tolerance,
+        row_factor=row_factor,
+        exact=exact,
+        widened=np.flatnonzero(widen).astype(np.int64),
+        objective_factor=objective_factor,
+        unsafe=unsafe,
+    )
+    return scaled, scaling

@@ -63,7 +63,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from portfolio.backends.base import Backend, Feature
+from portfolio.backends.base import Backend, Feature, exact_rows
 from portfolio.linear import FloatArray, LinearModel, Sense
 from portfolio.params import SolveParams
 from portfolio.result import BackendResult, Status, relative_gap
@@ -198,6 +198,7 @@ class ScipBackend(Backend):
                 return table
         return None
 
+    @exact_rows
     def solve(
         self,
         model: LinearModel,
