@@ -243,3 +243,28 @@ def test_keyboard_interrupt_stops_the_solver_before_it_propagates(hard_instance:
         solve(instance, backend="highs", time_limit=120)
     timer.cancel()
     assert not [t.name for t in threading.enumerate() if t.name.startswith("portfolio-")]
+
+
+def test_no_backend_takes_over_sigint(examples: Path) -> None:
+    # CP-SAT used to install its own SIGINT handler for each solve and reset it to SIG_DFL
+    # afterwards: the next Ctrl-C killed the process instead of reaching portfolio's handler.
+    script = f"""
+import os, signal, time
+from portfolio import solve
+from portfolio.backends import available_backends
+caught = []
+signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+for name in available_backends():
+    before = len(caught)
+    assert solve({str(examples / "example_borough.yaml")!r}, backend=name).status.value == "optimal"
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.1)
+    assert len(caught) == before + 1, name
+print("ok", len(caught))
+"""
+    env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok ")
