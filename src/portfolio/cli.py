@@ -1,6 +1,7 @@
 """The ``portfolio`` command: a thin layer over the library.
 
-Exit codes: 0 a plan, 1 infeasible or no plan within the limits, 2 bad input or usage.
+Exit codes: 0 a plan, 1 infeasible or no plan within the limits, 2 bad input or usage, 130
+interrupted (Ctrl-C).
 Subcommands of other modules (``batch``, ``sweep``, ``bench``) register themselves through
 :data:`SUBCOMMANDS`, so this module stays small.
 """
@@ -12,9 +13,12 @@ import contextlib
 import importlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 from typing import Any, NoReturn, TextIO
 
 from portfolio.errors import (
@@ -26,6 +30,7 @@ from portfolio.errors import (
 )
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130
 
 SOLVE_EPILOG = """exit codes:
   0    a plan (optimal, or feasible within the limits)
@@ -201,15 +206,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``portfolio`` command; returns the exit code."""
     began = time.perf_counter()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_INTERRUPTED
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
     args.started = began
+    before = _solver_threads()
     try:
         with _max_file_size(getattr(args, "max_file_size", None)):
             code: int = args.func(args)
+        if _solver_threads() - before:  # e.g. a serial batch stopped by Ctrl-C: see hard_exit
+            hard_exit(code)
         return code
     except (InstanceFileError, ValidationError) as exc:
         _err(str(exc))
@@ -226,12 +238,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         _err("interrupted")
-        return 130
+        if _solver_threads() - before:
+            hard_exit(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
 
 
 # ---------------------------------------------------------------------- commands
 def cmd_solve(args: argparse.Namespace) -> int:
     """portfolio solve FILE."""
+    before = _solver_threads()
+    with interrupts() as stop:
+        code = _solve_command(args, stop)
+        if _solver_threads() - before or stop.event.is_set():
+            # A solver that ignored its limit or the stop request may still run in a background
+            # thread: do not wait for it (nor let interpreter shutdown meet its native threads).
+            # After Ctrl-C, exit while this handler still holds, so a second Ctrl-C during
+            # shutdown cannot turn exit code 130 into a death by SIGINT.
+            hard_exit(code)
+    return code
+
+
+def _solve_command(args: argparse.Namespace, stop: Interrupts) -> int:
+    """The body of ``portfolio solve``, with Ctrl-C handled by ``stop``."""
     from portfolio.backends import get_backend
     from portfolio.errors import ReadTimeLimitError
     from portfolio.io import check_output_file, load_instance
@@ -239,39 +267,44 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from portfolio.solve import _Clock, read_time_limit_result, solve_instance
 
     params = params_from_args(args)
-    clock = _Clock(args.started, params.time_limit)
     backend = get_backend(args.backend)
     if args.output:
         check_output_file(args.output)  # before any work: a folder or an unwritable place
     if getattr(args, "report", None):
         check_output_file(args.report)
+    clock = _Clock(args.started, params.time_limit, stop.event)
     t0 = time.perf_counter()
     deadline = None if params.time_limit is None else args.started + params.time_limit
     try:
         instance = load_instance(args.file, deadline=deadline)
     except ReadTimeLimitError as exc:
         spent = read_time_limit_result(exc, backend.name, params.time_limit, clock.elapsed())
-        return _report_read_time_limit(args, spent)
-    result = solve_instance(
-        instance, backend, params, clock=clock, read_seconds=time.perf_counter() - t0
-    )
+        with stop.writing():
+            return _report_read_time_limit(args, spent)
+    read_seconds = time.perf_counter() - t0
+    if args.verbose:
+        _err(
+            f"read {args.file} in {read_seconds:.2f}s ({len(instance.services)} services); "
+            f"solving with {backend.name}"
+        )
+    result = solve_instance(instance, backend, params, clock=clock, read_seconds=read_seconds)
     data = result.to_dict()
     data["file"] = os.path.abspath(args.file)
     if args.output:
-        write_result_file(args.output, data, instance)
+        with stop.writing():
+            write_result_file(args.output, data, instance)
     if getattr(args, "report", None):
-        _write_html_report(args.report, data, instance)
+        with stop.writing():
+            _write_html_report(args.report, data, instance)
     if args.json:
         sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
     else:
         sys.stdout.write(format_result(instance, result, color=_color(sys.stdout)))
     sys.stdout.flush()
-    code = result.status.exit_code
-    if _solver_threads_left():
-        # A solver that ignored its limit still runs in a background thread: do not wait for it.
-        sys.stderr.flush()
-        os._exit(code)
-    return code
+    if stop.event.is_set():
+        _err("interrupted" + (f"; result written to {args.output}" if args.output else ""))
+        return EXIT_INTERRUPTED
+    return result.status.exit_code
 
 
 def _report_read_time_limit(args: argparse.Namespace, result: Any) -> int:
@@ -422,10 +455,95 @@ def _write_html_report(path: str, data: dict[str, Any], instance: Any) -> None:
     write_report(path, render_report(data, instance))
 
 
-def _solver_threads_left() -> bool:
-    import threading
+# ---------------------------------------------------------------------- Ctrl-C
+class Interrupts:
+    """What Ctrl-C (SIGINT) does while a command runs (see :func:`interrupts`).
 
-    return any(t.name.startswith("portfolio-") and t.is_alive() for t in threading.enumerate())
+    The first Ctrl-C sets :attr:`event`, which the solve polls like its deadline: the solver is
+    asked to stop through its own interrupt and the command finishes normally with the best plan
+    so far, writes its result and exits 130. A second Ctrl-C exits at once (130), after the
+    result file being written, if any, is complete; solver child processes are killed first.
+
+    Attributes:
+        event: set by the first Ctrl-C.
+    """
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._writing = 0
+        self._exit_after_write = False
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        """The SIGINT handler (runs in the main thread, between two bytecodes)."""
+        if not self.event.is_set():
+            self.event.set()
+            _write_stderr(
+                "portfolio: interrupted: stopping the solver and keeping the best plan so far "
+                "(Ctrl-C again to quit at once)\n"
+            )
+            return
+        if self._writing:
+            self._exit_after_write = True
+            return
+        _write_stderr("portfolio: interrupted again: quitting\n")
+        hard_exit(EXIT_INTERRUPTED)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """A result file is being written: a second Ctrl-C waits until it is complete."""
+        self._writing += 1
+        try:
+            yield
+        finally:
+            self._writing -= 1
+            if not self._writing and self._exit_after_write:
+                _write_stderr("portfolio: interrupted again: quitting\n")
+                hard_exit(EXIT_INTERRUPTED)
+
+
+@contextlib.contextmanager
+def interrupts() -> Iterator[Interrupts]:
+    """Handle Ctrl-C as :class:`Interrupts` says for the duration of a command.
+
+    Nothing is installed outside the main thread, nor when SIGINT is ignored (a background
+    job): the previous handler is restored on exit.
+    """
+    state = Interrupts()
+    installable = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    )
+    previous = signal.signal(signal.SIGINT, state.handle) if installable else None
+    try:
+        yield state
+    finally:
+        if installable:
+            signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+
+
+def hard_exit(code: int) -> NoReturn:
+    """Exit now without waiting for solver threads (``os._exit``), after flushing the output
+    and killing solver child processes. Interpreter shutdown is skipped on purpose: it would
+    meet a solver's native threads still running and abort the process."""
+    from portfolio.backends.base import kill_children
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    kill_children()
+    os._exit(code)
+
+
+def _write_stderr(text: str) -> None:
+    """Write to file descriptor 2 directly (safe inside a signal handler)."""
+    with contextlib.suppress(OSError):
+        os.write(2, text.encode("utf-8", "replace"))
+
+
+# ---------------------------------------------------------------------- helpers
+def _solver_threads() -> set[threading.Thread]:
+    """portfolio's solver threads still running (abandoned ones included)."""
+    return {t for t in threading.enumerate() if t.name.startswith("portfolio-") and t.is_alive()}
 
 
 @contextlib.contextmanager

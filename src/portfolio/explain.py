@@ -13,6 +13,7 @@ restores feasibility, the amount is reported as a single fix.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -51,8 +52,16 @@ class _Slack:
     block: RowBlock
 
 
-def explain_infeasibility(instance: Instance, time_limit: float | None = None) -> Explanation:
-    """Say what must give for an infeasible instance (see the module docstring)."""
+def explain_infeasibility(
+    instance: Instance,
+    time_limit: float | None = None,
+    *,
+    interrupt: threading.Event | None = None,
+) -> Explanation:
+    """Say what must give for an infeasible instance (see the module docstring).
+
+    ``interrupt``, when set, stops the elastic re-solves (the explanation is then partial).
+    """
     from portfolio.backends.highs import HighsBackend
 
     began = time.perf_counter()
@@ -74,7 +83,7 @@ def explain_infeasibility(instance: Instance, time_limit: float | None = None) -
         return max(0.5, time_limit - (time.perf_counter() - began))
 
     elastic = _elastic_model(model, slacks, allowed=None)
-    answer = backend.solve(elastic, params, time_limit=remaining())
+    answer = backend.solve(elastic, params, time_limit=remaining(), interrupt=interrupt)
     if answer.x is None or not answer.status.has_plan:
         return Explanation(
             summary="No plan exists even with every limit relaxed: the conflict is structural.",
@@ -90,9 +99,14 @@ def explain_infeasibility(instance: Instance, time_limit: float | None = None) -
         for block in sorted(blocks_hit, key=lambda b: b.start):
             if time_limit is not None and time.perf_counter() - began > time_limit:
                 break
+            if interrupt is not None and interrupt.is_set():
+                break
             allowed = np.array([s.block == block for s in slacks])
             trial = backend.solve(
-                _elastic_model(model, slacks, allowed), params, time_limit=remaining()
+                _elastic_model(model, slacks, allowed),
+                params,
+                time_limit=remaining(),
+                interrupt=interrupt,
             )
             if trial.x is None or not trial.status.has_plan:
                 continue

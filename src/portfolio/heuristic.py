@@ -9,6 +9,7 @@ further search is needed.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -39,9 +40,17 @@ class HeuristicPlan:
 
 
 def lp_guided_start(
-    compiled: CompiledModel, params: SolveParams, remaining: float | None
+    compiled: CompiledModel,
+    params: SolveParams,
+    remaining: float | None,
+    *,
+    interrupt: threading.Event | None = None,
 ) -> HeuristicPlan | None:
-    """Solve the LP, fix integral services, solve the rest; None when it finds nothing."""
+    """Solve the LP, fix integral services, solve the rest; None when it finds nothing.
+
+    When ``interrupt`` is set, every HiGHS solve stops and the best plan so far (if any) is
+    returned.
+    """
     model = compiled.model
     if model.num_cols < MIN_COLUMNS:
         return None
@@ -58,6 +67,7 @@ def lp_guided_start(
         lp_params.with_(backend_options={"solver": "ipm"}),
         time_limit=budget,
         relax=True,
+        interrupt=interrupt,
     )
     if lp.status is not Status.OPTIMAL or lp.x is None:
         return None
@@ -95,7 +105,7 @@ def lp_guided_start(
             fixed &= ~_cheapest_services(groups, magnitude, x_lp, limit)
         restricted, free = fix_columns(model, fixed, values)
         left = None if budget is None else max(0.1, budget - (time.perf_counter() - began))
-        sub = highs.solve(restricted, sub_params, time_limit=left)
+        sub = highs.solve(restricted, sub_params, time_limit=left, interrupt=interrupt)
         if sub.x is not None and sub.status.has_plan:
             break
     else:
@@ -113,10 +123,10 @@ def lp_guided_start(
     if relative_gap(incumbent, lp.objective) <= params.rel_gap:
         return plan
     left = None if budget is None else budget - (time.perf_counter() - began)
-    if left is not None and left <= 0.1:
+    if (left is not None and left <= 0.1) or (interrupt is not None and interrupt.is_set()):
         return plan
     return _reduced_cost_round(
-        model, plan, x_lp, lp.reduced_costs, lp.objective, params, left, groups
+        model, plan, x_lp, lp.reduced_costs, lp.objective, params, left, groups, interrupt
     )
 
 
@@ -149,6 +159,7 @@ def _reduced_cost_round(
     params: SolveParams,
     time_limit: float | None,
     groups: IntArray,
+    interrupt: threading.Event | None = None,
 ) -> HeuristicPlan:
     """Close the gap left by the first round: neighbourhoods chosen by reduced cost.
 
@@ -182,7 +193,7 @@ def _reduced_cost_round(
         else:
             free_mask = _cheapest_services(groups, magnitude, x_lp, limit)
         left = None if time_limit is None else time_limit - (time.perf_counter() - began)
-        if left is not None and left <= 0.1:
+        if (left is not None and left <= 0.1) or (interrupt is not None and interrupt.is_set()):
             break
         start = (
             best_x[free_mask] if np.array_equal(best_x[~free_mask], values[~free_mask]) else None
@@ -193,6 +204,7 @@ def _reduced_cost_round(
             params.with_(backend_options={}, verbose=False),
             time_limit=left,
             start=start,
+            interrupt=interrupt,
         )
         improved = False
         if sub.x is not None and sub.status.has_plan:

@@ -286,6 +286,9 @@ class SolveResult:
         stats: model size and reductions (columns, rows, nonzeros, options removed).
         multi_year: for instances with a ``horizon``, the year-by-year plan (an object with
             ``to_dict()``, merged into the result file: ``schedule``, ``contracts``, ``years``).
+        interrupted: the caller asked the solve to stop (Ctrl-C, or ``cancel`` set) before it
+            ended; the plan, if any, is the best verified one found by then. The result file
+            then has ``"interrupted": true``.
     """
 
     status: Status
@@ -301,6 +304,7 @@ class SolveResult:
     violations: tuple[str, ...] = ()
     stats: Mapping[str, Any] = field(default_factory=dict)
     multi_year: Any = None
+    interrupted: bool = False
 
     @property
     def gap(self) -> float | None:
@@ -351,6 +355,8 @@ class SolveResult:
             out["stats"] = dict(self.stats)
         if self.multi_year is not None:
             out.update(self.multi_year.to_dict())
+        if self.interrupted:
+            out["interrupted"] = True
         return out
 
 

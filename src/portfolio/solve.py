@@ -7,6 +7,7 @@ fails verification is never reported as a plan: the result says ``error`` (or
 
 from __future__ import annotations
 
+import enum
 import os
 import threading
 import time
@@ -26,43 +27,118 @@ from portfolio.verify import Verification, verify_plan
 
 #: Seconds a solver may overrun the deadline (after being asked to stop) before it is abandoned.
 ABANDON_GRACE = 1.0
+#: Seconds a solver gets to stop after a cancel request (Ctrl-C) before its run is abandoned.
+CANCEL_GRACE = 2.0
 #: Share of the time limit after which a heuristic that has not returned is abandoned.
 HEURISTIC_SHARE = 0.6
+#: How often a guarded run looks at the deadline and the cancel request (seconds).
+POLL_SECONDS = 0.05
+#: What the result's ``detail`` starts with when a cancel request stopped the solve.
+INTERRUPTED_NOTE = "interrupted (stop requested)"
 
 T = TypeVar("T")
 
 
-def _call_with_timeout(function: Callable[[], T | None], timeout: float | None) -> T | None:
-    """Run ``function`` in a daemon thread; None if it has not returned within ``timeout``.
+@enum.unique
+class Ending(enum.Enum):
+    """How a guarded run ended."""
 
-    Used for the heuristic, whose HiGHS solves may overrun their own limit in phases that have
-    no interrupt callback (presolve, crossover).
+    DONE = "done"
+    """It returned on its own."""
+    TIMEOUT = "timeout"
+    """Its time ran out; it was asked to stop and returned within the grace period."""
+    CANCELLED = "cancelled"
+    """A cancel request came; it was asked to stop and returned within the grace period."""
+    ABANDONED = "abandoned"
+    """It did not return within the grace period after being asked to stop; it still runs."""
+
+
+def run_guarded(
+    work: Callable[[threading.Event], T],
+    *,
+    name: str,
+    timeout: float | None = None,
+    cancel: threading.Event | None = None,
+    timeout_grace: float = ABANDON_GRACE,
+    cancel_grace: float = CANCEL_GRACE,
+) -> tuple[T | None, Ending]:
+    """Run ``work(stop)`` in a daemon thread and wait for it, keeping a deadline and a cancel.
+
+    ``work`` gets an event that is set when it must stop (the solver's own interrupt). The
+    caller's thread only waits, in short polls, so a signal handler (Ctrl-C) runs promptly and
+    no ``KeyboardInterrupt`` is ever raised inside native solver code.
+
+    Args:
+        work: the function to run; it should return soon after its ``stop`` event is set.
+        name: thread name suffix (threads are named ``portfolio-<name>``).
+        timeout: seconds after which ``work`` is asked to stop, or None.
+        cancel: when set (from a signal handler or another thread), ``work`` is asked to stop.
+        timeout_grace: seconds ``work`` gets to return after its time ran out.
+        cancel_grace: seconds ``work`` gets to return after a cancel request.
+
+    Returns:
+        What ``work`` returned (None when abandoned) and how the run ended.
+
+    Raises:
+        KeyboardInterrupt: raised in the waiting thread (no handler of its own for SIGINT):
+            ``work`` is asked to stop and given ``cancel_grace`` seconds first, so that no
+            solver is left running when the interpreter exits.
+        BaseException: whatever ``work`` raised.
     """
-    if timeout is None:
-        return function()
-    box: list[T | None] = []
+    stop = threading.Event()
+    finished = threading.Event()
+    box: list[T] = []
     failure: list[BaseException] = []
 
     def target() -> None:
         try:
-            box.append(function())
+            box.append(work(stop))
         except BaseException as exc:  # re-raised in the caller's thread
             failure.append(exc)
+        finally:
+            finished.set()
 
-    thread = threading.Thread(target=target, name="portfolio-heuristic", daemon=True)
-    thread.start()
-    thread.join(timeout)
+    # The waiting uses an event, not Thread.join: a KeyboardInterrupt that lands in join marks
+    # a running thread as stopped in Python 3.11 (bpo-45274's fix), and it would be left behind.
+    thread = threading.Thread(target=target, name=f"portfolio-{name}", daemon=True)
+    give_up = None if timeout is None else time.monotonic() + max(0.0, timeout)
+    ending = Ending.DONE
+    try:
+        thread.start()
+        while not finished.is_set():
+            if cancel is not None and cancel.is_set():
+                ending = Ending.CANCELLED
+                break
+            wait = POLL_SECONDS
+            if give_up is not None:
+                left = give_up - time.monotonic()
+                if left <= 0:
+                    ending = Ending.TIMEOUT
+                    break
+                wait = min(wait, left)
+            finished.wait(wait)
+        if not finished.is_set():
+            stop.set()
+            finished.wait(cancel_grace if ending is Ending.CANCELLED else timeout_grace)
+    except KeyboardInterrupt:
+        stop.set()
+        finished.wait(cancel_grace)
+        raise
+    if not finished.is_set():
+        return None, Ending.ABANDONED
+    thread.join()  # it has finished: only the thread's own exit is left
     if failure:
         raise failure[0]
-    return box[0] if box else None
+    return (box[0] if box else None), ending
 
 
 @dataclass
 class _Clock:
-    """Wall-clock budget of one solve."""
+    """Wall-clock budget of one solve, and the caller's cancel request."""
 
     began: float
     limit: float | None
+    cancel: threading.Event | None = None
 
     def remaining(self) -> float | None:
         if self.limit is None:
@@ -72,32 +148,50 @@ class _Clock:
     def elapsed(self) -> float:
         return time.perf_counter() - self.began
 
+    @property
+    def cancelled(self) -> bool:
+        """True once the caller asked the solve to stop."""
+        return self.cancel is not None and self.cancel.is_set()
+
 
 def solve(
     instance: Instance | str | os.PathLike[str] | Mapping[str, Any],
     backend: str | Backend = DEFAULT_BACKEND,
     params: SolveParams | None = None,
+    *,
+    cancel: threading.Event | None = None,
     **overrides: Any,
 ) -> SolveResult:
     """Solve one instance and return a verified result.
+
+    The solver runs in a background thread while the calling thread waits, so a solve can be
+    stopped: set ``cancel`` (from another thread, a signal handler, a web request, ...) and the
+    solver is asked to stop through its own interrupt; the result then holds the best verified
+    plan found so far (``feasible``) or none (``time_limit_no_solution``), with
+    ``interrupted`` set and ``detail`` starting "interrupted". A ``KeyboardInterrupt`` in the
+    calling thread also asks the solver to stop and waits for it (at most
+    :data:`CANCEL_GRACE` seconds) before it propagates, so no solver keeps running.
 
     Args:
         instance: an :class:`Instance`, a path to an instance file, or the parsed data.
         backend: backend name (``highs``, ``cbc``, ``cpsat``, ``scip``) or a backend object.
         params: solve parameters; keyword ``overrides`` (e.g. ``time_limit=30``) change fields.
+        cancel: an event that asks the solve to stop when set; checked throughout.
 
     Returns:
-        The result. Outcomes (infeasible, time limit, ...) are in ``status``; only failures of the
-        input or of the machinery raise.
+        The result. Outcomes (infeasible, time limit, interrupted, ...) are in ``status``; only
+        failures of the input or of the machinery raise.
 
     Raises:
         InstanceFileError, ValidationError: bad input.
         UnknownBackendError, BackendUnavailableError: the backend cannot be used.
+        KeyboardInterrupt: raised in the calling thread during the solve (after the solver
+            was asked to stop).
     """
     params = (
         (params or SolveParams()).with_(**overrides) if overrides else (params or SolveParams())
     )
-    clock = _Clock(time.perf_counter(), params.time_limit)
+    clock = _Clock(time.perf_counter(), params.time_limit, cancel)
     solver = backend if isinstance(backend, Backend) else get_backend(backend)
 
     if isinstance(instance, Instance):
@@ -121,15 +215,18 @@ def solve_instance(
     *,
     clock: _Clock | None = None,
     read_seconds: float = 0.0,
+    cancel: threading.Event | None = None,
 ) -> SolveResult:
     """Solve a validated instance with a backend object (see :func:`solve`).
+
+    ``cancel`` is used when no ``clock`` is given (a clock carries its own).
 
     Raises:
         BackendOptionError: ``params.backend_options`` names an option the backend does not
             know, or gives one a value it cannot take (checked before any solving).
     """
     solver.check_options(params.backend_options)
-    clock = clock or _Clock(time.perf_counter(), params.time_limit)
+    clock = clock or _Clock(time.perf_counter(), params.time_limit, cancel)
     if getattr(instance, "horizon", None) is not None:
         from portfolio.multiyear import solve_multi_year
 
@@ -146,14 +243,13 @@ def solve_instance(
     fallback: Verification | None = None
     lp_bound: float | None = None
     t_heur = 0.0
-    if params.heuristic and solver.supports(Feature.MIP_START):
+    if params.heuristic and solver.supports(Feature.MIP_START) and not clock.cancelled:
         from portfolio.heuristic import lp_guided_start
 
         t1 = time.perf_counter()
         remaining = clock.remaining()
-        found = _call_with_timeout(
-            lambda: lp_guided_start(compiled, params, remaining),
-            None if remaining is None else remaining * HEURISTIC_SHARE + ABANDON_GRACE,
+        found = run_heuristic(
+            lambda stop: lp_guided_start(compiled, params, remaining, interrupt=stop), clock
         )
         t_heur = time.perf_counter() - t1
         if found is not None:
@@ -199,6 +295,24 @@ def solve_instance(
     )
 
 
+def run_heuristic(work: Callable[[threading.Event], T], clock: _Clock) -> T | None:
+    """Run a start heuristic under the clock: abandoned (asked to stop, not waited for) after
+    :data:`HEURISTIC_SHARE` of the time left, stopped on a cancel request.
+
+    Its HiGHS solves may overrun their own limit in phases with no interrupt callback
+    (presolve, crossover), hence the guard.
+    """
+    remaining = clock.remaining()
+    value, _ = run_guarded(
+        work,
+        name="heuristic",
+        timeout=None if remaining is None else remaining * HEURISTIC_SHARE + ABANDON_GRACE,
+        cancel=clock.cancel,
+        timeout_grace=0.0,
+    )
+    return value
+
+
 def _within_gap(compiled: CompiledModel, objective: float, bound: float, gap: float) -> bool:
     return relative_gap(objective, bound) <= gap
 
@@ -210,44 +324,65 @@ def _run_with_deadline(
     clock: _Clock,
     start: FloatArray | None,
 ) -> BackendResult:
-    """Run the backend, keeping the caller's time limit even if the solver overruns its own."""
+    """Run the backend, keeping the caller's time limit even if the solver overruns its own, and
+    stopping it (through its own interrupt) when the caller's cancel request comes."""
+    if clock.cancelled:
+        return BackendResult(
+            Status.TIME_LIMIT_NO_SOLUTION,
+            raw_status="interrupted",
+            detail=f"{solver.name} not started",
+            hit_limit=True,
+        )
     remaining = clock.remaining()
-    if remaining is None:
-        return solver.solve(model, params, time_limit=None, start=start)
-    if remaining <= 0:
+    if remaining is not None and remaining <= 0:
         return BackendResult(
             Status.TIME_LIMIT_NO_SOLUTION, detail="no time left to solve", hit_limit=True
         )
     # Leave the solver most of what is left; keep a little for decoding and verification.
-    solver_limit = max(0.05, remaining * 0.97 - 0.05)
-    interrupt = threading.Event()
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["result"] = solver.solve(
-                model, params, time_limit=solver_limit, start=start, interrupt=interrupt
-            )
-        except BaseException as exc:  # reported below, with the traceback kept
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name=f"portfolio-{solver.name}", daemon=True)
-    thread.start()
-    thread.join(timeout=max(0.0, remaining))
-    if thread.is_alive():
-        interrupt.set()
-        thread.join(timeout=ABANDON_GRACE + min(1.0, 0.05 * (params.time_limit or 0)))
-    if thread.is_alive():
+    solver_limit = None if remaining is None else max(0.05, remaining * 0.97 - 0.05)
+    result, ending = run_guarded(
+        lambda stop: solver.solve(
+            model, params, time_limit=solver_limit, start=start, interrupt=stop
+        ),
+        name=solver.name,
+        timeout=remaining,
+        cancel=clock.cancel,
+        timeout_grace=ABANDON_GRACE + min(1.0, 0.05 * (params.time_limit or 0)),
+    )
+    if result is None:
+        why = (
+            f"did not stop within {CANCEL_GRACE:g}s of the stop request"
+            if clock.cancelled
+            else "did not stop at the time limit"
+        )
         return BackendResult(
             Status.TIME_LIMIT_NO_SOLUTION,
             raw_status="abandoned",
-            detail=f"{solver.name} did not stop at the time limit; its run was abandoned",
+            detail=f"{solver.name} {why}; its run was abandoned",
             hit_limit=True,
         )
-    if "error" in box:
-        raise box["error"]
-    result: BackendResult = box["result"]
+    if ending is Ending.CANCELLED:
+        if result.status is Status.ERROR and result.x is None:
+            # A solver stopped early may call that a failure (CP-SAT's UNKNOWN, ...).
+            result = replace(result, status=Status.TIME_LIMIT_NO_SOLUTION)
+        if result.status in (Status.FEASIBLE, Status.TIME_LIMIT_NO_SOLUTION):
+            result = replace(result, hit_limit=True)
     return result
+
+
+def explain_guarded(explain: Callable[[threading.Event], T], clock: _Clock) -> T | None:
+    """Run an infeasibility explanation unless the caller cancelled; stop it on a cancel."""
+    if clock.cancelled:
+        return None
+    value, _ = run_guarded(explain, name="explain", cancel=clock.cancel)
+    return value
+
+
+def interrupted_detail(detail: str, clock: _Clock) -> str:
+    """``detail``, led by :data:`INTERRUPTED_NOTE` when the caller cancelled the solve."""
+    if not clock.cancelled:
+        return detail
+    return f"{INTERRUPTED_NOTE}; {detail}" if detail else INTERRUPTED_NOTE
 
 
 class _Verdict(Protocol):
@@ -352,7 +487,10 @@ def _finish(
         from portfolio.explain import explain_infeasibility
 
         t1 = time.perf_counter()
-        explanation = explain_infeasibility(instance, clock.remaining())
+        remaining = clock.remaining()
+        explanation = explain_guarded(
+            lambda stop: explain_infeasibility(instance, remaining, interrupt=stop), clock
+        )
         t_explain = time.perf_counter() - t1
 
     stats = {
@@ -378,11 +516,12 @@ def _finish(
             explain=t_explain,
             total=clock.elapsed(),
         ),
-        detail=detail.strip("; "),
+        detail=interrupted_detail(detail.strip("; "), clock),
         explanation=explanation,
         instance_name=instance.name,
         violations=violations,
         stats=stats,
+        interrupted=clock.cancelled,
     )
 
 

@@ -9,12 +9,15 @@ solver's status to :class:`~portfolio.result.Status`. Backends import only ``lin
 from __future__ import annotations
 
 import abc
+import contextlib
 import difflib
 import enum
 import functools
 import importlib.util
+import shutil
+import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar, cast
 
 from portfolio.backends.scaling import MAX_INTEGRALITY_TOLERANCE
@@ -166,6 +169,54 @@ def exact_rows(solve: SolveMethod) -> SolveMethod:
         return scaling.unscale(model, answer)
 
     return cast(SolveMethod, wrapper)
+
+
+_children_lock = threading.Lock()
+_children: set[Any] = set()
+_folders: set[str] = set()
+
+
+def track_child(process: Any) -> None:
+    """Record a solver child process (a ``subprocess.Popen``) while it runs."""
+    with _children_lock:
+        _children.add(process)
+
+
+def untrack_child(process: Any) -> None:
+    """Forget a child process recorded with :func:`track_child` (it has exited)."""
+    with _children_lock:
+        _children.discard(process)
+
+
+@contextlib.contextmanager
+def temporary_folder(prefix: str) -> Iterator[str]:
+    """A temporary folder for a solver's files, removed on exit and by :func:`kill_children`."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as work:
+        with _children_lock:
+            _folders.add(work)
+        try:
+            yield work
+        finally:
+            with _children_lock:
+                _folders.discard(work)
+
+
+def kill_children() -> None:
+    """Kill the solver child processes still running and remove their temporary folders.
+
+    For a process about to exit without waiting for its solver threads (``os._exit``): those
+    threads would otherwise leave their children running, and their folders behind.
+    """
+    with _children_lock:
+        children, folders = list(_children), list(_folders)
+        _children.clear()
+        _folders.clear()
+    for process in children:
+        with contextlib.suppress(Exception):  # already gone
+            process.kill()
+            process.wait(timeout=1.0)
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 _REGISTRY: dict[str, Callable[[], Backend]] = {}

@@ -22,6 +22,14 @@ How a solve goes:
      own ``-sec``) sends CBC ``SIGINT``: CBC stops its search and still writes its best plan. On
      Windows the process is terminated instead, and no plan survives. A CBC that does not exit
      within a few seconds of ``SIGINT`` is killed.
+   * When this process handles SIGINT itself (a Python handler: ``portfolio solve``, or
+     Python's own ``KeyboardInterrupt``), CBC runs in a process group of its own, so a Ctrl-C
+     at the terminal (SIGINT to the foreground group) reaches portfolio only, which stops CBC
+     as above and still reads its plan. Where SIGINT is ignored (batch workers) or left to
+     kill the process, CBC stays in the caller's group and takes the terminal's Ctrl-C itself,
+     so it never outlives a Ctrl-C. The process (and the temporary folder) is registered with
+     :func:`~portfolio.backends.base.track_child` while it runs, so a process that exits
+     without waiting for its threads kills it (and removes the folder) first.
    * CBC's log is read as it is written (and echoed when ``verbose``), which gives the best bound
      of its summary (``Lower bound:``), something PuLP never reads.
    * arguments are passed as a list with ``cwd`` set to the temporary directory, so paths with
@@ -63,7 +71,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -74,7 +81,14 @@ from typing import IO, Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from portfolio.backends.base import Backend, Feature, exact_rows
+from portfolio.backends.base import (
+    Backend,
+    Feature,
+    exact_rows,
+    temporary_folder,
+    track_child,
+    untrack_child,
+)
 from portfolio.linear import BoolArray, FloatArray, LinearModel, Sense
 from portfolio.params import SolveParams
 from portfolio.result import BackendResult, Status
@@ -269,7 +283,7 @@ class CbcBackend(Backend):
         reader = pulp.COIN_CMD(path=cbc_path, msg=False)
         sign = -1.0 if model.sense is Sense.MAXIMISE else 1.0
 
-        with tempfile.TemporaryDirectory(prefix="portfolio-cbc-") as work:
+        with temporary_folder("portfolio-cbc-") as work:
             mps = os.path.join(work, f"{_FILE}.mps")
             with _gc_paused():
                 write_mps(mps, model, integer)
@@ -742,6 +756,7 @@ def _run(
 ) -> _Run:
     """Run CBC in ``work`` until it exits, stopping it on ``interrupt`` or past the deadline."""
     creationflags = getattr(subprocess, "CREATE_NO_WINDOW", 0) if os.name == "nt" else 0
+    group: dict[str, Any] = {"process_group": 0} if _handles_sigint() else {}
     try:
         process = subprocess.Popen(
             args,
@@ -752,9 +767,11 @@ def _run(
             text=True,
             errors="replace",
             creationflags=creationflags,
+            **group,
         )
     except OSError as exc:
         return _Run(None, (f"cannot start {args[0]}: {exc}",), "", False)
+    track_child(process)
     log: deque[str] = deque(maxlen=LOG_LINES)
     assert process.stdout is not None  # stdout=PIPE
     pump = threading.Thread(target=_pump, args=(process.stdout, log, verbose), daemon=True)
@@ -784,8 +801,19 @@ def _run(
         if process.poll() is None:  # the caller was interrupted (KeyboardInterrupt, ...)
             process.kill()
             process.wait()
+        untrack_child(process)
         pump.join(timeout=5.0)
     return _Run(process.returncode, tuple(log), stopped, killed)
+
+
+def _handles_sigint() -> bool:
+    """True on POSIX when this process has a Python handler for SIGINT (see the module notes)."""
+    if os.name == "nt":
+        return False
+    try:
+        return callable(signal.getsignal(signal.SIGINT))
+    except (ValueError, OSError):  # pragma: no cover - no signal support
+        return False
 
 
 def _ask_to_stop(process: subprocess.Popen[str]) -> bool:

@@ -52,6 +52,7 @@ models solved to optimality.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -251,7 +252,9 @@ class CpSatBackend(Backend):
                 seconds=time.perf_counter() - began,
             )
         relaxed = False
-        if rows.restricting.size and outcome.raw in ("INFEASIBLE", "OPTIMAL"):
+        stop_requested = interrupt is not None and interrupt.is_set()
+        resolve = rows.restricting.size and outcome.raw in ("INFEASIBLE", "OPTIMAL")
+        if resolve and not stop_requested:
             # The rounded (inner) model proves nothing about the real one: solve the outer
             # model, a relaxation, for a proof of infeasibility or a valid bound.
             outer = scale_rows(
@@ -303,6 +306,12 @@ class CpSatBackend(Backend):
         solver_params.num_workers = int(params.threads or DEFAULT_WORKERS)
         solver_params.random_seed = int(params.seed) % (2**31)
         solver_params.log_search_progress = bool(params.verbose)
+        # CP-SAT would install its own SIGINT handler for the solve: a thread-local one (a Ctrl-C
+        # delivered to any other thread aborts the process with std::bad_function_call) that it
+        # then resets to SIG_DFL, not to the handler it replaced. Stops come through
+        # ``interrupt`` (stop_search) instead.
+        with contextlib.suppress(AttributeError):  # absent in old OR-Tools, which do not catch
+            solver_params.catch_sigint_signal = False
         for key, value in {**DEFAULT_OPTIONS, **params.backend_options}.items():
             _set_parameter(solver_params, str(key), value)
 

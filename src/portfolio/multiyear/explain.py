@@ -11,6 +11,7 @@ The optimal slacks are the smallest joint relaxation (solved to a 0.1% gap, for 
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import numpy as np
@@ -41,8 +42,16 @@ SLACK_TOL = 1e-6
 MAX_SECONDS = 15.0
 
 
-def explain_multi_year(compiled: MultiYearModel, time_limit: float | None = None) -> Explanation:
-    """Say what must give for an infeasible multi-year instance (see the module docstring)."""
+def explain_multi_year(
+    compiled: MultiYearModel,
+    time_limit: float | None = None,
+    *,
+    interrupt: threading.Event | None = None,
+) -> Explanation:
+    """Say what must give for an infeasible multi-year instance (see the module docstring).
+
+    ``interrupt``, when set, stops the elastic re-solve.
+    """
     from portfolio.backends.highs import HighsBackend
 
     began = time.perf_counter()
@@ -71,7 +80,10 @@ def explain_multi_year(compiled: MultiYearModel, time_limit: float | None = None
     if time_limit is not None:
         remaining = min(remaining, max(0.5, time_limit - (time.perf_counter() - began)))
     answer = HighsBackend().solve(
-        _elastic(model, slacks), SolveParams(rel_gap=1e-3), time_limit=remaining
+        _elastic(model, slacks),
+        SolveParams(rel_gap=1e-3),
+        time_limit=remaining,
+        interrupt=interrupt,
     )
     if answer.x is None or not answer.status.has_plan:
         return Explanation(

@@ -10,6 +10,7 @@ needed (at 300 services and 5 years, HiGHS spends most of its time finding a fir
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -40,11 +41,16 @@ class HeuristicPlan:
 
 
 def lp_guided_start(
-    compiled: MultiYearModel, params: SolveParams, remaining: float | None
+    compiled: MultiYearModel,
+    params: SolveParams,
+    remaining: float | None,
+    *,
+    interrupt: threading.Event | None = None,
 ) -> HeuristicPlan | None:
     """Solve the LP, fix the services whose paths are integral, solve the rest as a MIP.
 
-    Returns None when the model is small, HiGHS is missing, or no plan is found.
+    Returns None when the model is small, HiGHS is missing, or no plan is found. When
+    ``interrupt`` is set, the HiGHS solves stop and no further round is tried.
     """
     model = compiled.model
     if model.num_cols < MIN_COLUMNS or not HighsBackend.is_available():
@@ -53,7 +59,7 @@ def lp_guided_start(
     began = time.perf_counter()
     budget = None if remaining is None else remaining * TIME_SHARE
     lp_params = params.with_(backend_options={}, verbose=False)
-    lp = highs.solve(model, lp_params, time_limit=budget, relax=True)
+    lp = highs.solve(model, lp_params, time_limit=budget, relax=True, interrupt=interrupt)
     if lp.status is not Status.OPTIMAL or lp.x is None:
         return None
     values = lp.x
@@ -92,8 +98,15 @@ def lp_guided_start(
             if left <= 0.1:
                 return None
             left = max(0.1, left / (len(WIDENING) - round_number))
-        sub = highs.solve(restricted, lp_params.with_(rel_gap=params.rel_gap / 2), time_limit=left)
+        sub = highs.solve(
+            restricted,
+            lp_params.with_(rel_gap=params.rel_gap / 2),
+            time_limit=left,
+            interrupt=interrupt,
+        )
         if sub.x is None or not sub.status.has_plan:
+            if interrupt is not None and interrupt.is_set():
+                return None
             continue
         full = rounded.copy()
         full[free] = np.round(sub.x)

@@ -46,7 +46,7 @@ def solve_multi_year(
         The result; ``multi_year`` holds the year-by-year plan (``schedule``, ``contracts``,
         ``years`` in the result file), ``plan`` the first year's arrangement.
     """
-    from portfolio.solve import _Clock, _run_with_deadline
+    from portfolio.solve import _Clock, _run_with_deadline, run_heuristic
 
     clock = clock or _Clock(time.perf_counter(), params.time_limit)
     t0 = time.perf_counter()
@@ -58,11 +58,14 @@ def solve_multi_year(
     fallback: MultiYearVerification | None = None
     lp_bound: float | None = None
     t_heur = 0.0
-    if params.heuristic and solver.supports(Feature.MIP_START):
+    if params.heuristic and solver.supports(Feature.MIP_START) and not clock.cancelled:
         from portfolio.multiyear.heuristic import lp_guided_start
 
         t1 = time.perf_counter()
-        found = lp_guided_start(compiled, params, clock.remaining())
+        remaining = clock.remaining()
+        found = run_heuristic(
+            lambda stop: lp_guided_start(compiled, params, remaining, interrupt=stop), clock
+        )
         t_heur = time.perf_counter() - t1
         if found is not None:
             paths = compiled.decode(found.x)
@@ -132,7 +135,7 @@ def _finish(
     fallback: MultiYearVerification | None,
 ) -> SolveResult:
     """Decode and verify the backend's answer and build the result."""
-    from portfolio.solve import judge_answer
+    from portfolio.solve import explain_guarded, interrupted_detail, judge_answer
 
     t0 = time.perf_counter()
     judged = judge_answer(
@@ -148,7 +151,10 @@ def _finish(
         from portfolio.multiyear.explain import explain_multi_year
 
         t1 = time.perf_counter()
-        explanation = explain_multi_year(compiled, clock.remaining())
+        remaining = clock.remaining()
+        explanation = explain_guarded(
+            lambda stop: explain_multi_year(compiled, remaining, interrupt=stop), clock
+        )
         t_explain = time.perf_counter() - t1
 
     model = compiled.model
@@ -178,10 +184,11 @@ def _finish(
             explain=t_explain,
             total=clock.elapsed(),
         ),
-        detail=detail.strip("; "),
+        detail=interrupted_detail(detail.strip("; "), clock),
         explanation=explanation,
         instance_name=instance.name,
         violations=violations,
         stats=stats,
         multi_year=verdict.plan if verdict is not None else None,
+        interrupted=clock.cancelled,
     )
