@@ -778,7 +778,9 @@ def _workbook_data(reader: _Reader) -> tuple[dict[str, Any], _Locator]:
             continue
         index = service_index.get(service_id)
         if index is None:
-            reader.add_at(row, "service", f"unknown service '{service_id}' (not on sheet services)")
+            if "services" not in reader.missing_sheets:
+                message = f"unknown service '{service_id}' (not on sheet services)"
+                reader.add_at(row, "service", message)
             continue
         locator.options[(index, len(services[index]["options"]))] = row
         services[index]["options"].append(item)
