@@ -248,6 +248,10 @@ def test_report_and_workbook_of_a_result(
     assert ("result", "assignment") in error_places(mismatch)
     bad = problem(client.post("/v1/workbook", json={"result": {"status": "great"}}), 422)
     assert ("result", "status") in error_places(bad)
+    # Found by schemathesis: text a workbook cannot hold was a 500.
+    control = {**cli_example, "instance": "Example\x0bBorough"}
+    unwritable = problem(client.post("/v1/workbook", json={"result": control}), 422)
+    assert "control character" in unwritable["errors"][0]["message"]
 
 
 def test_infeasible_instance_is_an_answer_not_an_error(client: httpx.Client) -> None:
