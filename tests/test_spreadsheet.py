@@ -514,3 +514,29 @@ def test_result_workbook_shows_gains_and_baseline_when_the_result_has_them() -> 
     summary = {row["field"].value: row["value"] for row in _cells(book, "summary")}
     assert _number(summary["today: objective"], "0.00") == 2.0
     assert _number(summary["today: annual cost"], "#,##0.00") == 15.0
+
+
+def test_a_workbook_with_an_xml_entity_bomb_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("defusedxml", reason="defusedxml is not installed (portfolio[xlsx])")
+    import zipfile
+
+    good = tmp_path / "good.xlsx"
+    write_instance_workbook(portfolio.instance_from_data(TINY), good)
+    bomb = tmp_path / "bomb.xlsx"
+    entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {chr(98 + k)} "{("&" + chr(97 + k) + ";") * 10}">' for k in range(8)
+    )
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bomb, "w") as target:
+        for entry in source.infolist():
+            payload = source.read(entry.filename)
+            if entry.filename == "xl/worksheets/sheet3.xml":
+                text = payload.decode("utf-8")
+                head, _, body = text.partition("?>")
+                payload = f"{head}?><!DOCTYPE worksheet [{entities}]>{body}".encode()
+                payload = payload.replace(b"<v>", b"<v>&i;", 1)
+            target.writestr(entry, payload)
+    code, _, err = cli(capsys, "validate", str(bomb))
+    assert code == 2
+    assert f"{bomb}: not a readable .xlsx workbook (EntitiesForbidden" in err
