@@ -643,9 +643,7 @@ def read_workbook(
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), data_only=False)
     except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException, ...
-        raise InstanceFileError(
-            label, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})"
-        ) from None
+        raise InstanceFileError(label, f"not a readable .xlsx workbook ({_cause(exc)})") from None
     reader = _Reader(book, raw, label)
     data, locator = _workbook_data(reader)
     issues: list[tuple[tuple[int, int, int], InputIssue]] = list(reader.issues)
@@ -662,6 +660,19 @@ def read_workbook(
         raise ValidationError([issue for _, issue in issues])
     assert instance is not None
     return instance
+
+
+def _cause(exc: BaseException) -> str:
+    """The first cause of a failure to load a workbook, in words (openpyxl wraps its causes)."""
+    root = exc
+    while root.__cause__ is not None or root.__context__ is not None:
+        root = root.__cause__ or root.__context__  # type: ignore[assignment]
+    if type(root).__module__.startswith("defusedxml"):
+        return (
+            f"{type(root).__name__}: its XML declares entities or a DTD, which a workbook never "
+            "needs (refused: such files can exhaust memory)"
+        )
+    return f"{type(root).__name__}: {root}"
 
 
 # ---------------------------------------------------------------------- workbook -> data
