@@ -310,7 +310,7 @@ def rendering(what: str) -> Iterator[None]:
     """
     try:
         yield
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError) as exc:
         raise invalid_parameters(
             [
                 parameter_error(
@@ -573,12 +573,19 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         result, instance = await read_render_request(request, settings)
         if not workbooks_available():
             raise missing_extra("Writing an XLSX workbook", XLSX)
+        from openpyxl.utils.exceptions import IllegalCharacterError
+
         from portfolio.spreadsheet import write_result_workbook
 
         def write() -> bytes:
             buffer = io.BytesIO()
             with rendering("the workbook"):
-                write_result_workbook(result, buffer, instance)
+                try:
+                    write_result_workbook(result, buffer, instance)
+                except IllegalCharacterError:
+                    raise ValueError(
+                        "it holds text a workbook cannot (a control character)"
+                    ) from None
             return buffer.getvalue()
 
         payload = await anyio.to_thread.run_sync(write, limiter=limiter())
