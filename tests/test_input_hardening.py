@@ -721,3 +721,24 @@ def test_pyproject_license_is_an_spdx_string() -> None:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert data["project"]["license"] == "MIT"
     assert "setuptools>=77" in data["build-system"]["requires"]
+
+
+def test_table_outcomes_never_in_scientific_notation() -> None:
+    # One service with one option: outcome 123456 (weight 1), the plan is certain. The row and the
+    # total read as figures with thousands separators, as the headline does, never 1.235e+05.
+    data = {
+        "modes": [{"id": "a", "sector": "public"}],
+        "services": [
+            {
+                "id": "s1",
+                "current_mode": "a",
+                "options": [{"mode": "a", "annual_cost": 10, "outcome": 123456}],
+            }
+        ],
+    }
+    instance = portfolio.instance_from_data(data)
+    text = format_result(instance, portfolio.solve(instance, DEFAULT))
+    row = next(line for line in text.splitlines() if line.startswith("s1 "))
+    assert row.split()[-1] == "123,456"
+    total = next(line for line in text.splitlines() if line.startswith("total "))
+    assert total.split()[-1] == "123,456"

@@ -105,7 +105,7 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
         row = (
             f"{name:<{width}}  {choice.current_mode:<{mode_width}}  {new:<{mode_width}}  "
             f"{money(choice.annual_cost):>16}  {money(choice.transition_cost):>11}  "
-            f"{choice.weighted_outcome:>8.4g}"
+            f"{_figure(choice.weighted_outcome):>8}"
         )
         lines.append(paint(row, _BOLD) if choice.changes and color else row)
     lines.append("-" * len(header))
@@ -113,7 +113,7 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
     lines.append(
         f"{'total':<{width}}  {'':<{mode_width}}  {'':<{mode_width}}  "
         f"{money(plan.annual_cost):>16}  "
-        f"{money(sum(c.transition_cost for c in plan.choices)):>11}  {total_outcome:>8.5g}"
+        f"{money(sum(c.transition_cost for c in plan.choices)):>11}  {_figure(total_outcome):>8}"
     )
     lines.append(
         f"{len(plan.changes)} of {len(plan.choices)} services change mode; "
