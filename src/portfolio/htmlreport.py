@@ -570,23 +570,30 @@ class _Page:
             base_last = base_years[-1] if base_years else {}
             base_cost = base_last.get("annual_cost")
             base_outcome = float(base_last.get("outcome") or 0.0)
+            outcome_change = fmt_signed(
+                totals["outcome"] - base_outcome, totals["outcome"], base_outcome
+            )
             sentences.append(
                 f"By {last_year} it spends {_esc(self.money(totals['annual_cost']))} a year "
                 f"against {_esc(self.money(base_last.get('annual_cost')))} if today's "
                 f"arrangements continue ({_esc(self.saving(base_cost, totals['annual_cost']))}), "
                 f"with a weighted outcome of {_esc(fmt_number(totals['outcome']))} against "
                 f"{_esc(fmt_number(base_last.get('outcome')))} "
-                f"({_esc(fmt_signed(totals['outcome'] - base_outcome))}); "
+                f"({_esc(outcome_change)}); "
                 f"one-off costs over the horizon come to {_esc(self.money(totals['one_off']))}."
             )
         else:
+            base_outcome = float(base["outcome"])
+            outcome_change = fmt_signed(
+                totals["outcome"] - base_outcome, totals["outcome"], base_outcome
+            )
             sentences.append(
                 f"It costs {_esc(self.money(totals['annual_cost']))} a year against "
                 f"{_esc(self.money(base['annual_cost']))} today "
                 f"({_esc(self.saving(base['annual_cost'], totals['annual_cost']))}), "
                 f"for a weighted outcome of {_esc(fmt_number(totals['outcome']))} against "
                 f"{_esc(fmt_number(base['outcome']))} "
-                f"({_esc(fmt_signed(totals['outcome'] - float(base['outcome'])))}), "
+                f"({_esc(outcome_change)}), "
                 f"with one-off costs of {_esc(self.money(totals['one_off']))}."
             )
         if objective is not None:
@@ -598,7 +605,8 @@ class _Page:
             sentences.append(
                 f"Objective, {_esc(self.objective_label())}: {_esc(fmt_number(objective))} "
                 f"against {_esc(fmt_number(float(base['objective'])))} for today's arrangement "
-                f"({_esc(fmt_signed(gain))}{', ' + word if word else ''})."
+                f"({_esc(fmt_signed(gain, objective, float(base['objective'])))}"
+                f"{', ' + word if word else ''})."
             )
         if base["feasible"]:
             sentences.append("Today's arrangement meets every limit.")

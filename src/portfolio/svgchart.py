@@ -51,9 +51,17 @@ def fmt_share(value: float | None) -> str:
     return f"{100 * value:.1f}%"
 
 
-def fmt_signed(value: float) -> str:
-    """A difference with its sign."""
+def fmt_signed(value: float, *operands: float) -> str:
+    """A difference with its sign. Given the two figures it is the difference of, it is rounded
+    as the larger of them is by :func:`fmt_number`, so "2,506 against 2,566" reads (−60), never
+    (−60.4)."""
     text = fmt_number(abs(value))
+    if operands:
+        size = max(abs(v) for v in operands)
+        if size >= 100:
+            text = f"{abs(value):,.0f}"
+        elif size >= 1 and not float(abs(value)).is_integer():
+            text = f"{abs(value):,.1f}".removesuffix(".0")
     if text == "0":
         return "±0"
     return ("+" if value > 0 else "−") + text
