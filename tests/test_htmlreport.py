@@ -575,3 +575,11 @@ def test_a_difference_is_rounded_like_the_figures_it_compares() -> None:
     assert fmt_signed(1.52 - 1.5, 1.52, 1.5) == "±0"
     assert fmt_signed(0.75 - 0.5, 0.75, 0.5) == "+0.25"  # small figures keep two decimals
     assert fmt_signed(-60.4) == "−60.4"  # without the figures: as before
+
+
+def test_header_names_the_objective_once(single: tuple[Instance, dict[str, Any]]) -> None:
+    instance, result = single
+    header = parse(render_report(result, instance)).root.find_all("header")[0].text
+    # "weighted outcome (maximised): 2,506", not "objective 2,506 (weighted outcome (maximised))"
+    assert f"weighted outcome (maximised): {fmt_number(result['objective'])}" in header
+    assert "))" not in header

@@ -400,8 +400,8 @@ class _Page:
         r = self.result
         bits = [f"status <strong>{_esc(self.status)}</strong>"]
         if r.get("objective") is not None:
-            bits.append(f"objective {_esc(fmt_number(_float(r['objective'])))} "
-                        f"({_esc(self.objective_label())})")
+            bits.append(f"{_esc(self.objective_label())}: "
+                        f"{_esc(fmt_number(_float(r['objective'])))}")
         if r.get("gap") is not None and self.status == "feasible":
             bits.append(f"gap {float(r['gap']):.2%}")
         if r.get("backend"):
