@@ -140,6 +140,7 @@ def test_page_solves_the_example_and_shows_the_report(
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     keep = os.environ.get("PORTFOLIO_SCREENSHOT_DIR")  # e.g. docs/, for the README
     if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, Path(keep) / "page.png")
     browser.set_window_size(1280, 1000)
 
