@@ -255,7 +255,8 @@ def test_corrupted_workbook_names_every_cell_at_once(
         "options!F20:G20 (outcome)": "merged cells: unmerge them and give each cell its own value",
         "options!A30 (empty row)": "an empty row in the middle of the table: delete it (a table "
         "ends at its last filled row)",
-        "options!B40 (mode)": "unknown mode 'inhouse' (not on sheet modes)",
+        "options!B40 (mode)": "unknown mode 'inhouse' (not on sheet modes); did you mean "
+        "'in_house'?",
         "constraints!C2 (value)": "expected a number, got text 'lots'",
         "limits": "missing sheet 'limits' (sheets found: README, instance, modes, services, "
         "options, constraints, scenarios); every sheet of the template must be present, with "
@@ -540,3 +541,39 @@ def test_a_workbook_with_an_xml_entity_bomb_is_refused(
     code, _, err = cli(capsys, "validate", str(bomb))
     assert code == 2
     assert f"{bomb}: not a readable .xlsx workbook (EntitiesForbidden" in err
+
+
+def test_a_near_miss_of_a_service_on_the_options_sheet_gets_a_suggestion(tmp_path: Path) -> None:
+    path = tmp_path / "council.xlsx"
+    write_template(path)
+    book = openpyxl.load_workbook(path)
+    assert book["options"]["A2"].value == "adult_assessment"
+    book["options"]["A2"] = "adult_asessment"
+    book.save(path)
+    assert issues_of(path)["options!A2 (service)"] == (
+        "unknown service 'adult_asessment' (not on sheet services); did you mean "
+        "'adult_assessment'?"
+    )
+
+
+def test_numbers_that_need_17_digits_survive_a_workbook(tmp_path: Path) -> None:
+    # openpyxl on its own writes 16 significant digits: this budget would come back as
+    # 1000000.123456123 (and the plan it admits would no longer fit).
+    source = INSTANCES / "numerics" / "many_digits.yaml"
+    instance = load_instance(source)
+    assert instance.constraints.budget == 1000000.1234561234
+    workbook = tmp_path / "many_digits.xlsx"
+    write_instance(instance, workbook)
+    back = load_instance(workbook)
+    assert back.constraints.budget == 1000000.1234561234
+    assert instance_data(back) == instance_data(instance)
+    share = 0.051923076923076926  # the example borough's voluntary share: 17 digits
+    assert float(f"{share:.16g}") != share
+    book = openpyxl.Workbook()
+    book.active["A1"] = share
+    stream = io.BytesIO()
+    from portfolio.spreadsheet import _save
+
+    _save(book, stream)
+    stream.seek(0)
+    assert openpyxl.load_workbook(stream).active["A1"].value == share

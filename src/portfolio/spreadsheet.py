@@ -19,7 +19,9 @@ import io
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from importlib import resources
@@ -37,6 +39,7 @@ from portfolio.domain import (
     Service,
     WeightedObjective,
     current_option_index,
+    did_you_mean,
     is_per_year,
 )
 from portfolio.errors import InputIssue, InstanceFileError, PortfolioError, ValidationError
@@ -495,7 +498,11 @@ class _Reader:
         """Report a mode id that is not on the modes sheet (when that sheet was read)."""
         value = row.values.get(header)
         if known is not None and isinstance(value, str) and value not in known:
-            self.add_at(row, header, f"unknown mode '{value}' (not on sheet modes)")
+            self.add_at(
+                row,
+                header,
+                f"unknown mode '{value}' (not on sheet modes){did_you_mean(value, known)}",
+            )
 
     def yearly(self, row: _Row, name: str, kind: str, years: list[int] | None) -> Any:
         """A yearly field: the one value, the list of the year columns' values, or None."""
@@ -789,7 +796,10 @@ def _workbook_data(reader: _Reader) -> tuple[dict[str, Any], _Locator]:
         index = service_index.get(service_id)
         if index is None:
             if "services" not in reader.missing_sheets:
-                message = f"unknown service '{service_id}' (not on sheet services)"
+                message = (
+                    f"unknown service '{service_id}' (not on sheet services)"
+                    f"{did_you_mean(service_id, service_index)}"
+                )
                 reader.add_at(row, "service", message)
             continue
         locator.options[(index, len(services[index]["options"]))] = row
@@ -1419,13 +1429,41 @@ def _validations(book: Any, instance: Instance) -> None:
     del openpyxl
 
 
+_SAVE_LOCK = threading.Lock()
+
+
+@contextmanager
+def _numbers_at_full_precision() -> Iterator[None]:
+    """While saving, write numbers in their shortest exact form (``repr``). openpyxl writes them
+    with 16 significant digits (``'%.16g'``), which changes a double that needs 17: a budget of
+    1000000.1234561234 would come back as 1000000.123456123, and a result's share
+    0.051923076923076926 as 0.05192307692307693. Spreadsheet programs read either form."""
+    from openpyxl.cell import _writer
+
+    with _SAVE_LOCK:
+        original = _writer.safe_string
+
+        def exact(value: Any) -> Any:
+            if isinstance(value, float) and math.isfinite(value):
+                return repr(float(value))
+            return original(value)
+
+        _writer.safe_string = exact
+        try:
+            yield
+        finally:
+            _writer.safe_string = original
+
+
 def _save(book: Any, target: str | os.PathLike[str] | BinaryIO) -> None:
     """Save a workbook: atomically to a path (temporary file, then a rename), or to a stream."""
     if not isinstance(target, str | os.PathLike):
-        book.save(target)
+        with _numbers_at_full_precision():
+            book.save(target)
         return
     buffer = io.BytesIO()
-    book.save(buffer)
+    with _numbers_at_full_precision():
+        book.save(buffer)
     from portfolio.io import write_bytes_atomic
 
     write_bytes_atomic(target, buffer.getvalue())
