@@ -72,7 +72,7 @@ class JobRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: str = "solve"
-    """``solve``, ``batch`` or ``sweep`` (see ``GET /v1/jobs/kinds``... or the docs)."""
+    """``solve``, ``batch`` or ``sweep`` (the kinds in :data:`JOB_KINDS`)."""
     instance: dict[str, Any] | None = None
     """The instance (``solve`` and ``sweep``)."""
     instances: list[JobInstance] | None = Field(default=None, max_length=MAX_ITEMS)
