@@ -478,7 +478,9 @@ def test_jobs_run_to_completion(client: httpx.Client, cli_example: dict[str, Any
     state = wait_for(client, solve.json()["id"], ("succeeded", "failed"), 120)
     assert state["status"] == "succeeded", state
     assert state["progress"] == {"done": 1, "total": 1, "fraction": 1.0}
-    for key in SAME_ANSWER:
+    # A job runs in a worker process with its own thread count: the example has several
+    # optimal plans, so the job's may be another of them, of the same objective and verified.
+    for key in ("status", "objective", "verified", "backend", "instance"):
         assert state["result"][key] == cli_example[key], key
 
     state = wait_for(client, batch.json()["id"], ("succeeded", "failed"), 120)
