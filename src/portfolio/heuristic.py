@@ -99,7 +99,9 @@ def lp_guided_start(
             if lp.reduced_costs is None:
                 return None
             magnitude = np.where(
-                (x_lp <= INTEGRAL_TOL) | (x_lp >= 1 - INTEGRAL_TOL), np.abs(lp.reduced_costs), -1.0
+                (x_lp <= INTEGRAL_TOL) | (x_lp >= 1 - INTEGRAL_TOL),
+                _switch_costs(lp.reduced_costs, x_lp, groups),
+                -1.0,
             )
             limit = max(MAX_FREE_COLUMNS, int(0.02 * model.num_cols))
             fixed &= ~_cheapest_services(groups, magnitude, x_lp, limit)
@@ -128,6 +130,38 @@ def lp_guided_start(
     return _reduced_cost_round(
         model, plan, x_lp, lp.reduced_costs, lp.objective, params, left, groups, interrupt
     )
+
+
+def _switch_costs(reduced_costs: FloatArray, x_lp: FloatArray, groups: IntArray) -> FloatArray:
+    """What moving each column off its LP value costs at least: ``|d_j - d_k|`` for an option
+    ``j`` of a service whose option ``k`` is 1 in the LP, else ``|d_j|``.
+
+    The LP is primal degenerate: each choice row ``sum_s x = 1`` has one basic column, and the
+    solver may make it an option at 0 rather than the option at 1, which then sits nonbasic at
+    its upper bound with ``d_k != 0``. The choice row's dual, and so every ``d_j`` of the
+    service, shifts by that ``d_k``: ``|d_j|`` understates what switching costs, by an amount
+    that depends on the basis the solver happened to pick (row scaling changes it: 356 against
+    1781 of 10,000 services on one instance). ``d_j - d_k`` does not depend on the choice row's
+    dual, and is still a valid loss for reduced-cost fixing: a plan taking ``j`` drops ``k``, and
+    both terms ``d_j (1 - 0)`` and ``d_k (0 - 1)`` count against the LP bound with the same sign.
+    """
+    costs = np.abs(reduced_costs)
+    is_option = groups >= 0
+    chosen = is_option & (x_lp >= 1.0 - INTEGRAL_TOL)
+    if not chosen.any():
+        return costs
+    count = int(groups.max()) + 1
+    chosen_cost = np.zeros(count, dtype=np.float64)
+    has_chosen = np.zeros(count, dtype=np.bool_)
+    chosen_cost[groups[chosen]] = reduced_costs[chosen]
+    has_chosen[groups[chosen]] = True
+    options = np.flatnonzero(is_option)
+    service = groups[options]
+    settled = has_chosen[service]
+    costs[options[settled]] = np.abs(
+        reduced_costs[options[settled]] - chosen_cost[service[settled]]
+    )
+    return costs
 
 
 def _cheapest_services(
@@ -177,7 +211,8 @@ def _reduced_cost_round(
     highs = HighsBackend()
     values = np.round(x_lp)
     at_bound = (x_lp <= INTEGRAL_TOL) | (x_lp >= 1.0 - INTEGRAL_TOL)
-    magnitude = np.where(at_bound, np.abs(reduced_costs), -1.0)  # basic columns always free
+    # Basic columns always free.
+    magnitude = np.where(at_bound, _switch_costs(reduced_costs, x_lp, groups), -1.0)
     limit = max(MAX_FREE_COLUMNS, int(0.02 * model.num_cols))
     margin = 1e-7 * max(1.0, abs(lp_bound))  # dual tolerance of the LP solve
     best_x, incumbent, bound = plan.x, model.objective_value(plan.x), lp_bound
