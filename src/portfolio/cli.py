@@ -352,24 +352,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_backends(args: argparse.Namespace) -> int:
     """portfolio backends."""
-    from portfolio.backends import backend_class, backend_names
-    from portfolio.backends.base import DEFAULT_BACKEND
+    from portfolio.backends import backend_rows
 
-    rows: list[dict[str, Any]] = []
-    for name in backend_names():
-        cls = backend_class(name)
-        available = cls.is_available()
-        rows.append(
-            {
-                "name": name,
-                "installed": available,
-                "default": name == DEFAULT_BACKEND,
-                "version": cls.version() if available else None,
-                "features": sorted(f.value for f in cls.features),
-                "install": f"pip install 'portfolio[{cls.extra}]'",
-                "description": cls.description,
-            }
-        )
+    rows = backend_rows()
     if args.json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return EXIT_OK

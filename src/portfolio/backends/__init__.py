@@ -7,6 +7,7 @@ from portfolio.backends.base import (
     available_backends,
     backend_class,
     backend_names,
+    backend_rows,
     get_backend,
     register,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "available_backends",
     "backend_class",
     "backend_names",
+    "backend_rows",
     "get_backend",
     "register",
 ]

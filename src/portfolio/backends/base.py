@@ -266,6 +266,28 @@ def available_backends() -> tuple[str, ...]:
     return tuple(name for name in backend_names() if backend_class(name).is_available())
 
 
+def backend_rows() -> list[dict[str, Any]]:
+    """Every registered backend as plain data (what ``portfolio backends --json`` prints and
+    ``GET /v1/backends`` answers): name, installed, default, version, features, install,
+    description."""
+    rows: list[dict[str, Any]] = []
+    for name in backend_names():
+        cls = backend_class(name)
+        available = cls.is_available()
+        rows.append(
+            {
+                "name": name,
+                "installed": available,
+                "default": name == DEFAULT_BACKEND,
+                "version": cls.version() if available else None,
+                "features": sorted(f.value for f in cls.features),
+                "install": f"pip install 'portfolio[{cls.extra}]'",
+                "description": cls.description,
+            }
+        )
+    return rows
+
+
 _loaded = False
 
 

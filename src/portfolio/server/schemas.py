@@ -214,25 +214,9 @@ def components() -> dict[str, Any]:
 
 def backend_rows() -> list[dict[str, Any]]:
     """The backends as ``portfolio backends --json`` lists them."""
-    from portfolio.backends import backend_class, backend_names
-    from portfolio.backends.base import DEFAULT_BACKEND
+    from portfolio.backends import backend_rows as rows
 
-    rows: list[dict[str, Any]] = []
-    for name in backend_names():
-        cls = backend_class(name)
-        available = cls.is_available()
-        rows.append(
-            {
-                "name": name,
-                "installed": available,
-                "default": name == DEFAULT_BACKEND,
-                "version": cls.version() if available else None,
-                "features": sorted(f.value for f in cls.features),
-                "install": f"pip install 'portfolio[{cls.extra}]'",
-                "description": cls.description,
-            }
-        )
-    return rows
+    return rows()
 
 
 def check_result(result: Any, instance: Instance | None) -> dict[str, Any]:
