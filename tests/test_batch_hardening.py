@@ -24,6 +24,7 @@ from portfolio.cli import main
 from portfolio.errors import BackendOptionError
 from portfolio.executors import INPUT, BatchItem
 from portfolio.generate import random_instance_data
+from portfolio.multiyear.generate import random_multi_year_data
 from portfolio.sweep import (
     Axis,
     Grid,
@@ -267,13 +268,12 @@ def test_resume_rejects_an_optimal_claim_outside_its_bound(tmp_path: Path) -> No
     assert _result(out, "a")["objective"] == data["objective"]
 
 
-def test_resume_checks_multi_year_results_through_their_contracts(
-    tmp_path: Path, examples: Path
-) -> None:
-    file = examples / "example_borough_multiyear.yaml"
+def test_resume_checks_multi_year_results_through_their_contracts(tmp_path: Path) -> None:
+    # A small multi-year council (it is solved three times): contracts, lock-in, lead times.
+    file = _write(tmp_path / "in" / "council_4y.json", random_multi_year_data(12, years=4, seed=3))
     out = tmp_path / "out"
     assert main(["batch", str(file), "--out", str(out), "--executor", "serial"]) == 0
-    name = "example_borough_multiyear"
+    name = "council_4y"
     data = _result(out, name)
     stamp = (out / f"{name}.result.json").stat().st_mtime_ns
     assert main(["batch", str(file), "--out", str(out), "--executor", "serial", "--resume"]) == 0
@@ -281,7 +281,7 @@ def test_resume_checks_multi_year_results_through_their_contracts(
 
     data["objective"] = data["objective"] * 1.01
     _save(out, name, data)
-    items = [BatchItem(name, file.read_text(), "yaml", str(file))]
+    items = [BatchItem(name, file.read_text(), "json", str(file))]
     report = run_batch(items, out, executor="serial", resume=True)
     assert "the plan's objective is" in report.rejected[name]
     contracts = copy.deepcopy(_result(out, name))
