@@ -224,6 +224,19 @@ def test_library_solve_reports_a_read_that_spent_the_limit(tmp_path: Path) -> No
     assert "ran out while reading" in result.detail or "ran out while parsing" in result.detail
 
 
+
+def test_batch_item_whose_read_spent_the_limit_is_reported_without_a_plan() -> None:
+    from portfolio.executors import BatchItem, solve_many
+
+    text = yaml.safe_dump(random_instance_data(300))
+    rows = list(solve_many([BatchItem("big", text, "yaml")], DEFAULT, SolveParams(time_limit=1e-6)))
+    (row,) = rows
+    assert row.status == "time_limit_no_solution"
+    assert row.error is None
+    assert row.result is not None
+    assert row.result["assignment"] is None
+    assert "nothing was solved" in row.result["detail"]
+
 # ====================================================================== 6: nesting and paths
 @pytest.mark.parametrize("depth", [500, 1000])
 @pytest.mark.parametrize("suffix", [".yaml", ".json", ".toml"])

@@ -260,23 +260,15 @@ def solve_task(
         deadline = None if params.time_limit is None else began + params.time_limit
         try:
             instance = instance_from_data(content, fmt, source=source, deadline=deadline)
-        except ReadTimeLimitError as exc:
+        except ReadTimeLimitError as exc:  # the limit ran out while reading: nothing solved
             spent = read_time_limit_result(exc, backend, params.time_limit, clock.elapsed())
             data = spent.to_dict()
-            return {
-                "status": data["status"],
-                "result": data,
-                "error": None,
-                "error_kind": None,
-                "seconds": time.perf_counter() - began,
-                "cpu_seconds": time.process_time() - cpu,
-                "worker": worker,
-            }
-        read_seconds = time.perf_counter() - began
-        result = solve_instance(
-            instance, get_backend(backend), params, clock=clock, read_seconds=read_seconds
-        )
-        data = result.to_dict()
+        else:
+            read_seconds = time.perf_counter() - began
+            result = solve_instance(
+                instance, get_backend(backend), params, clock=clock, read_seconds=read_seconds
+            )
+            data = result.to_dict()
     except (InstanceFileError, ValidationError) as exc:
         return failure(INPUT, str(exc))
     except BackendOptionError as exc:
