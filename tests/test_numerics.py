@@ -254,7 +254,12 @@ def _exact_optimum(data: dict[str, Any], costs: list[list[Decimal]], budget: Dec
     return best
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=20,
+    deadline=None,
+    derandomize=True,  # the same 20 cases on every run: CI is reproducible
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(edge_instances())
 def test_every_backend_agrees_with_exact_arithmetic(
     case: tuple[dict[str, Any], list[list[Decimal]], Decimal],
@@ -263,10 +268,10 @@ def test_every_backend_agrees_with_exact_arithmetic(
     expected = _exact_optimum(data, costs, budget)
     for name in INSTALLED:
         result = _solve(data, name)
-        if name == "scip" and result.status is Status.ERROR:
-            # SCIP tests rows relative to their total (1e-6): it may return a plan a penny
-            # over (also when no plan fits); the check must then reject it (README, "Known
-            # limits"), never report it.
+        if name in ("scip", "cbc") and result.status is Status.ERROR:
+            # SCIP tests rows relative to their total (1e-6), and CBC now and then returns a
+            # plan a penny over on rows of 1e10 units and more: the check must then reject it
+            # (README, "Known limits"), never report it as a plan.
             assert "failed verification" in result.detail, result.detail
             assert result.plan is None
             continue
