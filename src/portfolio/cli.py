@@ -261,10 +261,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
 def _solve_command(args: argparse.Namespace, stop: Interrupts) -> int:
     """The body of ``portfolio solve``, with Ctrl-C handled by ``stop``."""
     from portfolio.backends import get_backend
+    from portfolio.clock import Clock
     from portfolio.errors import ReadTimeLimitError
     from portfolio.io import check_output_file, load_instance
     from portfolio.report import format_result
-    from portfolio.solve import _Clock, read_time_limit_result, solve_instance
+    from portfolio.solve import read_time_limit_result, solve_instance
 
     params = params_from_args(args)
     backend = get_backend(args.backend)
@@ -272,7 +273,7 @@ def _solve_command(args: argparse.Namespace, stop: Interrupts) -> int:
         check_output_file(args.output)  # before any work: a folder or an unwritable place
     if getattr(args, "report", None):
         check_output_file(args.report)
-    clock = _Clock(args.started, params.time_limit, stop.event)
+    clock = Clock(args.started, params.time_limit, stop.event)
     t0 = time.perf_counter()
     deadline = None if params.time_limit is None else args.started + params.time_limit
     try:

@@ -236,9 +236,10 @@ def solve_task(
     runs from the moment the task starts on its worker.
     """
     from portfolio.backends import get_backend
+    from portfolio.clock import Clock
     from portfolio.errors import ReadTimeLimitError
     from portfolio.io import instance_from_data
-    from portfolio.solve import _Clock, read_time_limit_result, solve_instance
+    from portfolio.solve import read_time_limit_result, solve_instance
 
     began = time.perf_counter()
     cpu = time.process_time()
@@ -256,7 +257,7 @@ def solve_task(
         }
 
     try:
-        clock = _Clock(began, params.time_limit)
+        clock = Clock(began, params.time_limit)
         deadline = None if params.time_limit is None else began + params.time_limit
         try:
             instance = instance_from_data(content, fmt, source=source, deadline=deadline)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from portfolio.backends.base import DEFAULT_BACKEND, Backend, Feature, get_backend
+from portfolio.clock import Clock
 from portfolio.compile import CompiledModel, compile_instance
 from portfolio.domain import Instance
 from portfolio.errors import ReadTimeLimitError
@@ -132,28 +133,6 @@ def run_guarded(
     return (box[0] if box else None), ending
 
 
-@dataclass
-class _Clock:
-    """Wall-clock budget of one solve, and the caller's cancel request."""
-
-    began: float
-    limit: float | None
-    cancel: threading.Event | None = None
-
-    def remaining(self) -> float | None:
-        if self.limit is None:
-            return None
-        return self.limit - (time.perf_counter() - self.began)
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.began
-
-    @property
-    def cancelled(self) -> bool:
-        """True once the caller asked the solve to stop."""
-        return self.cancel is not None and self.cancel.is_set()
-
-
 def solve(
     instance: Instance | str | os.PathLike[str] | Mapping[str, Any],
     backend: str | Backend = DEFAULT_BACKEND,
@@ -191,7 +170,7 @@ def solve(
     params = (
         (params or SolveParams()).with_(**overrides) if overrides else (params or SolveParams())
     )
-    clock = _Clock(time.perf_counter(), params.time_limit, cancel)
+    clock = Clock(time.perf_counter(), params.time_limit, cancel)
     solver = backend if isinstance(backend, Backend) else get_backend(backend)
 
     if isinstance(instance, Instance):
@@ -213,7 +192,7 @@ def solve_instance(
     solver: Backend,
     params: SolveParams,
     *,
-    clock: _Clock | None = None,
+    clock: Clock | None = None,
     read_seconds: float = 0.0,
     cancel: threading.Event | None = None,
 ) -> SolveResult:
@@ -226,7 +205,7 @@ def solve_instance(
             know, or gives one a value it cannot take (checked before any solving).
     """
     solver.check_options(params.backend_options)
-    clock = clock or _Clock(time.perf_counter(), params.time_limit, cancel)
+    clock = clock or Clock(time.perf_counter(), params.time_limit, cancel)
     if getattr(instance, "horizon", None) is not None:
         from portfolio.multiyear import solve_multi_year
 
@@ -283,7 +262,7 @@ def solve_instance(
                     )
 
     t1 = time.perf_counter()
-    answer = _run_with_deadline(solver, compiled.model, params, clock, start)
+    answer = run_with_deadline(solver, compiled.model, params, clock, start)
     bound = answer.bound
     if lp_bound is not None and answer.status is not Status.INFEASIBLE:
         # The LP bound is proven too: keep the tighter of the two.
@@ -295,7 +274,7 @@ def solve_instance(
     )
 
 
-def run_heuristic(work: Callable[[threading.Event], T], clock: _Clock) -> T | None:
+def run_heuristic(work: Callable[[threading.Event], T], clock: Clock) -> T | None:
     """Run a start heuristic under the clock: abandoned (asked to stop, not waited for) after
     :data:`HEURISTIC_SHARE` of the time left, stopped on a cancel request.
 
@@ -317,11 +296,11 @@ def _within_gap(compiled: CompiledModel, objective: float, bound: float, gap: fl
     return relative_gap(objective, bound) <= gap
 
 
-def _run_with_deadline(
+def run_with_deadline(
     solver: Backend,
     model: LinearModel,
     params: SolveParams,
-    clock: _Clock,
+    clock: Clock,
     start: FloatArray | None,
 ) -> BackendResult:
     """Run the backend, keeping the caller's time limit even if the solver overruns its own, and
@@ -370,7 +349,7 @@ def _run_with_deadline(
     return result
 
 
-def explain_guarded(explain: Callable[[threading.Event], T], clock: _Clock) -> T | None:
+def explain_guarded(explain: Callable[[threading.Event], T], clock: Clock) -> T | None:
     """Run an infeasibility explanation unless the caller cancelled; stop it on a cancel."""
     if clock.cancelled:
         return None
@@ -378,7 +357,7 @@ def explain_guarded(explain: Callable[[threading.Event], T], clock: _Clock) -> T
     return value
 
 
-def interrupted_detail(detail: str, clock: _Clock) -> str:
+def interrupted_detail(detail: str, clock: Clock) -> str:
     """``detail``, led by :data:`INTERRUPTED_NOTE` when the caller cancelled the solve."""
     if not clock.cancelled:
         return detail
@@ -464,7 +443,7 @@ def _finish(
     compiled: CompiledModel,
     solver: Backend,
     params: SolveParams,
-    clock: _Clock,
+    clock: Clock,
     answer: BackendResult,
     read_seconds: float,
     compile_seconds: float,

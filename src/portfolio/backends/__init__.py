@@ -9,6 +9,7 @@ from portfolio.backends.base import (
     backend_names,
     backend_rows,
     get_backend,
+    lp_backend,
     register,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "backend_names",
     "backend_rows",
     "get_backend",
+    "lp_backend",
     "register",
 ]

@@ -266,6 +266,21 @@ def available_backends() -> tuple[str, ...]:
     return tuple(name for name in backend_names() if backend_class(name).is_available())
 
 
+def lp_backend() -> Backend | None:
+    """A backend that solves continuous relaxations (:attr:`Feature.LP`), for the heuristic and
+    the infeasibility explanations: the default backend when it can, else the first installed
+    one in registration order; ``None`` when no installed backend solves LPs."""
+    names = backend_names()
+    ordered = [DEFAULT_BACKEND, *(n for n in names if n != DEFAULT_BACKEND)]
+    for name in ordered:
+        if name not in _REGISTRY:
+            continue
+        cls = backend_class(name)
+        if Feature.LP in cls.features and cls.is_available():
+            return _REGISTRY[name]()
+    return None
+
+
 def backend_rows() -> list[dict[str, Any]]:
     """Every registered backend as plain data (what ``portfolio backends --json`` prints and
     ``GET /v1/backends`` answers): name, installed, default, version, features, install,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from portfolio.backends.base import Backend, Feature
+from portfolio.clock import Clock
 from portfolio.domain import Instance
 from portfolio.linear import FloatArray, Sense
 from portfolio.multiyear.compile import MultiYearModel, compile_multi_year
@@ -21,16 +21,13 @@ from portfolio.multiyear.verify import MultiYearVerification, verify_schedule
 from portfolio.params import SolveParams
 from portfolio.result import BackendResult, SolveResult, Status, Timings, relative_gap
 
-if TYPE_CHECKING:
-    from portfolio.solve import _Clock
-
 
 def solve_multi_year(
     instance: Instance,
     solver: Backend,
     params: SolveParams,
     *,
-    clock: _Clock | None = None,
+    clock: Clock | None = None,
     read_seconds: float = 0.0,
 ) -> SolveResult:
     """Solve an instance with a horizon (called by :func:`portfolio.solve.solve_instance`).
@@ -46,9 +43,9 @@ def solve_multi_year(
         The result; ``multi_year`` holds the year-by-year plan (``schedule``, ``contracts``,
         ``years`` in the result file), ``plan`` the first year's arrangement.
     """
-    from portfolio.solve import _Clock, _run_with_deadline, run_heuristic
+    from portfolio.solve import run_heuristic, run_with_deadline
 
-    clock = clock or _Clock(time.perf_counter(), params.time_limit)
+    clock = clock or Clock(time.perf_counter(), params.time_limit)
     t0 = time.perf_counter()
     compiled = compile_multi_year(instance)
     t_compile = time.perf_counter() - t0
@@ -101,7 +98,7 @@ def solve_multi_year(
                     )
 
     t1 = time.perf_counter()
-    answer = _run_with_deadline(solver, compiled.model, params, clock, start)
+    answer = run_with_deadline(solver, compiled.model, params, clock, start)
     bound = answer.bound
     if lp_bound is not None and answer.status is not Status.INFEASIBLE:
         # The LP bound is proven too: keep the tighter of the two.
@@ -127,7 +124,7 @@ def _finish(
     compiled: MultiYearModel,
     solver: Backend,
     params: SolveParams,
-    clock: _Clock,
+    clock: Clock,
     answer: BackendResult,
     read_seconds: float,
     compile_seconds: float,
