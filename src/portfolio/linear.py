@@ -43,12 +43,26 @@ class RowBlock:
         start: first row index.
         stop: one past the last row index.
         items: one label per row (a service or mode id), or ``None`` for a single unlabelled row.
+        kind: the constraint family alone (``"sector_share"`` for
+            ``sector_share[private].upper``); code that needs to know which limit a row is reads
+            ``kind``, ``key`` and ``side``, never the text of ``family``.
+        key: what the family is indexed by, where it is: a sector (``sector_share``), the position
+            of a ``limits`` row, a year; ``None`` otherwise.
+        side: ``"upper"`` or ``"lower"`` for families that bound both ways; ``None`` otherwise.
     """
 
     family: str
     start: int
     stop: int
     items: Sequence[str] | None = None
+    kind: str = ""
+    key: str | int | None = None
+    side: str | None = None
+
+    def __post_init__(self) -> None:
+        # Blocks built without ``kind`` take the family's head (transitional: kernels set it).
+        if not self.kind:
+            object.__setattr__(self, "kind", self.family.partition("[")[0].partition(".")[0])
 
     def name(self, row: int) -> str:
         """Name of a row of this block, e.g. ``capacity_count[voluntary]``."""
