@@ -12,6 +12,7 @@ Backends import this module, never the domain.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +23,10 @@ import scipy.sparse as sp
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+
+CHECK_TOL = 1e-6
+"""Largest violation (:meth:`LinearModel.violation`, relative) of a vector the model accepts:
+every backend's answer is held to it (``Backend.solve``)."""
 
 
 @enum.unique
@@ -69,6 +74,49 @@ class RowBlock:
         if self.items is None:
             return self.family
         return f"{self.family}[{self.items[row - self.start]}]"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """How far a vector is from satisfying a :class:`LinearModel`
+    (:meth:`LinearModel.violation`).
+
+    Attributes:
+        relative: the largest violation, each row and column bound relative to ``1 + |bound|``
+            and integrality absolute; ``inf`` for a vector with a missing or non-finite value.
+        absolute: the largest violation in the model's own units.
+        where: the row or column ``relative`` was measured on, e.g. ``row budget (upper)``, or
+            ``""`` when nothing is violated.
+    """
+
+    relative: float
+    absolute: float
+    where: str
+
+    def worse(self, other: Violation) -> Violation:
+        """The larger of two violations (relative, with its place), and the larger absolute."""
+        worst = other if other.relative > self.relative else self
+        return Violation(worst.relative, max(self.absolute, other.absolute), worst.where)
+
+    def describe(self) -> str:
+        """Words for ``detail``: how much, relative and absolute, and where."""
+        return (
+            f"it breaks {self.where} by {self.relative:.3g} (relative; {self.absolute:.3g} "
+            "absolute)"
+        )
+
+
+def _worst(excess: FloatArray, limit: FloatArray) -> tuple[float, float, int]:
+    """The largest of ``excess`` (how far past ``limit`` each entry is; an infinite limit is no
+    limit): relative to ``1 + |limit|``, absolute, and the index of the relative one."""
+    finite = np.isfinite(limit)
+    if not finite.any():
+        return 0.0, 0.0, 0
+    with np.errstate(invalid="ignore"):
+        gap = np.where(finite, excess, 0.0)
+        scaled = gap / (1.0 + np.where(finite, np.abs(limit), 0.0))
+    k = int(np.argmax(scaled))
+    return float(scaled[k]), float(np.max(gap)), k
 
 
 @dataclass(frozen=True)
@@ -135,23 +183,39 @@ class LinearModel:
 
     def max_violation(self, x: FloatArray) -> float:
         """Largest violation of any row, column bound or integrality at ``x`` (absolute)."""
-        activity = self.matrix @ x
-        worst = 0.0
-        if self.num_rows:
-            worst = max(
-                worst,
-                float(np.max(self.row_lower - activity, initial=0.0)),
-                float(np.max(activity - self.row_upper, initial=0.0)),
-            )
-        worst = max(
-            worst,
-            float(np.max(self.col_lower - x, initial=0.0)),
-            float(np.max(x - self.col_upper, initial=0.0)),
-        )
+        return self.violation(x).absolute
+
+    def violation(self, x: FloatArray) -> Violation:
+        """How far ``x`` is from satisfying the model: every row, column bound and integrality.
+
+        The one measure every backend's answer is checked with (``Backend.solve``): rows and
+        column bounds relative to ``1 + |bound|``, integrality absolute. A vector of the wrong
+        length, or with a value that is not finite, is infinitely far.
+        """
+        values = np.asarray(x, dtype=np.float64)
+        if values.shape != (self.num_cols,) or not np.isfinite(values).all():
+            return Violation(math.inf, math.inf, "a value that is missing or not finite")
+        activity = self.matrix @ values
+        found = Violation(0.0, 0.0, "")
+        for excess, limit, name, side in (
+            (self.row_lower - activity, self.row_lower, self.row_name, "row {} (lower)"),
+            (activity - self.row_upper, self.row_upper, self.row_name, "row {} (upper)"),
+            (self.col_lower - values, self.col_lower, self.column_name, "column {} (lower bound)"),
+            (values - self.col_upper, self.col_upper, self.column_name, "column {} (upper bound)"),
+        ):
+            relative, absolute, k = _worst(excess, limit)
+            if relative > 0.0:
+                found = found.worse(Violation(relative, absolute, side.format(name(k))))
         if self.integrality.any():
-            ints = x[self.integrality]
-            worst = max(worst, float(np.max(np.abs(ints - np.round(ints)), initial=0.0)))
-        return worst
+            fractional = np.where(self.integrality, np.abs(values - np.round(values)), 0.0)
+            j = int(np.argmax(fractional))
+            off = float(fractional[j])
+            found = found.worse(Violation(off, off, f"column {self.column_name(j)} (integer)"))
+        return found
+
+    def accepts(self, x: FloatArray) -> bool:
+        """True when ``x`` satisfies the model to :data:`CHECK_TOL` (:meth:`violation`)."""
+        return self.violation(x).relative <= CHECK_TOL
 
     def validate_shapes(self) -> None:
         """Raise ValueError when the arrays disagree in size (a programming error)."""

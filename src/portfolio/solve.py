@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 
-from portfolio.backends.base import DEFAULT_BACKEND, Backend, Feature, get_backend
+from portfolio.backends import DEFAULT_BACKEND, Backend, Feature, get_backend
 from portfolio.clock import Clock
 from portfolio.compile import CompiledModel, compile_instance
 from portfolio.domain import Instance

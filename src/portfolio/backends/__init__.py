@@ -1,9 +1,11 @@
-"""Solver backends behind one interface: ``highs`` (default), ``cbc``, ``cpsat``, ``scip``."""
+"""Solver backends behind one interface: ``highs`` (default), ``cbc``, ``cpsat``, ``scip``.
 
-from portfolio.backends.base import (
-    DEFAULT_BACKEND,
-    Backend,
-    Feature,
+:mod:`~portfolio.backends.base` holds the interface (:class:`Backend`, :class:`Feature`) and
+:mod:`~portfolio.backends.registry` the backends by name.
+"""
+
+from portfolio.backends.base import DEFAULT_BACKEND, Backend, Feature, SolveRequest
+from portfolio.backends.registry import (
     available_backends,
     backend_class,
     backend_names,
@@ -11,12 +13,15 @@ from portfolio.backends.base import (
     get_backend,
     lp_backend,
     register,
+    register_backend,
+    unregister_backend,
 )
 
 __all__ = [
     "DEFAULT_BACKEND",
     "Backend",
     "Feature",
+    "SolveRequest",
     "available_backends",
     "backend_class",
     "backend_names",
@@ -24,4 +29,6 @@ __all__ = [
     "get_backend",
     "lp_backend",
     "register",
+    "register_backend",
+    "unregister_backend",
 ]

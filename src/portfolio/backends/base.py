@@ -1,9 +1,15 @@
-"""The backend interface, capabilities and registry.
+"""The backend interface: capabilities, the one solve procedure every backend follows, and the
+helpers solver processes share.
 
 A backend translates a :class:`~portfolio.linear.LinearModel` for one solver, runs it and maps the
-solver's status to :class:`~portfolio.result.Status`. Backends import only ``linear``, ``params``,
-``result`` and ``errors``; their solver package is imported inside ``solve`` so that
-``import portfolio`` works without it.
+solver's answer back to a :class:`~portfolio.result.BackendResult`. :meth:`Backend.solve` is the
+same for every backend (a template method): it checks the options and the model, scales the model
+for a floating-point solver, times the call, checks the returned vector against the model and
+discards it when it does not hold; each backend implements only :meth:`Backend.translate`,
+:meth:`Backend.run` and :meth:`Backend.map_back`. Backends import only ``linear``, ``params``,
+``result`` and ``errors``; their solver package is imported inside those hooks so that
+``import portfolio`` works without it. The registry of backends by name is
+:mod:`portfolio.backends.registry`.
 """
 
 from __future__ import annotations
@@ -12,19 +18,30 @@ import abc
 import contextlib
 import difflib
 import enum
-import functools
 import importlib.util
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, ClassVar, TypeVar, cast
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
-from portfolio.backends.scaling import MAX_INTEGRALITY_TOLERANCE
-from portfolio.errors import BackendUnavailableError, UnknownBackendError
-from portfolio.linear import FloatArray, LinearModel
+import numpy as np
+
+from portfolio.backends.scaling import MAX_INTEGRALITY_TOLERANCE, scale_for_float
+from portfolio.errors import BackendOptionError, IncompatibleModelError
+from portfolio.linear import CHECK_TOL, BoolArray, FloatArray, LinearModel
 from portfolio.params import SolveParams
-from portfolio.result import BackendResult
+from portfolio.result import BackendResult, Status
+
+DEFAULT_BACKEND = "highs"
+"""The backend used when none is named."""
+
+_BOUND_TOL = 1e-9
+"""Slack when telling contradictory bounds from equal ones (:func:`contradiction`)."""
+_INTEGER_TOL = 1e-6
+"""An integer column's bound within this of an integer is that integer (:func:`contradiction`)."""
 
 
 @enum.unique
@@ -45,11 +62,71 @@ class Feature(enum.Enum):
     """The same model and parameters give the same answer."""
 
 
+@dataclass(frozen=True)
+class SolveRequest:
+    """One solve, as a backend's hooks see it.
+
+    Attributes:
+        model: the model to solve: scaled for a floating-point backend (see :meth:`Backend.solve`)
+            and, for a relaxation, with every column continuous.
+        params: common parameters (gap, threads, seed, verbosity, backend options).
+        time_limit: seconds for the whole call (what is left of the caller's limit), or None.
+        start: a plan to start from, for backends with :attr:`Feature.MIP_START` (None for a
+            relaxation).
+        interrupt: set by the caller to ask the solver to stop and return its best plan.
+        relax: a continuous relaxation is asked (``model`` is already relaxed).
+        began: ``time.perf_counter()`` when :meth:`Backend.solve` was called.
+    """
+
+    model: LinearModel
+    params: SolveParams
+    time_limit: float | None
+    start: FloatArray | None
+    interrupt: threading.Event | None
+    relax: bool
+    began: float
+
+    @property
+    def deadline(self) -> float | None:
+        """The ``time.perf_counter()`` reading by which the call should return, or None."""
+        return None if self.time_limit is None else self.began + self.time_limit
+
+    def remaining(self) -> float | None:
+        """Seconds left until :attr:`deadline` (negative once past), or None for no limit."""
+        deadline = self.deadline
+        return None if deadline is None else deadline - time.perf_counter()
+
+    @property
+    def stop_requested(self) -> bool:
+        """The caller has set :attr:`interrupt`."""
+        return self.interrupt is not None and self.interrupt.is_set()
+
+
+class OptionRejected(Exception):
+    """Raised by :meth:`Backend.option_checker`'s check for an option the solver cannot take.
+
+    Attributes:
+        reason: why, in the solver's terms.
+        known: the solver's option names, for suggestions (empty for a known name whose value
+            is refused).
+    """
+
+    def __init__(self, reason: str, known: Iterable[str] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.known = tuple(known)
+
+
+OptionCheck = Callable[[str, Any], None]
+"""A check of one backend option by name and value (see :meth:`Backend.option_checker`)."""
+
+
 class Backend(abc.ABC):
     """A solver behind the common interface.
 
     Subclasses set ``name``, ``modules`` (the Python modules the solver needs), ``extra`` (the
-    pip extra that installs them), ``features`` and ``description``, and implement :meth:`solve`.
+    pip extra that installs them), ``features`` and ``description``, and implement
+    :meth:`option_checker`, :meth:`translate`, :meth:`run` and :meth:`map_back`.
     """
 
     name: ClassVar[str]
@@ -85,10 +162,9 @@ class Backend(abc.ABC):
     @classmethod
     def tolerance_options(cls, tolerance: float) -> dict[str, Any]:
         """Solver options that make integrality (and feasibility) tests as tight as
-        ``tolerance``, set by :func:`exact_rows` when large exact rows need it (none here)."""
+        ``tolerance``, set when large exact rows need it (none here; see :meth:`solve`)."""
         return {}
 
-    @abc.abstractmethod
     def check_options(self, options: Mapping[str, Any]) -> None:
         """Check ``backend_options`` before any solving: every name must be an option of this
         solver and every value of a type it takes (checked against the solver's own list of
@@ -98,8 +174,21 @@ class Backend(abc.ABC):
             BackendOptionError: an unknown option (with close names as suggestions) or a value
                 the option cannot take.
         """
+        if not options:
+            return
+        check = self.option_checker()
+        for key, value in options.items():
+            try:
+                check(str(key), value)
+            except OptionRejected as rejected:
+                near = close_matches(str(key).lstrip("-"), rejected.known)
+                raise BackendOptionError(self.name, str(key), rejected.reason, near) from None
 
     @abc.abstractmethod
+    def option_checker(self) -> OptionCheck:
+        """A check of one option (name, value) against the solver's own table of options;
+        it raises :class:`OptionRejected` for a name or value the solver would not take."""
+
     def solve(
         self,
         model: LinearModel,
@@ -110,7 +199,29 @@ class Backend(abc.ABC):
         interrupt: threading.Event | None = None,
         relax: bool = False,
     ) -> BackendResult:
-        """Solve ``model``.
+        """Solve ``model``: the same steps for every backend, the solver's own in the hooks.
+
+        1. ``params.backend_options`` are checked (:meth:`check_options`); a relaxation is
+           refused by a backend without :attr:`Feature.LP`; the start is dropped for a backend
+           without :attr:`Feature.MIP_START` and for a relaxation.
+        2. Contradictory bounds (a column with no value, a row no activity can meet) answer
+           ``infeasible`` without running the solver.
+        3. A floating-point backend (one without :attr:`Feature.INTEGER_COEFFICIENTS`) is given
+           the model through :func:`~portfolio.backends.scaling.scale_for_float` (rows as the
+           exact decimals of the data, of moderate scale; the objective by a power of two); when
+           the data need an integrality tolerance tighter than
+           :data:`~portfolio.backends.scaling.MAX_INTEGRALITY_TOLERANCE`, its
+           :meth:`tolerance_options` are set (the caller's ``backend_options`` win). Integer-only
+           backends do their own exact scaling.
+        4. :meth:`translate`, :meth:`run`, :meth:`map_back`.
+        5. The returned vector is checked against the model the solver was given
+           (:meth:`~portfolio.linear.LinearModel.violation`, :data:`CHECK_TOL`). A vector that
+           breaks it, or a plan status with no vector, is discarded, and the status becomes
+           ``time_limit_no_solution`` when a limit ended the search, else ``error``. Then
+           :meth:`settle`.
+        6. A scaled answer is read back in the model's own units (objective recomputed on the
+           real coefficients, bound and reduced costs unscaled, ``optimal`` over a row with no
+           exact form reported as ``feasible``), and ``seconds`` is the wall time of the call.
 
         Args:
             model: the linear model.
@@ -123,7 +234,156 @@ class Backend(abc.ABC):
         Returns:
             The answer in model space. Solver failures are reported as ``Status.ERROR`` with the
             solver's words in ``detail``, not raised.
+
+        Raises:
+            BackendOptionError: a backend option the solver does not take.
+            IncompatibleModelError: a relaxation asked of a backend without LP, or a model the
+                solver cannot take (e.g. continuous columns for an integer-only one).
+            ValueError: a start of the wrong length.
         """
+        began = time.perf_counter()
+        self.check_options(params.backend_options)
+        if relax and not self.supports(Feature.LP):
+            raise IncompatibleModelError(
+                f"the {self.name} backend cannot solve continuous relaxations"
+            )
+        if start is not None and (relax or not self.supports(Feature.MIP_START)):
+            start = None
+        if start is not None and np.shape(start) != (model.num_cols,):
+            raise ValueError(
+                f"start has shape {np.shape(start)}, the model has {model.num_cols} columns"
+            )
+        integer = np.zeros(model.num_cols, dtype=np.bool_) if relax else model.integrality
+        why = contradiction(model, integer)
+        if why:
+            answer = BackendResult(Status.INFEASIBLE, raw_status="contradictory bounds", detail=why)
+            return replace(answer, seconds=time.perf_counter() - began)
+        solved, scaling = model, None
+        if not self.supports(Feature.INTEGER_COEFFICIENTS):
+            solved, scaling = scale_for_float(model)
+            if scaling.integrality_tolerance < MAX_INTEGRALITY_TOLERANCE:
+                # Large exact rows: an LP value within the solver's default tolerance of an
+                # integer could move such a row by more than its half unit of slack. The
+                # caller's own options win.
+                tight = self.tolerance_options(scaling.integrality_tolerance)
+                if tight:
+                    params = params.with_(backend_options={**tight, **params.backend_options})
+        if relax:
+            solved = replace(solved, integrality=integer)
+        request = SolveRequest(solved, params, time_limit, start, interrupt, relax, began)
+        answer = self.settle(request, checked(self.name, solved, self._answer(request)))
+        if scaling is not None:
+            answer = scaling.unscale(model, answer)
+        return replace(answer, seconds=time.perf_counter() - began)
+
+    def _answer(self, request: SolveRequest) -> BackendResult:
+        """The hooks in turn; a hook that returns a :class:`BackendResult` has the answer."""
+        translated = self.translate(request)
+        if isinstance(translated, BackendResult):
+            return translated
+        raw = self.run(request, translated)
+        if isinstance(raw, BackendResult):
+            return raw
+        return self.map_back(request, raw)
+
+    @abc.abstractmethod
+    def translate(self, request: SolveRequest) -> Any:
+        """Build the solver's own model (and its parameters) from ``request``.
+
+        Returns:
+            Whatever :meth:`run` takes, or a :class:`BackendResult` when the answer is known
+            without running the solver (a failure to build, nothing to solve).
+        """
+
+    @abc.abstractmethod
+    def run(self, request: SolveRequest, translated: Any) -> Any:
+        """Run the solver on what :meth:`translate` built, under ``request``'s time limit and
+        interrupt.
+
+        Returns:
+            The solver's raw answer for :meth:`map_back`, or a :class:`BackendResult` (a failure
+            of the solver itself, reported as ``Status.ERROR``).
+        """
+
+    @abc.abstractmethod
+    def map_back(self, request: SolveRequest, raw: Any) -> BackendResult:
+        """Map the solver's raw answer to a :class:`BackendResult`: the status in portfolio's
+        terms, the vector in model columns, the objective at it and the best bound. The vector
+        is checked by :meth:`solve` afterwards."""
+
+    def settle(self, request: SolveRequest, answer: BackendResult) -> BackendResult:
+        """A last look at the checked answer (none here; a backend may, e.g., return its start
+        plan when the solver found nothing better)."""
+        return answer
+
+
+def checked(solver: str, model: LinearModel, answer: BackendResult) -> BackendResult:
+    """``answer`` with its vector checked against ``model``: the one rule every backend follows.
+
+    A vector whose :meth:`~portfolio.linear.LinearModel.violation` exceeds :data:`CHECK_TOL`, or
+    a plan status with no vector, is discarded (with its objective and reduced costs), and the
+    status becomes ``time_limit_no_solution`` when a limit ended the search (the bound is kept),
+    else ``error`` (the bound is dropped).
+    """
+    if answer.x is not None:
+        found = model.violation(answer.x)
+        if found.relative <= CHECK_TOL:
+            return answer
+        why = f"{solver}'s plan failed verification against the model: {found.describe()}"
+    elif answer.status.has_plan:
+        why = f"{solver} reported a {answer.status.value} plan but returned no values"
+    else:
+        return answer
+    status = Status.TIME_LIMIT_NO_SOLUTION if answer.hit_limit else Status.ERROR
+    return replace(
+        answer,
+        status=status,
+        x=None,
+        objective=None,
+        bound=answer.bound if status is Status.TIME_LIMIT_NO_SOLUTION else None,
+        reduced_costs=None,
+        detail="; ".join(part for part in (answer.detail, f"{why}, discarded") if part),
+    )
+
+
+def contradiction(model: LinearModel, integer: BoolArray) -> str:
+    """Words naming a column with no value within its bounds (integer columns: no integer), or a
+    row no activity can meet (lower bound above upper, or an empty row whose bounds exclude 0);
+    ``""`` when there is none."""
+    return _empty_column(model, integer) or _impossible_row(model)
+
+
+def _empty_column(model: LinearModel, integer: BoolArray) -> str:
+    """Words naming the first column with no (integer) value within its bounds, or ``""``."""
+    lower, upper = model.col_lower, model.col_upper
+    if integer.any():
+        lower = np.where(integer, np.ceil(lower - _INTEGER_TOL), lower)
+        upper = np.where(integer, np.floor(upper + _INTEGER_TOL), upper)
+    columns = np.flatnonzero(lower > upper + _BOUND_TOL)
+    if not columns.size:
+        return ""
+    j = int(columns[0])
+    return (
+        f"column {model.column_name(j)} has no value within its bounds "
+        f"[{model.col_lower[j]:g}, {model.col_upper[j]:g}]{' (integer)' if integer[j] else ''} "
+        f"({columns.size} such columns)"
+    )
+
+
+def _impossible_row(model: LinearModel) -> str:
+    """Words naming the first row whose bounds no activity can meet, or ``""``."""
+    empty = np.diff(model.matrix.indptr) == 0
+    lower, upper = model.row_lower, model.row_upper
+    excluded = (lower > _BOUND_TOL) | (upper < -_BOUND_TOL)
+    rows = np.flatnonzero((lower > upper + _BOUND_TOL) | (empty & excluded))
+    if not rows.size:
+        return ""
+    i = int(rows[0])
+    where = " on an empty row" if empty[i] else ""
+    return (
+        f"row {model.row_name(i)} cannot hold: bounds [{lower[i]:g}, {upper[i]:g}]{where} "
+        f"({rows.size} such rows)"
+    )
 
 
 def close_matches(name: str, known: Iterable[str], count: int = 3) -> tuple[str, ...]:
@@ -133,42 +393,6 @@ def close_matches(name: str, known: Iterable[str], count: int = 3) -> tuple[str,
         by_lower.setdefault(candidate.lower(), candidate)
     found = difflib.get_close_matches(name.lower(), list(by_lower), n=count, cutoff=0.6)
     return tuple(by_lower[match] for match in found)
-
-
-SolveMethod = TypeVar("SolveMethod", bound=Callable[..., BackendResult])
-
-
-def exact_rows(solve: SolveMethod) -> SolveMethod:
-    """Decorate a floating-point backend's ``solve`` so that it sees the model scaled.
-
-    The model is passed through :func:`portfolio.backends.scaling.scale_for_float` (rows as the
-    exact decimals of the data, of moderate scale; the objective by a power of two) and the
-    answer is read back in the model's own units (objective recomputed on the real
-    coefficients, bound and reduced costs unscaled, ``optimal`` over an unsafe row reported as
-    ``feasible``). When the data need an integrality tolerance tighter than
-    :data:`~portfolio.backends.scaling.MAX_INTEGRALITY_TOLERANCE`, the backend's
-    :meth:`Backend.tolerance_options` are set (the caller's ``backend_options`` win).
-    Integer-only backends (CP-SAT) do their own exact scaling and are not decorated.
-    """
-
-    @functools.wraps(solve)
-    def wrapper(
-        self: Backend, model: LinearModel, params: SolveParams, *args: Any, **kwargs: Any
-    ) -> BackendResult:
-        from portfolio.backends.scaling import scale_for_float
-
-        scaled, scaling = scale_for_float(model)
-        if scaling.integrality_tolerance < MAX_INTEGRALITY_TOLERANCE:
-            # Large exact rows: an LP value within the solver's default tolerance of an
-            # integer could move such a row by more than its half unit of slack. The caller's
-            # own options win.
-            tight = self.tolerance_options(scaling.integrality_tolerance)
-            if tight:
-                params = params.with_(backend_options={**tight, **params.backend_options})
-        answer = solve(self, scaled, params, *args, **kwargs)
-        return scaling.unscale(model, answer)
-
-    return cast(SolveMethod, wrapper)
 
 
 _children_lock = threading.Lock()
@@ -217,101 +441,3 @@ def kill_children() -> None:
             process.wait(timeout=1.0)
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-_REGISTRY: dict[str, Callable[[], Backend]] = {}
-DEFAULT_BACKEND = "highs"
-
-
-def register(factory: Callable[[], Backend], name: str) -> None:
-    """Register a backend factory under a name."""
-    _REGISTRY[name] = factory
-
-
-def backend_names() -> tuple[str, ...]:
-    """Names of every registered backend, installed or not."""
-    _load_builtin()
-    return tuple(_REGISTRY)
-
-
-def backend_class(name: str) -> type[Backend]:
-    """The class registered under ``name`` (without checking availability)."""
-    _load_builtin()
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise UnknownBackendError(f"unknown backend '{name}'; choose one of: {known}") from None
-    return factory if isinstance(factory, type) else type(factory())
-
-
-def get_backend(name: str = DEFAULT_BACKEND) -> Backend:
-    """An instance of the named backend.
-
-    Raises:
-        UnknownBackendError: no backend of that name.
-        BackendUnavailableError: its solver package is missing; the message names the extra.
-    """
-    cls = backend_class(name)
-    if not cls.is_available():
-        raise BackendUnavailableError(
-            f"backend '{name}' needs the Python package(s) {', '.join(cls.modules)}; "
-            f"install them with: pip install 'portfolio[{cls.extra}]'"
-        )
-    return _REGISTRY[name]()
-
-
-def available_backends() -> tuple[str, ...]:
-    """Names of the backends whose solver is installed."""
-    return tuple(name for name in backend_names() if backend_class(name).is_available())
-
-
-def lp_backend() -> Backend | None:
-    """A backend that solves continuous relaxations (:attr:`Feature.LP`), for the heuristic and
-    the infeasibility explanations: the default backend when it can, else the first installed
-    one in registration order; ``None`` when no installed backend solves LPs."""
-    names = backend_names()
-    ordered = [DEFAULT_BACKEND, *(n for n in names if n != DEFAULT_BACKEND)]
-    for name in ordered:
-        if name not in _REGISTRY:
-            continue
-        cls = backend_class(name)
-        if Feature.LP in cls.features and cls.is_available():
-            return _REGISTRY[name]()
-    return None
-
-
-def backend_rows() -> list[dict[str, Any]]:
-    """Every registered backend as plain data (what ``portfolio backends --json`` prints and
-    ``GET /v1/backends`` answers): name, installed, default, version, features, install,
-    description."""
-    rows: list[dict[str, Any]] = []
-    for name in backend_names():
-        cls = backend_class(name)
-        available = cls.is_available()
-        rows.append(
-            {
-                "name": name,
-                "installed": available,
-                "default": name == DEFAULT_BACKEND,
-                "version": cls.version() if available else None,
-                "features": sorted(f.value for f in cls.features),
-                "install": f"pip install 'portfolio[{cls.extra}]'",
-                "description": cls.description,
-            }
-        )
-    return rows
-
-
-_loaded = False
-
-
-def _load_builtin() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    from portfolio.backends import cbc, cpsat, highs, scip
-
-    for module in (highs, cbc, cpsat, scip):
-        register(module.BACKEND, module.BACKEND.name)

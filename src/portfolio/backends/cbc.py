@@ -2,7 +2,7 @@
 
 How a solve goes:
 
-1. The :class:`~portfolio.linear.LinearModel` is written as an MPS file by :func:`write_mps`:
+1. The :class:`~portfolio.linear.LinearModel` is written as an MPS file (:func:`mps_lines`):
    one column per model column (``X0``, ``X1``, ...), one row per model row (``C0``, ...), an
    equality when ``lower == upper`` and a ``G`` and an ``L`` row for a ranged row, every number
    with ``repr`` (17 significant digits, read back by CBC exactly). PuLP's own writer prints
@@ -53,10 +53,11 @@ becomes ``-threads 100+n`` (CBC's repeatable parallel search); a non-zero ``seed
 ``-randomSeed`` and ``-randomCbcSeed`` (0 keeps CBC's fixed defaults: CBC reads 0 as "seed from
 the clock"); ``backend_options`` follow and win.
 
-Every returned vector is checked against the model (rows relative to ``1 + |bound|``); the
-objective is recomputed from it. CBC prints values with 8 significant digits (``%15.8g``), so
-continuous columns of large magnitude come back rounded; integer columns are snapped. The model
-reaches CBC at full precision (see 1.).
+The objective is recomputed from the returned vector, which :meth:`Backend.solve` checks against
+the model. CBC prints values with 8 significant digits (``%15.8g``), so continuous columns of
+large magnitude come back rounded; integer columns are snapped. The model reaches CBC at full
+precision (see 1.). For an optimal relaxation the reduced costs of CBC's solution file are
+returned (for the heuristic's reduced-cost fixing).
 """
 
 from __future__ import annotations
@@ -74,9 +75,9 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import IO, Any, ClassVar
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import IO, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -84,7 +85,9 @@ import scipy.sparse as sp
 from portfolio.backends.base import (
     Backend,
     Feature,
-    exact_rows,
+    OptionCheck,
+    OptionRejected,
+    SolveRequest,
     temporary_folder,
     track_child,
     untrack_child,
@@ -93,8 +96,6 @@ from portfolio.linear import BoolArray, FloatArray, LinearModel, Sense
 from portfolio.params import SolveParams
 from portfolio.result import BackendResult, Status
 
-#: Relative tolerance when re-checking a returned vector against the model.
-CHECK_TOL = 1e-6
 #: Integer columns within this distance of an integer are snapped to it.
 SNAP_TOL = 1e-6
 #: Seconds past the caller's time limit before CBC is asked to stop (CBC keeps ``-sec`` loosely).
@@ -130,71 +131,68 @@ class _Run:
     killed: bool
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What :meth:`CbcBackend.translate` prepares for a run.
+
+    Attributes:
+        path: the CBC binary.
+        mps: the lines of the MPS file.
+        start: the start plan to pass (clipped, snapped and checked), or None.
+        notes: words for ``detail`` (a start that was not used).
+    """
+
+    path: str
+    mps: list[str]
+    start: FloatArray | None
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What :meth:`CbcBackend.run` read back: CBC's solution file, log and PuLP's codes."""
+
+    job: _Job
+    run: _Run
+    header: str
+    codes: tuple[int, int]
+    x: FloatArray
+    reduced_costs: FloatArray
+
+
 class CbcBackend(Backend):
     """COIN-OR CBC through PuLP (the binary PuLP bundles), run as a controlled subprocess."""
 
-    name: ClassVar[str] = "cbc"
-    description: ClassVar[str] = (
-        "COIN-OR CBC bundled with PuLP: MIP and LP, MIP start, interruptible subprocess"
-    )
-    modules: ClassVar[tuple[str, ...]] = ("pulp",)
-    extra: ClassVar[str] = "cbc"
-    features: ClassVar[frozenset[Feature]] = frozenset(
+    name = extra = "cbc"
+    modules = ("pulp",)
+    description = "COIN-OR CBC bundled with PuLP: MIP and LP, MIP start, interruptible subprocess"
+    features = frozenset(
         {Feature.MIP_START, Feature.LP, Feature.INTERRUPT, Feature.THREADS, Feature.DETERMINISTIC}
     )
 
-    def check_options(self, options: Mapping[str, Any]) -> None:
-        """Check options against the parameter list of the CBC binary that will run.
+    @classmethod
+    def tolerance_options(cls, tolerance: float) -> dict[str, Any]:
+        """``integerTolerance``: CBC's default 1e-7 let an LP value 3e-9 from 1 pass as
+        integral, which on a row of 1e11 units hid an overrun of hundreds of units (issue 12).
+        """
+        return {"integerTolerance": tolerance}
+
+    def option_checker(self) -> OptionCheck:
+        """Options are checked against the parameter list of the CBC binary that will run.
 
         CBC ignores a name it does not know ("No match for ...") and solves on, so names are
         checked here against what the binary itself lists (``cbc -allCommands all -? -quit``,
         read once per binary): a name may be abbreviated as CBC allows (``sec`` for
         ``seconds``), case-insensitively. Double and integer parameters need a number; CBC
         actions (``solve``, ``export``, ...) are refused, since this backend runs the solve.
+        No binary (the solve reports it) or no list: nothing is checked.
         See :meth:`Backend.check_options`.
         """
-        if not options:
-            return
         import pulp
 
-        from portfolio.backends.base import close_matches
-        from portfolio.errors import BackendOptionError
-
         path = _cbc_path(pulp)
-        table = CbcBackend._parameter_table(path) if path is not None else None
-        if not table:
-            return  # no binary (the solve reports it) or no list to check against
-        for key, value in options.items():
-            name = str(key).lstrip("-")
-            lower = name.lower()
-            matches = [
-                (full, kind)
-                for short, full, kind in table
-                if full.lower().startswith(lower) and len(lower) >= len(short)
-            ]
-            if not matches:
-                raise BackendOptionError(
-                    self.name,
-                    str(key),
-                    "CBC has no such option",
-                    close_matches(name, [full for _, full, kind in table if kind != "action"]),
-                )
-            full, kind = matches[0]
-            if kind == "action":
-                raise BackendOptionError(
-                    self.name, str(key), f"'{full}' is a CBC command, not an option"
-                )
-            if kind in ("double", "integer"):
-                try:
-                    number = float(value) if not isinstance(value, bool) else math.nan
-                except (TypeError, ValueError):
-                    number = math.nan
-                whole = kind == "double" or (math.isfinite(number) and number.is_integer())
-                if not (math.isfinite(number) and whole):
-                    wanted = "a number" if kind == "double" else "a whole number"
-                    raise BackendOptionError(
-                        self.name, str(key), f"CBC's '{full}' takes {wanted}, got {value!r}"
-                    )
+        table = CbcBackend._parameter_table(path) if path is not None else ()
+        return functools.partial(_check_option, table)
 
     @staticmethod
     @functools.lru_cache(maxsize=4)
@@ -232,129 +230,94 @@ class CbcBackend(Backend):
                 table.append((short, short + (found.group(2) or ""), kind))
         return tuple(table)
 
-    @classmethod
-    def tolerance_options(cls, tolerance: float) -> dict[str, Any]:
-        """``integerTolerance``: CBC's default 1e-7 let an LP value 3e-9 from 1 pass as
-        integral, which on a row of 1e11 units hid an overrun of hundreds of units (issue 12).
-        """
-        return {"integerTolerance": tolerance}
-
-    @exact_rows
-    def solve(
-        self,
-        model: LinearModel,
-        params: SolveParams,
-        *,
-        time_limit: float | None,
-        start: FloatArray | None = None,
-        interrupt: threading.Event | None = None,
-        relax: bool = False,
-    ) -> BackendResult:
-        """Solve with CBC. See :meth:`Backend.solve`.
+    def translate(self, request: SolveRequest) -> Any:
+        """The MPS file's lines (:func:`mps_lines`) and the start plan; the answer itself for a
+        model without columns, or when no CBC binary is found. See :meth:`Backend.translate`.
 
         ``params.backend_options`` become CBC command-line options placed after the common ones,
         so they win: ``{"cuts": "off", "maxNodes": 1000}`` gives ``-cuts off -maxNodes 1000``
         (``True``/``False`` become ``on``/``off``; ``None`` passes the bare ``-key``).
         """
-        began = time.perf_counter()
-        deadline = None if time_limit is None else began + time_limit
-        integer = (
-            np.zeros(model.num_cols, dtype=np.bool_)
-            if relax
-            else np.asarray(model.integrality, dtype=np.bool_)
-        )
-        trivial = _trivial_result(model, integer)
-        if trivial is not None:
-            return _with_seconds(trivial, began)
-        start_x, start_note = _prepare_start(model, start, integer)
+        model = request.model
+        if model.num_cols == 0:
+            x = np.zeros(0, dtype=np.float64)
+            objective = model.objective_value(x)
+            return BackendResult(
+                Status.OPTIMAL,
+                x=x,
+                objective=objective,
+                bound=objective,
+                raw_status="no columns",
+                detail="model without columns: nothing to solve",
+            )
+        start, note = _prepare_start(model, request.start)
 
         import pulp
 
-        cbc_path = _cbc_path(pulp)
-        if cbc_path is None:
-            return _with_seconds(
-                BackendResult(
-                    Status.ERROR,
-                    raw_status="no cbc binary",
-                    detail="CBC: neither PuLP's bundled binary nor a 'cbc' on PATH was found",
-                ),
-                began,
+        path = _cbc_path(pulp)
+        if path is None:
+            return BackendResult(
+                Status.ERROR,
+                raw_status="no cbc binary",
+                detail="CBC: neither PuLP's bundled binary nor a 'cbc' on PATH was found",
             )
-        reader = pulp.COIN_CMD(path=cbc_path, msg=False)
-        sign = -1.0 if model.sense is Sense.MAXIMISE else 1.0
+        with _gc_paused():
+            lines = mps_lines(model)
+        return _Job(path, lines, start, (note,) if note else ())
 
+    def run(self, request: SolveRequest, translated: Any) -> Any:
+        """Write the files into a temporary folder of this call, run CBC there (stopping it on
+        the interrupt or past the deadline) and read its solution file. See :meth:`Backend.run`.
+        """
+        import pulp
+
+        job: _Job = translated
+        model, params, deadline = request.model, request.params, request.deadline
+        mip = bool(model.integrality.any())
         with temporary_folder("portfolio-cbc-") as work:
-            mps = os.path.join(work, f"{_FILE}.mps")
-            with _gc_paused():
-                write_mps(mps, model, integer)
+            with open(os.path.join(work, f"{_FILE}.mps"), "w") as handle:
+                handle.writelines(job.mps)
             start_file: str | None = None
-            if start_x is not None and bool(integer.any()):
+            if job.start is not None and mip:
                 start_file = f"{_FILE}.mst"
-                _write_start(os.path.join(work, start_file), start_x)
-            seconds = None
-            if deadline is not None:
-                seconds = deadline - time.perf_counter()
-                if seconds <= 0:
-                    return self._no_run(
-                        model, start_x, "the time limit passed before CBC started", began
-                    )
-            if interrupt is not None and interrupt.is_set():
-                return self._no_run(model, start_x, "interrupted before CBC started", began)
+                _write_start(os.path.join(work, start_file), job.start)
+            seconds = request.remaining()
+            if seconds is not None and seconds <= 0:
+                return _no_run(model, job.start, "the time limit passed before CBC started")
+            if request.stop_requested:
+                return _no_run(model, job.start, "interrupted before CBC started")
             if seconds is not None:  # leave time to read the solution back
                 seconds -= min(0.25 * seconds, READ_SECONDS * (model.num_cols + model.num_rows))
-            args = _command(
-                cbc_path, params, seconds=seconds, start_file=start_file, mip=bool(integer.any())
+            args = _command(job.path, params, seconds=seconds, start_file=start_file, mip=mip)
+            run = _run(
+                args, work, deadline=deadline, interrupt=request.interrupt, verbose=params.verbose
             )
-            run = _run(args, work, deadline=deadline, interrupt=interrupt, verbose=params.verbose)
             solution = os.path.join(work, f"{_FILE}.sol")
             header = _first_line(solution)
             if not header or run.killed or (run.returncode != 0 and not run.stopped):
-                return self._no_solution(model, run, header, start_x, began)
+                return _no_solution(model, run, header, job.start)
             try:
-                status, sol_status = reader.get_status(solution)
-                x = _read_solution(solution, model.num_cols)
+                status, sol_status = pulp.COIN_CMD(path=job.path, msg=False).get_status(solution)
+                x, reduced = _read_solution(solution, model.num_cols)
             except (IndexError, ValueError, OSError) as exc:
-                return _with_seconds(
-                    BackendResult(
-                        Status.ERROR,
-                        raw_status=header,
-                        detail=f"CBC: unreadable solution file ({type(exc).__name__}: {exc})",
-                    ),
-                    began,
+                return BackendResult(
+                    Status.ERROR,
+                    raw_status=header,
+                    detail=f"CBC: unreadable solution file ({type(exc).__name__}: {exc})",
                 )
+        return _Answer(job, run, header, (int(status), int(sol_status)), x, reduced)
 
-        return self._result(
-            pulp,
-            model,
-            integer,
-            x=x,
-            codes=(int(status), int(sol_status)),
-            header=header,
-            run=run,
-            bound=_log_bound(run.log, sign, model.objective_offset),
-            start_x=start_x,
-            notes=[start_note] if start_note else [],
-            began=began,
-        )
+    def map_back(self, request: SolveRequest, raw: Any) -> BackendResult:
+        """Map PuLP's codes and CBC's header to a :class:`BackendResult`: only PuLP's
+        ``LpSolutionOptimal`` is optimal, integer columns are snapped, the bound is the one of
+        CBC's log and the reduced costs those of an optimal relaxation (the model was sent as a
+        minimisation: both are turned back). See :meth:`Backend.map_back`."""
+        import pulp
 
-    def _result(
-        self,
-        pulp: Any,
-        model: LinearModel,
-        integer: BoolArray,
-        *,
-        x: FloatArray,
-        codes: tuple[int, int],
-        header: str,
-        run: _Run,
-        bound: float | None,
-        start_x: FloatArray | None,
-        notes: list[str],
-        began: float,
-    ) -> BackendResult:
-        """Map PuLP's codes and CBC's header to a verified :class:`BackendResult`."""
-        status_code, sol_code = codes
-        words = header.split(" - objective value")[0].strip()
+        answer: _Answer = raw
+        model, run, start = request.model, answer.run, answer.job.start
+        status_code, sol_code = answer.codes
+        words = answer.header.split(" - objective value")[0].strip()
         lowered = words.lower()
         limit = bool(run.stopped) or (
             lowered.startswith("stopped") and any(w in lowered for w in _LIMIT_WORDS)
@@ -363,194 +326,134 @@ class CbcBackend(Backend):
             f"{pulp.LpStatus.get(status_code, status_code)}/"
             f"{pulp.LpSolution.get(sol_code, sol_code)}"
         )
-        detail = [f"CBC: {words} (PuLP {pulp_words})", *notes]
+        detail = [f"CBC: {words} (PuLP {pulp_words})", *answer.job.notes]
         if run.stopped:
             detail.append(f"stopped by portfolio ({run.stopped})")
 
         plan: FloatArray | None = None
         if status_code == pulp.LpStatusInfeasible:
             status = Status.INFEASIBLE
-            if start_x is not None:
+            if start is not None:
                 status = Status.ERROR
                 detail.append("CBC reported infeasible, but the start plan satisfies the model")
         elif status_code == pulp.LpStatusUnbounded:
             status = Status.UNBOUNDED
         elif status_code == pulp.LpStatusOptimal and sol_code == pulp.LpSolutionOptimal:
-            status, plan = Status.OPTIMAL, x
+            status, plan = Status.OPTIMAL, answer.x
         elif status_code == pulp.LpStatusOptimal and sol_code == pulp.LpSolutionIntegerFeasible:
-            status, plan = Status.FEASIBLE, x
+            status, plan = Status.FEASIBLE, answer.x
         elif limit:
             status = Status.TIME_LIMIT_NO_SOLUTION
         else:
             status = Status.ERROR
             detail.append("no plan")
 
+        sign = -1.0 if model.sense is Sense.MAXIMISE else 1.0
         if plan is not None:
-            plan = _snap(plan, integer)
-            violation = _relative_violation(model, plan, integer)
-            if not violation <= CHECK_TOL:
-                detail.append(
-                    f"the returned vector breaks the model by {violation:.3g} "
-                    f"(absolute {model.max_violation(plan):.3g}), discarded"
-                )
-                plan = None
-                status = Status.TIME_LIMIT_NO_SOLUTION if limit else Status.ERROR
-
-        if status in (Status.FEASIBLE, Status.TIME_LIMIT_NO_SOLUTION) and start_x is not None:
-            if plan is None or _better(model, start_x, plan):
-                plan, status = start_x, Status.FEASIBLE
-                detail.append("returning the start plan, CBC found nothing better")
-
+            plan = _snap(plan, model.integrality)
         objective = model.objective_value(plan) if plan is not None else None
+        bound = _log_bound(run.log, sign, model.objective_offset)
         if status is Status.OPTIMAL:
             bound = objective
-        elif bound is not None and objective is not None:
-            # CBC prints the bound with 3 decimals: never let it pass the plan it bounds.
-            bound = (
-                min(bound, objective) if model.sense is Sense.MINIMISE else max(bound, objective)
-            )
-        if status in (Status.INFEASIBLE, Status.UNBOUNDED, Status.ERROR):
+        elif status in (Status.INFEASIBLE, Status.UNBOUNDED, Status.ERROR):
             bound = None
+        hit_limit = limit and status in (Status.FEASIBLE, Status.TIME_LIMIT_NO_SOLUTION)
+        optimal_lp = request.relax and status is Status.OPTIMAL
+        reduced = sign * answer.reduced_costs if optimal_lp else None
+        words = "; ".join(detail)
         return BackendResult(
-            status=status,
-            x=plan,
-            objective=objective,
-            bound=bound,
-            raw_status=header,
-            detail="; ".join(detail),
-            seconds=time.perf_counter() - began,
-            hit_limit=limit and status in (Status.FEASIBLE, Status.TIME_LIMIT_NO_SOLUTION),
+            status, plan, objective, bound, answer.header, words, 0.0, hit_limit, reduced
         )
 
-    def _no_solution(
-        self,
-        model: LinearModel,
-        run: _Run,
-        header: str,
-        start_x: FloatArray | None,
-        began: float,
-    ) -> BackendResult:
-        """CBC left no usable solution: a stop (or kill) this module enforced, or a failure."""
-        if run.stopped:
-            reason = f"CBC stopped by portfolio ({run.stopped}) without a solution file"
-            return self._no_run(model, start_x, reason, began)
-        tail = " | ".join(line.strip() for line in list(run.log)[-5:] if line.strip())
-        return _with_seconds(
-            BackendResult(
-                Status.ERROR,
-                raw_status=header or f"exit code {run.returncode}",
-                detail=f"CBC wrote no solution (exit code {run.returncode}): {tail}",
-            ),
-            began,
-        )
-
-    def _no_run(
-        self, model: LinearModel, start_x: FloatArray | None, reason: str, began: float
-    ) -> BackendResult:
-        """A limit ended the solve before CBC produced anything: the start plan, if any."""
-        if start_x is not None:
-            return _with_seconds(
-                BackendResult(
-                    Status.FEASIBLE,
-                    x=start_x,
-                    objective=model.objective_value(start_x),
-                    raw_status="no CBC result",
-                    detail=f"{reason}; returning the start plan",
-                    hit_limit=True,
-                ),
-                began,
-            )
-        return _with_seconds(
-            BackendResult(
-                Status.TIME_LIMIT_NO_SOLUTION,
-                raw_status="no CBC result",
-                detail=reason,
-                hit_limit=True,
-            ),
-            began,
+    def settle(self, request: SolveRequest, answer: BackendResult) -> BackendResult:
+        """The start plan instead of a worse plan, or of none, after a limit. See
+        :meth:`Backend.settle`."""
+        model = request.model
+        start, _ = _prepare_start(model, request.start)
+        if start is None or answer.status not in (Status.FEASIBLE, Status.TIME_LIMIT_NO_SOLUTION):
+            return answer
+        if answer.x is not None and not _better(model, start, answer.x):
+            return answer
+        return replace(
+            answer,
+            status=Status.FEASIBLE,
+            x=start,
+            objective=model.objective_value(start),
+            detail=f"{answer.detail}; returning the start plan, CBC found nothing better",
         )
 
 
-def _with_seconds(result: BackendResult, began: float) -> BackendResult:
-    """``result`` with the wall time since ``began``."""
+def _check_option(table: tuple[tuple[str, str, str], ...], key: str, value: Any) -> None:
+    """Check one option against CBC's parameter table (:meth:`CbcBackend.option_checker`)."""
+    if not table:
+        return
+    name = key.lstrip("-")
+    lower = name.lower()
+    matches = [
+        (full, kind)
+        for short, full, kind in table
+        if full.lower().startswith(lower) and len(lower) >= len(short)
+    ]
+    if not matches:
+        options = [full for _, full, kind in table if kind != "action"]
+        raise OptionRejected("CBC has no such option", options)
+    full, kind = matches[0]
+    if kind == "action":
+        raise OptionRejected(f"'{full}' is a CBC command, not an option")
+    if kind in ("double", "integer"):
+        try:
+            number = float(value) if not isinstance(value, bool) else math.nan
+        except (TypeError, ValueError):
+            number = math.nan
+        whole = kind == "double" or (math.isfinite(number) and number.is_integer())
+        if not (math.isfinite(number) and whole):
+            wanted = "a number" if kind == "double" else "a whole number"
+            raise OptionRejected(f"CBC's '{full}' takes {wanted}, got {value!r}")
+
+
+def _no_solution(
+    model: LinearModel, run: _Run, header: str, start: FloatArray | None
+) -> BackendResult:
+    """CBC left no usable solution: a stop (or kill) this module enforced, or a failure."""
+    if run.stopped:
+        reason = f"CBC stopped by portfolio ({run.stopped}) without a solution file"
+        return _no_run(model, start, reason)
+    tail = " | ".join(line.strip() for line in list(run.log)[-5:] if line.strip())
     return BackendResult(
-        status=result.status,
-        x=result.x,
-        objective=result.objective,
-        bound=result.bound,
-        raw_status=result.raw_status,
-        detail=result.detail,
-        seconds=time.perf_counter() - began,
-        hit_limit=result.hit_limit,
+        Status.ERROR,
+        raw_status=header or f"exit code {run.returncode}",
+        detail=f"CBC wrote no solution (exit code {run.returncode}): {tail}",
     )
 
 
-def _trivial_result(model: LinearModel, integer: BoolArray) -> BackendResult | None:
-    """The answer when no solver is needed: contradictory bounds, an unsatisfiable empty row, or
-    no columns at all. None otherwise.
-    """
-    tol = 1e-9
-    lo, up = model.col_lower, model.col_upper
-    if integer.any():
-        lo = np.where(integer, np.ceil(lo - SNAP_TOL), lo)
-        up = np.where(integer, np.floor(up + SNAP_TOL), up)
-    bad_cols = np.flatnonzero(lo > up + tol)
-    if bad_cols.size:
-        j = int(bad_cols[0])
+def _no_run(model: LinearModel, start: FloatArray | None, reason: str) -> BackendResult:
+    """A limit ended the solve before CBC produced anything: the start plan, if any."""
+    if start is None:
         return BackendResult(
-            Status.INFEASIBLE,
-            raw_status="empty column domain",
-            detail=f"column {model.column_name(j)} has no value within its bounds"
-            + (" (integer)" if integer[j] else ""),
+            Status.TIME_LIMIT_NO_SOLUTION, raw_status="no CBC result", detail=reason, hit_limit=True
         )
-    row_nnz = np.diff(model.matrix.indptr)
-    empty = row_nnz == 0
-    broken = (model.row_lower > model.row_upper + tol) | (
-        empty & ((model.row_lower > tol) | (model.row_upper < -tol))
+    return BackendResult(
+        Status.FEASIBLE,
+        x=start,
+        objective=model.objective_value(start),
+        raw_status="no CBC result",
+        detail=f"{reason}; returning the start plan",
+        hit_limit=True,
     )
-    bad_rows = np.flatnonzero(broken)
-    if bad_rows.size:
-        i = int(bad_rows[0])
-        return BackendResult(
-            Status.INFEASIBLE,
-            raw_status="unsatisfiable row",
-            detail=f"row {model.row_name(i)} cannot hold: bounds "
-            f"[{model.row_lower[i]:g}, {model.row_upper[i]:g}]"
-            + (" on an empty row" if empty[i] else ""),
-        )
-    if model.num_cols == 0:
-        x = np.zeros(0, dtype=np.float64)
-        objective = model.objective_value(x)
-        return BackendResult(
-            Status.OPTIMAL,
-            x=x,
-            objective=objective,
-            bound=objective,
-            raw_status="no columns",
-            detail="model without columns: nothing to solve",
-        )
-    return None
 
 
-def _prepare_start(
-    model: LinearModel,
-    start: FloatArray | None,
-    integer: BoolArray,
-) -> tuple[FloatArray | None, str]:
+def _prepare_start(model: LinearModel, start: FloatArray | None) -> tuple[FloatArray | None, str]:
     """The start plan clipped to the bounds and snapped, when it satisfies the model.
 
     Returns:
         The plan (or None) and a note for ``detail`` when the start was given but not used.
     """
-    if start is None or not integer.any():
+    if start is None or not model.integrality.any():
         return None, ""
-    x = np.asarray(start, dtype=np.float64)
-    if x.shape != (model.num_cols,):
-        raise ValueError(f"start has shape {x.shape}, the model has {model.num_cols} columns")
-    x = _snap(np.clip(x, model.col_lower, model.col_upper), integer)
-    violation = _relative_violation(model, x, integer)
-    if not violation <= CHECK_TOL:
-        return None, f"start plan ignored: it breaks the model by {violation:.3g}"
+    x = np.clip(np.asarray(start, dtype=np.float64), model.col_lower, model.col_upper)
+    x = _snap(x, model.integrality)
+    if not model.accepts(x):
+        return None, f"start plan ignored: {model.violation(x).describe()}"
     return x, ""
 
 
@@ -578,16 +481,17 @@ def _row(i: int, upper_side: bool = False) -> str:
     return f"{'U' if upper_side else 'C'}{i:07d}"
 
 
-def write_mps(path: str, model: LinearModel, integer: BoolArray) -> None:
-    """Write ``model`` as a minimisation MPS file, every number at full precision.
+def mps_lines(model: LinearModel) -> list[str]:
+    """``model`` as the lines of a minimisation MPS file, every number at full precision.
 
     The layout is PuLP's (fixed-format names of 8 characters: columns ``X0000000``, rows
     ``C0000000``, ``U0000000`` for the upper side of a ranged row; empty rows, checked by
-    :func:`_trivial_result`, and rows with no finite bound are left out). Every column is listed
+    :meth:`Backend.solve`, and rows with no finite bound are left out). Every column is listed
     with its objective coefficient, even 0, so that CBC knows it. A maximisation is written
     negated.
     """
     costs = model.objective if model.sense is Sense.MINIMISE else -model.objective
+    integer = model.integrality
     matrix = sp.csr_matrix(model.matrix, dtype=np.float64)
     matrix.sum_duplicates()
     lower, upper = model.row_lower, model.row_upper
@@ -659,8 +563,7 @@ def write_mps(path: str, model: LinearModel, integer: BoolArray) -> None:
         if finite_up:
             lines.append(f" UP BND       {_col(j)}  {_number(up)}\n")
     lines.append("ENDATA\n")
-    with open(path, "w") as handle:
-        handle.writelines(lines)
+    return lines
 
 
 def _write_start(path: str, x: FloatArray) -> None:
@@ -671,9 +574,11 @@ def _write_start(path: str, x: FloatArray) -> None:
         handle.writelines(lines)
 
 
-def _read_solution(path: str, num_cols: int) -> FloatArray:
-    """Column values from CBC's solution file (``-printingOptions all``); NaN where absent."""
+def _read_solution(path: str, num_cols: int) -> tuple[FloatArray, FloatArray]:
+    """Column values and reduced costs from CBC's solution file (``-printingOptions all``: index,
+    name, value, reduced cost); NaN where absent."""
     x = np.full(num_cols, math.nan, dtype=np.float64)
+    reduced = np.full(num_cols, math.nan, dtype=np.float64)
     with open(path) as handle:
         handle.readline()  # the status line
         for line in handle:
@@ -687,7 +592,9 @@ def _read_solution(path: str, num_cols: int) -> FloatArray:
                 j = int(name[1:])
                 if j < num_cols:
                     x[j] = float(fields[2])
-    return x
+                    if len(fields) > 3:
+                        reduced[j] = float(fields[3])
+    return x, reduced
 
 
 @contextlib.contextmanager
@@ -876,30 +783,6 @@ def _snap(x: FloatArray, integer: BoolArray) -> FloatArray:
     return x
 
 
-def _relative_violation(model: LinearModel, x: FloatArray, integer: BoolArray) -> float:
-    """Largest violation at ``x``: rows and bounds relative to ``1 + |bound|``, integrality
-    absolute. NaN values count as an infinite violation.
-    """
-    if not np.isfinite(x).all():
-        return math.inf
-    activity = model.matrix @ x
-    worst = 0.0
-    for bounds, gap in (
-        (model.row_lower, model.row_lower - activity),
-        (model.row_upper, activity - model.row_upper),
-        (model.col_lower, model.col_lower - x),
-        (model.col_upper, x - model.col_upper),
-    ):
-        finite = np.isfinite(bounds)
-        if finite.any():
-            scaled = gap[finite] / (1.0 + np.abs(bounds[finite]))
-            worst = max(worst, float(np.max(scaled, initial=0.0)))
-    if integer.any():
-        values = x[integer]
-        worst = max(worst, float(np.max(np.abs(values - np.round(values)), initial=0.0)))
-    return worst
-
-
 def _better(model: LinearModel, candidate: FloatArray, incumbent: FloatArray) -> bool:
     """``candidate`` has a strictly better objective than ``incumbent``."""
     a, b = model.objective_value(candidate), model.objective_value(incumbent)
@@ -907,4 +790,3 @@ def _better(model: LinearModel, candidate: FloatArray, incumbent: FloatArray) ->
     return a < b - margin if model.sense is Sense.MINIMISE else a > b + margin
 
 
-BACKEND = CbcBackend

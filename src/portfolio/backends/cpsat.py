@@ -34,7 +34,7 @@ portfolio (``|O - B| / max(1, |O|)``, ``SharedResponseManager::TestGapLimitsIfNe
 :data:`DEFAULT_WORKERS`), ``seed`` -> ``random_seed``, ``verbose`` -> ``log_search_progress``.
 ``presolve_inclusion_work_limit`` is set to 0 (see :data:`DEFAULT_OPTIONS`). ``backend_options``
 are set on ``CpSolver.parameters`` by name last, so they win (enum values by member name or
-number, repeated fields as lists); an unknown name returns ``Status.ERROR`` naming it.
+number, repeated fields as lists); an unknown name is refused before solving (``check_options``).
 
 Determinism (measured with ortools 9.15 and this backend's defaults on two small MMKP models solved
 to optimality, seed fixed, four runs each): with 8 workers the optimal *value* repeats but the
@@ -53,17 +53,17 @@ models solved to optimality.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from portfolio.backends.base import Backend, Feature
+from portfolio.backends.base import Backend, Feature, OptionCheck, OptionRejected, SolveRequest
 from portfolio.backends.scaling import (
     IntegerObjective,
     IntegerRows,
@@ -73,11 +73,8 @@ from portfolio.backends.scaling import (
 )
 from portfolio.errors import IncompatibleModelError
 from portfolio.linear import FloatArray, IntArray, LinearModel, Sense
-from portfolio.params import SolveParams
 from portfolio.result import BackendResult, Status, relative_gap
 
-CHECK_TOL = 1e-6
-"""Largest violation of a returned plan, relative to ``1 + |bound|``, before it is discarded."""
 DEFAULT_WORKERS = 8
 """``num_workers`` when ``params.threads`` is None (CP-SAT's own default is one per core).
 
@@ -106,18 +103,14 @@ _INTEGER_LIMIT = 2**53
 
 
 @dataclass(frozen=True)
-class _Request:
-    """Everything one CP-SAT run needs besides the rows."""
+class _Prepared:
+    """The model as CP-SAT takes it (what :meth:`CpSatBackend.translate` builds)."""
 
-    model: LinearModel
-    params: SolveParams
-    objective: IntegerObjective
     col_lower: IntArray
     col_upper: IntArray
-    time_limit: float | None
-    began: float
-    start: FloatArray | None
-    interrupt: threading.Event | None
+    rows: IntegerRows
+    objective: IntegerObjective
+    notes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -132,90 +125,47 @@ class _Outcome:
     stopped: bool
 
 
+@dataclass(frozen=True)
+class _Solved:
+    """What :meth:`CpSatBackend.run` gives :meth:`CpSatBackend.map_back`."""
+
+    prepared: _Prepared
+    outcome: _Outcome
+    relaxed: bool
+    notes: tuple[str, ...]
+
+
 class CpSatBackend(Backend):
     """Google OR-Tools CP-SAT: integer programming by lazy clause generation and LNS."""
 
-    name: ClassVar[str] = "cpsat"
-    description: ClassVar[str] = (
+    name = extra = "cpsat"
+    modules = ("ortools",)
+    features = frozenset(
+        {Feature.MIP_START, Feature.INTERRUPT, Feature.INTEGER_COEFFICIENTS, Feature.THREADS}
+    )
+    description = (
         "Google OR-Tools CP-SAT: integer models only (data scaled to integers, exactly where "
         "possible), MIP start as hints, interruptible, parallel workers"
     )
-    modules: ClassVar[tuple[str, ...]] = ("ortools",)
-    extra: ClassVar[str] = "cpsat"
-    features: ClassVar[frozenset[Feature]] = frozenset(
-        {Feature.MIP_START, Feature.INTERRUPT, Feature.INTEGER_COEFFICIENTS, Feature.THREADS}
-    )
 
-    def check_options(self, options: Mapping[str, Any]) -> None:
-        """Check options against CP-SAT's ``SatParameters`` field descriptors (the name, and the
-        value's type: bool, number, enum member or list), then set them on a scratch parameter
-        set as the solve will. See :meth:`Backend.check_options`."""
-        if not options:
-            return
-        from ortools.sat import sat_parameters_pb2
+    def option_checker(self) -> OptionCheck:
+        """Options are checked against CP-SAT's ``SatParameters`` field descriptors (the name,
+        and the value's type: bool, number, enum member or list), then set on a scratch
+        parameter set as the solve will. See :meth:`Backend.check_options`."""
         from ortools.sat.python import cp_model
 
-        from portfolio.backends.base import close_matches
-        from portfolio.errors import BackendOptionError
+        return functools.partial(_check_option, cp_model.CpSolver().parameters)
 
-        fields = sat_parameters_pb2.SatParameters.DESCRIPTOR.fields_by_name
-        scratch = cp_model.CpSolver().parameters
-        for key, value in options.items():
-            name = str(key)
-            field = fields.get(name)
-            if field is None:
-                raise BackendOptionError(
-                    self.name, name, "CP-SAT has no such parameter", close_matches(name, fields)
-                )
-            if field.type == field.TYPE_BOOL:
-                wanted = "true or false"
-            elif field.type in (field.TYPE_DOUBLE, field.TYPE_FLOAT):
-                wanted = "a number"
-            elif field.type == field.TYPE_ENUM:
-                wanted = "one of " + ", ".join(v.name for v in field.enum_type.values)
-            elif field.type == field.TYPE_STRING:
-                wanted = "a string"
-            elif field.type == field.TYPE_MESSAGE:
-                wanted = "a structured value, which cannot be given here"
-            else:
-                wanted = "a whole number"
-            repeated = getattr(field, "is_repeated", None)
-            if repeated is None:  # protobuf before 6.31
-                repeated = field.label == field.LABEL_REPEATED
-            if repeated:
-                wanted = f"a list, each item {wanted}"
-            if field.type == field.TYPE_MESSAGE:
-                raise BackendOptionError(self.name, name, f"CP-SAT's '{name}' takes {wanted}")
-            try:
-                if not repeated and isinstance(value, bool) != (field.type == field.TYPE_BOOL):
-                    raise TypeError(name)
-                _set_parameter(scratch, name, value)
-            except (_ParameterError, AttributeError, TypeError, ValueError):
-                raise BackendOptionError(
-                    self.name, name, f"CP-SAT's '{name}' takes {wanted}, got {value!r}"
-                ) from None
-
-    def solve(
-        self,
-        model: LinearModel,
-        params: SolveParams,
-        *,
-        time_limit: float | None,
-        start: FloatArray | None = None,
-        interrupt: threading.Event | None = None,
-        relax: bool = False,
-    ) -> BackendResult:
-        """Solve with CP-SAT. See :meth:`Backend.solve`.
+    def translate(self, request: SolveRequest) -> Any:
+        """Integer column bounds, and the rows and objective scaled to integers
+        (:mod:`portfolio.backends.scaling`); the answer itself when a column has no integer
+        value or a row no plan can meet. See :meth:`Backend.translate`.
 
         Raises:
-            IncompatibleModelError: ``relax`` is asked, or a column is continuous (and not fixed at
-                an integer) or has an infinite or huge bound.
+            IncompatibleModelError: a column is continuous (and not fixed at an integer) or has
+                an infinite or huge bound.
         """
-        began = time.perf_counter()
-        if relax:
-            raise IncompatibleModelError(
-                "the cpsat backend cannot solve continuous relaxations (CP-SAT is integer-only)"
-            )
+        model = request.model
         col_lower, col_upper = _integer_bounds(model)
         empty_cols = np.flatnonzero(col_lower > col_upper)
         if empty_cols.size:
@@ -224,44 +174,40 @@ class CpSatBackend(Backend):
                 Status.INFEASIBLE,
                 raw_status="presolve",
                 detail=f"no integer value lies within the bounds of column(s) {names}",
-                seconds=time.perf_counter() - began,
             )
-        lower_f = col_lower.astype(np.float64)
-        upper_f = col_upper.astype(np.float64)
-        rows = scale_rows(model.matrix, model.row_lower, model.row_upper, lower_f, upper_f)
+        lower, upper = col_lower.astype(np.float64), col_upper.astype(np.float64)
+        rows = scale_rows(model.matrix, model.row_lower, model.row_upper, lower, upper)
         if rows.infeasible.size:
             names = ", ".join(model.row_name(int(i)) for i in rows.infeasible[:5])
             return BackendResult(
                 Status.INFEASIBLE,
                 raw_status="presolve",
                 detail=f"row(s) no plan can satisfy (empty, or lower bound above upper): {names}",
-                seconds=time.perf_counter() - began,
             )
-        objective = scale_objective(model.objective, lower_f, upper_f)
-        notes = [_describe_rows(model, rows), _describe_objective(objective)]
-        request = _Request(
-            model, params, objective, col_lower, col_upper, time_limit, began, start, interrupt
-        )
-        try:
-            outcome = self._run(request, rows)
-        except _ParameterError as exc:
-            return BackendResult(
-                Status.ERROR,
-                raw_status="bad option",
-                detail=str(exc),
-                seconds=time.perf_counter() - began,
-            )
+        objective = scale_objective(model.objective, lower, upper)
+        notes = (_describe_rows(model, rows), _describe_objective(objective))
+        return _Prepared(col_lower, col_upper, rows, objective, notes)
+
+    def run(self, request: SolveRequest, translated: Any) -> Any:
+        """Run CP-SAT; when rounded rows make its answer prove nothing about the real model,
+        run it again with those rows relaxed outwards (see the module notes).
+        See :meth:`Backend.run`."""
+        prepared: _Prepared = translated
+        model, rows = request.model, prepared.rows
+        notes = list(prepared.notes)
+        outcome = self._solve_once(request, prepared, rows, request.start)
         relaxed = False
-        stop_requested = interrupt is not None and interrupt.is_set()
         resolve = rows.restricting.size and outcome.raw in ("INFEASIBLE", "OPTIMAL")
-        if resolve and not stop_requested:
+        if resolve and not request.stop_requested:
             # The rounded (inner) model proves nothing about the real one: solve the outer
             # model, a relaxation, for a proof of infeasibility or a valid bound.
+            lower = prepared.col_lower.astype(np.float64)
+            upper = prepared.col_upper.astype(np.float64)
             outer = scale_rows(
-                model.matrix, model.row_lower, model.row_upper, lower_f, upper_f, mode="outer"
+                model.matrix, model.row_lower, model.row_upper, lower, upper, mode="outer"
             )
-            hinted = request if outcome.x is None else replace(request, start=outcome.x)
-            second = self._run(hinted, outer)
+            hint = request.start if outcome.x is None else outcome.x
+            second = self._solve_once(request, prepared, outer, hint)
             merged = _merge(model, outcome, second)
             if merged is not None:
                 notes.append(
@@ -271,26 +217,27 @@ class CpSatBackend(Backend):
                 outcome, relaxed = merged, True
             else:
                 notes.append(f"the re-solve with the rounded rows relaxed outwards: {second.raw}")
-        return self._interpret(model, params, rows, objective, outcome, relaxed, notes, began)
+        return _Solved(prepared, outcome, relaxed, tuple(notes))
 
-    def _run(self, request: _Request, rows: IntegerRows) -> _Outcome:
+    def _solve_once(
+        self,
+        request: SolveRequest,
+        prepared: _Prepared,
+        rows: IntegerRows,
+        start: FloatArray | None,
+    ) -> _Outcome:
         """Build the CP-SAT model, solve it, and collect the raw outcome."""
         from ortools.sat.python import cp_model
 
-        model, params, start, interrupt = (
-            request.model,
-            request.params,
-            request.start,
-            request.interrupt,
-        )
-        col_lower, col_upper = request.col_lower, request.col_upper
+        model, params, interrupt = request.model, request.params, request.interrupt
+        col_lower, col_upper = prepared.col_lower, prepared.col_upper
 
         cp = cp_model.CpModel()
         proto = cp.proto
         _add_variables(proto, col_lower, col_upper)
         _add_rows(proto, rows)
-        _set_objective(proto, model, request.objective)
-        if start is not None and np.shape(start) == (model.num_cols,):
+        _set_objective(proto, model, prepared.objective)
+        if start is not None:
             hint = np.clip(np.rint(np.asarray(start, dtype=np.float64)), col_lower, col_upper)
             proto.solution_hint.vars.extend(range(model.num_cols))
             proto.solution_hint.values.extend(hint.astype(np.int64).tolist())
@@ -298,8 +245,9 @@ class CpSatBackend(Backend):
         solver = cp_model.CpSolver()
         solver_params = solver.parameters
         limit: float | None = None
-        if request.time_limit is not None:
-            limit = max(0.01, float(request.time_limit) - (time.perf_counter() - request.began))
+        remaining = request.remaining()
+        if remaining is not None:
+            limit = max(0.01, remaining)
             solver_params.max_time_in_seconds = limit
         solver_params.relative_gap_limit = float(params.rel_gap)
         solver_params.absolute_gap_limit = 0.0
@@ -354,31 +302,25 @@ class CpSatBackend(Backend):
         )
         return _Outcome(raw, x, bound, str(response.solution_info), wall, stopped)
 
-    def _interpret(
-        self,
-        model: LinearModel,
-        params: SolveParams,
-        rows: IntegerRows,
-        objective: IntegerObjective,
-        outcome: _Outcome,
-        relaxed: bool,
-        notes: list[str],
-        began: float,
-    ) -> BackendResult:
-        """Map CP-SAT's outcome to portfolio's status, objective and bound."""
-        raw = outcome.raw
-        detail_parts = [f"CP-SAT {raw} in {outcome.wall:.3g} s", *[n for n in notes if n]]
+    def map_back(self, request: SolveRequest, raw: Any) -> BackendResult:
+        """Map CP-SAT's outcome to portfolio's status, objective and bound: ``optimal`` only
+        when the widened gap is within ``rel_gap``. See :meth:`Backend.map_back`."""
+        solved: _Solved = raw
+        model, params = request.model, request.params
+        rows, objective = solved.prepared.rows, solved.prepared.objective
+        outcome, relaxed = solved.outcome, solved.relaxed
+        code = outcome.raw
+        detail_parts = [f"CP-SAT {code} in {outcome.wall:.3g} s", *filter(None, solved.notes)]
 
         def result(status: Status, **kwargs: Any) -> BackendResult:
             return BackendResult(
                 status=status,
-                raw_status=raw,
+                raw_status=code,
                 detail="; ".join(detail_parts),
-                seconds=time.perf_counter() - began,
                 **kwargs,
             )
 
-        if raw == "INFEASIBLE":
+        if code == "INFEASIBLE":
             if relaxed:
                 detail_parts.append("infeasible even with the rounded rows relaxed: proven")
             elif rows.restricting.size:
@@ -387,34 +329,22 @@ class CpSatBackend(Backend):
                 )
                 return result(Status.ERROR)
             return result(Status.INFEASIBLE)
-        if raw == "UNKNOWN":
+        if code == "UNKNOWN":
             if outcome.stopped:
                 return result(Status.TIME_LIMIT_NO_SOLUTION, hit_limit=True)
             detail_parts.append(f"no answer ({outcome.info})" if outcome.info else "no answer")
             return result(Status.ERROR)
-        if raw not in ("OPTIMAL", "FEASIBLE"):
+        if code not in ("OPTIMAL", "FEASIBLE"):
             if outcome.info:
                 detail_parts.append(outcome.info)
             return result(Status.ERROR)
 
         x = outcome.x
         if x is None:
-            detail_parts.append(f"{raw} status without a full solution vector")
+            detail_parts.append(f"{code} status without a full solution vector")
             return result(Status.ERROR)
-        violation = _relative_violation(model, x)
-        if violation > CHECK_TOL:
-            detail_parts.append(
-                f"the returned plan breaks the real model by {violation:.3g} (relative), discarded"
-            )
-            if relaxed:
-                detail_parts.append(
-                    "plans exist only with the rounded rows relaxed; whether the real model has "
-                    "one is undecided"
-                )
-            return result(Status.ERROR)
-
         value = model.objective_value(x)
-        hit_limit = raw == "FEASIBLE"
+        hit_limit = code == "FEASIBLE"
         if relaxed:
             # The outer model is a relaxation and x is a real plan: its bound is valid.
             restricted = False
@@ -431,9 +361,9 @@ class CpSatBackend(Backend):
         else:
             bound = _widen(outcome.bound, objective, model.sense)
             if not np.any(model.objective):
-                bound = value if raw == "OPTIMAL" else None
+                bound = value if code == "OPTIMAL" else None
             status = Status.FEASIBLE
-            if raw == "OPTIMAL":
+            if code == "OPTIMAL":
                 # After a relaxed re-solve the plan may come from the inner model: test the gap.
                 if (objective.exact and not relaxed) or (
                     bound is not None and relative_gap(value, bound) <= params.rel_gap + _BOUND_EPS
@@ -473,7 +403,7 @@ def _merge(model: LinearModel, inner: _Outcome, outer: _Outcome) -> _Outcome | N
     plans = [
         x
         for x in (outer.x, inner.x)
-        if x is not None and _relative_violation(model, x) <= CHECK_TOL
+        if x is not None and model.accepts(x)
     ]
     if not plans:
         return None
@@ -481,6 +411,41 @@ def _merge(model: LinearModel, inner: _Outcome, outer: _Outcome) -> _Outcome | N
     best = min(plans, key=lambda x: sign * model.objective_value(x))
     return replace(outer, x=best, wall=wall)
 
+
+def _check_option(scratch: Any, name: str, value: Any) -> None:
+    """Check one option against CP-SAT's ``SatParameters`` (:meth:`CpSatBackend.option_checker`),
+    setting it on ``scratch``, a parameter set of no solve."""
+    from ortools.sat import sat_parameters_pb2
+
+    fields = sat_parameters_pb2.SatParameters.DESCRIPTOR.fields_by_name
+    field = fields.get(name)
+    if field is None:
+        raise OptionRejected("CP-SAT has no such parameter", fields)
+    if field.type == field.TYPE_BOOL:
+        wanted = "true or false"
+    elif field.type in (field.TYPE_DOUBLE, field.TYPE_FLOAT):
+        wanted = "a number"
+    elif field.type == field.TYPE_ENUM:
+        wanted = "one of " + ", ".join(v.name for v in field.enum_type.values)
+    elif field.type == field.TYPE_STRING:
+        wanted = "a string"
+    elif field.type == field.TYPE_MESSAGE:
+        wanted = "a structured value, which cannot be given here"
+    else:
+        wanted = "a whole number"
+    repeated = getattr(field, "is_repeated", None)
+    if repeated is None:  # protobuf before 6.31
+        repeated = field.label == field.LABEL_REPEATED
+    if repeated:
+        wanted = f"a list, each item {wanted}"
+    if field.type == field.TYPE_MESSAGE:
+        raise OptionRejected(f"CP-SAT's '{name}' takes {wanted}")
+    try:
+        if not repeated and isinstance(value, bool) != (field.type == field.TYPE_BOOL):
+            raise TypeError(name)
+        _set_parameter(scratch, name, value)
+    except (_ParameterError, AttributeError, TypeError, ValueError):
+        raise OptionRejected(f"CP-SAT's '{name}' takes {wanted}, got {value!r}") from None
 
 class _ParameterError(Exception):
     """A backend option CP-SAT does not take."""
@@ -616,22 +581,6 @@ def _clamp_bound(value: float, bound: float, sense: Sense) -> float:
     return max(bound, value) if sense is Sense.MAXIMISE else min(bound, value)
 
 
-def _relative_violation(model: LinearModel, x: FloatArray) -> float:
-    """Largest row, bound or integrality violation, rows relative to ``1 + |bound|``."""
-    activity = model.matrix @ x
-    lo, hi = model.row_lower, model.row_upper
-    with np.errstate(invalid="ignore"):
-        below = np.where(np.isfinite(lo), (lo - activity) / (1.0 + np.abs(lo)), 0.0)
-        above = np.where(np.isfinite(hi), (activity - hi) / (1.0 + np.abs(hi)), 0.0)
-    worst = max(float(np.max(below, initial=0.0)), float(np.max(above, initial=0.0)))
-    worst = max(worst, float(np.max(model.col_lower - x, initial=0.0)))
-    worst = max(worst, float(np.max(x - model.col_upper, initial=0.0)))
-    if model.integrality.any():
-        ints = x[model.integrality]
-        worst = max(worst, float(np.max(np.abs(ints - np.round(ints)), initial=0.0)))
-    return worst
-
-
 def _describe_rows(model: LinearModel, rows: IntegerRows) -> str:
     """How the rows were scaled, for ``detail``."""
     powers = rows.powers[rows.powers >= 0]
@@ -671,5 +620,3 @@ def _families(model: LinearModel, rows: IntArray) -> str:
     counts = Counter(model.blocks[int(b)].family for b in which.tolist())
     return ", ".join(f"{family} x{n}" for family, n in counts.items())
 
-
-BACKEND = CpSatBackend

@@ -18,18 +18,13 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from portfolio.backends.base import Backend, Feature, exact_rows
-from portfolio.linear import FloatArray, LinearModel, Sense
-from portfolio.params import SolveParams
+from portfolio.backends.base import Backend, Feature, OptionCheck, OptionRejected, SolveRequest
+from portfolio.linear import FloatArray, Sense
 from portfolio.result import BackendResult, Status
-
-#: Relative tolerance when re-checking a returned vector against the model.
-CHECK_TOL = 1e-6
 
 _banner_lock = threading.Lock()
 _banner_done = False
@@ -80,13 +75,12 @@ def new_highs() -> Any:
 class HighsBackend(Backend):
     """HiGHS MIP and LP solver (highspy)."""
 
-    name: ClassVar[str] = "highs"
-    description: ClassVar[str] = "HiGHS via highspy: MIP and LP, MIP start, interruptible (default)"
-    modules: ClassVar[tuple[str, ...]] = ("highspy",)
-    extra: ClassVar[str] = "highs"
-    features: ClassVar[frozenset[Feature]] = frozenset(
+    name = extra = "highs"
+    modules = ("highspy",)
+    features = frozenset(
         {Feature.MIP_START, Feature.LP, Feature.INTERRUPT, Feature.THREADS, Feature.DETERMINISTIC}
     )
+    description = "HiGHS via highspy: MIP and LP, MIP start, interruptible (default)"
 
     @classmethod
     def version(cls) -> str | None:
@@ -97,16 +91,11 @@ class HighsBackend(Backend):
         except Exception:  # pragma: no cover - only when highspy is broken
             return super().version()
 
-    def check_options(self, options: Mapping[str, Any]) -> None:
-        """Check options against HiGHS's own table: ``getOptionType`` says whether a name
+    def option_checker(self) -> OptionCheck:
+        """Options are checked against HiGHS's own table: ``getOptionType`` says whether a name
         exists, ``setOptionValue`` on a scratch ``Highs`` whether the value is of its type and
         in its range. See :meth:`Backend.check_options`."""
-        if not options:
-            return
         import highspy
-
-        from portfolio.backends.base import close_matches
-        from portfolio.errors import BackendOptionError
 
         scratch = new_highs()
         kinds = {
@@ -115,38 +104,27 @@ class HighsBackend(Backend):
             highspy.HighsOptionType.kDouble: "a number",
             highspy.HighsOptionType.kString: "a string",
         }
-        for key, value in options.items():
-            name = str(key)
+
+        def check(name: str, value: Any) -> None:
             scratch.setOptionValue("output_flag", False)  # no "unknown option" line on stdout
             status, kind = scratch.getOptionType(name)
             if status != highspy.HighsStatus.kOk:
                 known = [n for n in dir(highspy.HighsOptions()) if not n.startswith("_")]
-                raise BackendOptionError(
-                    self.name, name, "HiGHS has no such option", close_matches(name, known)
-                )
+                raise OptionRejected("HiGHS has no such option", known)
             if scratch.setOptionValue(name, value) != highspy.HighsStatus.kOk:
-                raise BackendOptionError(
-                    self.name,
-                    name,
+                raise OptionRejected(
                     f"HiGHS does not accept {value!r}: it takes "
-                    f"{kinds.get(kind, 'another type')} (within the option's range)",
+                    f"{kinds.get(kind, 'another type')} (within the option's range)"
                 )
 
-    @exact_rows
-    def solve(
-        self,
-        model: LinearModel,
-        params: SolveParams,
-        *,
-        time_limit: float | None,
-        start: FloatArray | None = None,
-        interrupt: threading.Event | None = None,
-        relax: bool = False,
-    ) -> BackendResult:
-        """Solve with HiGHS. See :meth:`Backend.solve`."""
+        return check
+
+    def translate(self, request: SolveRequest) -> Any:
+        """A ``Highs`` object holding the model (the CSR arrays in one ``passModel``), the
+        parameters and the start. See :meth:`Backend.translate`."""
         import highspy
 
-        began = time.perf_counter()
+        model, params = request.model, request.params
         h = new_highs()
         h.setOptionValue("output_flag", bool(params.verbose))
         h.setOptionValue("mip_rel_gap", float(params.rel_gap))
@@ -154,18 +132,13 @@ class HighsBackend(Backend):
         _use_threads(params.threads)
         if params.threads is not None:
             h.setOptionValue("threads", int(params.threads))
-        if time_limit is not None:
-            h.setOptionValue("time_limit", max(0.01, float(time_limit)))
+        if request.time_limit is not None:
+            h.setOptionValue("time_limit", max(0.01, float(request.time_limit)))
         for key, value in params.backend_options.items():
             h.setOptionValue(str(key), value)
 
         matrix = model.matrix
         inf = highspy.kHighsInf
-        integrality = (
-            np.zeros(model.num_cols, dtype=np.int32)
-            if relax
-            else model.integrality.astype(np.int32)
-        )
         sense = (
             highspy.ObjSense.kMaximize
             if model.sense is Sense.MAXIMISE
@@ -186,26 +159,35 @@ class HighsBackend(Backend):
             matrix.indptr.astype(np.int32),
             matrix.indices.astype(np.int32),
             matrix.data,
-            integrality,
+            model.integrality.astype(np.int32),
         )
         if status == highspy.HighsStatus.kError:
             return BackendResult(
                 Status.ERROR, raw_status="passModel error", detail="HiGHS rejected the model"
             )
-
-        if start is not None and not relax:
+        if request.start is not None:
             h.setSolution(
                 model.num_cols,
                 np.arange(model.num_cols, dtype=np.int32),
-                np.asarray(start, dtype=np.float64),
+                np.asarray(request.start, dtype=np.float64),
             )
+        return h
 
-        deadline = None if time_limit is None else time.monotonic() + time_limit
+    def run(self, request: SolveRequest, translated: Any) -> Any:
+        """Run HiGHS, stopping it from its interrupt callbacks at the deadline or on the
+        caller's interrupt, and keeping the improving MIP solutions. See :meth:`Backend.run`.
+
+        Returns:
+            ``(highs, best)``: the solved ``Highs`` and the last improving solution (``x``,
+            ``bound``), if any.
+        """
+        h = translated
+        model, deadline = request.model, request.deadline
         best: dict[str, Any] = {}
 
         def stop_requested(event: Any) -> None:
-            if (interrupt is not None and interrupt.is_set()) or (
-                deadline is not None and time.monotonic() > deadline
+            if request.stop_requested or (
+                deadline is not None and time.perf_counter() > deadline
             ):
                 event.interrupt()
 
@@ -218,30 +200,29 @@ class HighsBackend(Backend):
         h.cbSimplexInterrupt.subscribe(stop_requested)
         h.cbIpmInterrupt.subscribe(stop_requested)
         h.cbMipInterrupt.subscribe(stop_requested)
-        if not relax:
+        if not request.relax:
             h.cbMipImprovingSolution.subscribe(improving)
 
         try:
             h.run()
         except Exception as exc:  # the solver's own failure: report, don't raise
             return BackendResult(
-                Status.ERROR,
-                raw_status=type(exc).__name__,
-                detail=f"HiGHS failed: {exc}",
-                seconds=time.perf_counter() - began,
+                Status.ERROR, raw_status=type(exc).__name__, detail=f"HiGHS failed: {exc}"
             )
         finally:
             h.clearCallbacks()
-        return self._result(h, model, relax, best, began)
+        return h, best
 
-    def _result(
-        self, h: Any, model: LinearModel, relax: bool, best: dict[str, Any], began: float
-    ) -> BackendResult:
+    def map_back(self, request: SolveRequest, raw: Any) -> BackendResult:
+        """HiGHS's model status, solution, dual bound and (for an optimal relaxation) column
+        duals as a :class:`BackendResult`. See :meth:`Backend.map_back`."""
         import highspy
 
+        h, best = raw
+        model, relax = request.model, request.relax
         ms = highspy.HighsModelStatus
         model_status = h.getModelStatus()
-        raw = h.modelStatusToString(model_status)
+        raw_status = h.modelStatusToString(model_status)
         info = h.getInfo()
         has_solution = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
         x: FloatArray | None = None
@@ -274,41 +255,24 @@ class HighsBackend(Backend):
             ms.kObjectiveTarget,
             getattr(ms, "kMemoryLimit", ms.kTimeLimit),
         }
-        detail = f"HiGHS: {raw}"
+        detail = f"HiGHS: {raw_status}"
+        hit_limit = False
         if model_status == ms.kOptimal:
             status = Status.OPTIMAL
-            hit_limit = False
         elif model_status in limit_codes:
             status = Status.FEASIBLE if x is not None else Status.TIME_LIMIT_NO_SOLUTION
             hit_limit = True
         elif model_status == ms.kInfeasible:
-            return BackendResult(
-                Status.INFEASIBLE,
-                raw_status=raw,
-                detail=detail,
-                seconds=time.perf_counter() - began,
-            )
+            return BackendResult(Status.INFEASIBLE, raw_status=raw_status, detail=detail)
         elif model_status in (ms.kUnbounded, ms.kUnboundedOrInfeasible):
             bounded = bool(
                 np.isfinite(model.col_lower).all() and np.isfinite(model.col_upper).all()
             )
             status = Status.INFEASIBLE if bounded else Status.UNBOUNDED
-            return BackendResult(
-                status, raw_status=raw, detail=detail, seconds=time.perf_counter() - began
-            )
+            return BackendResult(status, raw_status=raw_status, detail=detail)
         else:
             status = Status.ERROR
-            hit_limit = False
 
-        if x is not None:
-            violation = _relative_violation(model, x, relax)
-            if violation > CHECK_TOL:
-                detail += f"; the returned vector breaks the model by {violation:.3g}, discarded"
-                x = None
-                status = Status.TIME_LIMIT_NO_SOLUTION if hit_limit else Status.ERROR
-        if status is Status.OPTIMAL and x is None:
-            status = Status.ERROR
-            detail += "; optimal status without a solution"
         objective = model.objective_value(x) if x is not None else None
         if status is Status.OPTIMAL and bound is None:
             bound = objective
@@ -317,28 +281,11 @@ class HighsBackend(Backend):
             x=x,
             objective=objective,
             bound=bound,
-            raw_status=raw,
+            raw_status=raw_status,
             detail=detail,
-            seconds=time.perf_counter() - began,
             hit_limit=hit_limit,
             reduced_costs=reduced if status is Status.OPTIMAL else None,
         )
-
-
-def _relative_violation(model: LinearModel, x: FloatArray, relax: bool) -> float:
-    """Largest row/bound violation, relative to 1 + |bound|, and integrality unless relaxed."""
-    activity = model.matrix @ x
-    lo, hi = model.row_lower, model.row_upper
-    with np.errstate(invalid="ignore"):
-        below = np.where(np.isfinite(lo), (lo - activity) / (1.0 + np.abs(lo)), 0.0)
-        above = np.where(np.isfinite(hi), (activity - hi) / (1.0 + np.abs(hi)), 0.0)
-    worst = max(float(np.max(below, initial=0.0)), float(np.max(above, initial=0.0)))
-    worst = max(worst, float(np.max(model.col_lower - x, initial=0.0)))
-    worst = max(worst, float(np.max(x - model.col_upper, initial=0.0)))
-    if not relax and model.integrality.any():
-        ints = x[model.integrality]
-        worst = max(worst, float(np.max(np.abs(ints - np.round(ints)), initial=0.0)))
-    return worst
 
 
 BACKEND = HighsBackend

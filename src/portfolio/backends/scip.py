@@ -54,22 +54,18 @@ import math
 import numbers
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from portfolio.backends.base import Backend, Feature, exact_rows
+from portfolio.backends.base import Backend, Feature, OptionCheck, OptionRejected, SolveRequest
 from portfolio.linear import FloatArray, LinearModel, Sense
 from portfolio.params import SolveParams
 from portfolio.result import BackendResult, Status, relative_gap
-
-VERIFY_TOLERANCE = 1e-6
-"""Largest violation accepted on a plan, relative to ``1 + |bound|`` (absolute for integrality)."""
 
 _OPTIMAL_GAP_SLACK = 1e-6
 """Slack on the gap check of an "optimal" answer (SCIP's objective vs the one recomputed here)."""
@@ -85,6 +81,16 @@ _WATCH_SECONDS = 0.05
 _LONGINT_HINTS = ("nodes", "nodesofs", "nodelimit", "iterlim", "iterofs")
 """Name endings of SCIP parameters that are usually ``Longint`` (tried first when probing)."""
 
+_KIND_WORDS = {
+    "bool": "true or false",
+    "int": "a whole number",
+    "long": "a whole number",
+    "real": "a number",
+    "char": "a single character",
+    "string": "a string",
+}
+"""What each gSCIP parameter kind takes, in words."""
+
 _OPTION_KIND_CACHE: dict[tuple[str, str], str | None] = {}
 """(parameter name, candidate kinds) -> the gSCIP map SCIP accepted, or None when none did."""
 _OPTION_KIND_LOCK = threading.Lock()
@@ -93,19 +99,16 @@ _OPTION_KIND_LOCK = threading.Lock()
 class ScipBackend(Backend):
     """SCIP (bundled with OR-Tools) solving MIPs and LP relaxations through MathOpt."""
 
-    name: ClassVar[str] = "scip"
-    description: ClassVar[str] = (
+    name = extra = "scip"
+    modules = ("ortools",)
+    description = (
         "SCIP, bundled with OR-Tools, through MathOpt (gSCIP): MIP and LP, single-threaded, "
         "MIP start as a solution hint, interruptible"
     )
-    modules: ClassVar[tuple[str, ...]] = ("ortools",)
-    extra: ClassVar[str] = "scip"
-    features: ClassVar[frozenset[Feature]] = frozenset(
-        {Feature.MIP_START, Feature.LP, Feature.INTERRUPT, Feature.DETERMINISTIC}
-    )
+    features = frozenset({Feature.MIP_START, Feature.LP, Feature.INTERRUPT, Feature.DETERMINISTIC})
 
-    def check_options(self, options: Mapping[str, Any]) -> None:
-        """Check options against SCIP's own parameter list and types.
+    def option_checker(self) -> OptionCheck:
+        """Options are checked against SCIP's own parameter list and types.
 
         The list (name and type of SCIP's ~3,000 parameters) is read once per process from the
         SCIP library bundled with OR-Tools (``SCIPgetParams`` through ctypes, ~40 ms). Where
@@ -113,40 +116,7 @@ class ScipBackend(Backend):
         rejects unknown names and wrong types), without suggestions. See
         :meth:`Backend.check_options`.
         """
-        if not options:
-            return
-        from portfolio.backends.base import close_matches
-        from portfolio.errors import BackendOptionError
-
-        table = ScipBackend._parameter_kinds()
-        words = {
-            "bool": "true or false",
-            "int": "a whole number",
-            "long": "a whole number",
-            "real": "a number",
-            "char": "a single character",
-            "string": "a string",
-        }
-        for key, value in options.items():
-            name = str(key)
-            candidates = [kind for kind, _ in _candidate_kinds(name, value)]
-            if table is None:
-                if not candidates or _probe_kind(name, _candidate_kinds(name, value)) is None:
-                    raise BackendOptionError(
-                        self.name,
-                        name,
-                        f"SCIP rejected it (unknown parameter, or {value!r} is not of its type)",
-                    )
-                continue
-            kind = table.get(name)
-            if kind is None:
-                raise BackendOptionError(
-                    self.name, name, "SCIP has no such parameter", close_matches(name, table)
-                )
-            if kind not in candidates:
-                raise BackendOptionError(
-                    self.name, name, f"SCIP's '{name}' takes {words[kind]}, got {value!r}"
-                )
+        return functools.partial(_check_option, ScipBackend._parameter_kinds())
 
     @staticmethod
     @functools.lru_cache(maxsize=1)
@@ -198,54 +168,22 @@ class ScipBackend(Backend):
                 return table
         return None
 
-    @exact_rows
-    def solve(
-        self,
-        model: LinearModel,
-        params: SolveParams,
-        *,
-        time_limit: float | None,
-        start: FloatArray | None = None,
-        interrupt: threading.Event | None = None,
-        relax: bool = False,
-    ) -> BackendResult:
-        """Solve ``model`` with SCIP.
+    def translate(self, request: SolveRequest) -> Any:
+        """The MathOpt ``ModelProto`` (filled from the model's arrays), SCIP's parameters typed
+        for gSCIP's maps, and the start as a complete solution hint. See
+        :meth:`Backend.translate`.
 
-        Args:
-            model: the linear model.
-            params: ``rel_gap`` (always set as ``limits/gap``), ``seed``
-                (``randomization/randomseedshift``), ``verbose`` and ``backend_options`` (SCIP
-                parameters by name, e.g. ``{"limits/nodes": 1000, "presolving/maxrounds": 0}``;
-                they win over the common parameters). ``threads`` is ignored: SCIP is
-                single-threaded.
-            time_limit: seconds for this call (model loading included), or None.
-            start: a plan passed to SCIP as a complete solution hint; SCIP checks it and drops
-                it when infeasible. Ignored with ``relax``.
-            interrupt: when set (from any thread) SCIP stops at its next presolve round or node
-                event and the best plan so far is returned (slow to land during the root node,
-                see the module notes).
-            relax: solve the continuous relaxation (every column continuous).
-
-        Returns:
-            The answer in model space; solver failures come back as ``Status.ERROR``.
+        ``params``: ``rel_gap`` (always set as ``limits/gap``), ``seed``
+        (``randomization/randomseedshift``), ``verbose`` and ``backend_options`` (SCIP parameters
+        by name, e.g. ``{"limits/nodes": 1000, "presolving/maxrounds": 0}``; they win over the
+        common parameters). ``threads`` is ignored: SCIP is single-threaded. The start is passed
+        as a hint: SCIP checks it and drops it when infeasible.
         """
-        started = time.perf_counter()
+        model, params = request.model, request.params
         model.validate_shapes()
-        if relax:  # every check below (integrality included) then sees the relaxation
-            model = replace(model, integrality=np.zeros(model.num_cols, dtype=bool))
         notes: list[str] = []
         if params.threads is not None and params.threads > 1:
             notes.append(f"threads={params.threads} ignored: SCIP runs single-threaded")
-
-        inverted = _inverted_bounds(model)
-        if inverted:
-            return BackendResult(
-                status=Status.INFEASIBLE,
-                raw_status="inverted bounds",
-                detail=_join(inverted, *notes),
-                seconds=time.perf_counter() - started,
-            )
-
         try:
             options = _scip_options(params.backend_options)
         except ValueError as exc:
@@ -253,19 +191,26 @@ class ScipBackend(Backend):
                 status=Status.ERROR,
                 raw_status="invalid backend_options",
                 detail=_join(str(exc), *notes),
-                seconds=time.perf_counter() - started,
             )
-
-        proto = _model_proto(model)
-        hint = None if relax or start is None else _hint_proto(model, start)
+        hint = None if request.start is None else _hint_proto(model, request.start)
         if hint is not None:
             notes.append("MIP start passed as a SCIP solution hint")
-        deadline = None if time_limit is None else started + time_limit
         load = _LOAD_SECONDS_PER_ENTRY * (model.num_nonzeros + model.num_cols + model.num_rows)
+        return _Prepared(_model_proto(model), options, hint, load, tuple(notes))
 
+    def run(self, request: SolveRequest, translated: Any) -> Any:
+        """Solve the proto with gSCIP, settling ``INF_OR_UNBD`` and MathOpt's refusal of an
+        infinite objective by a zero-objective re-solve. See :meth:`Backend.run`.
+
+        ``interrupt``: when set (from any thread) SCIP stops at its next presolve round or node
+        event and the best plan so far is returned (slow to land during the root node, see the
+        module notes). It is watched only when there is no time limit.
+        """
+        prepared: _Prepared = translated
+        interrupt = request.interrupt
         # SCIP keeps its own time limit closely; the interrupter is used only when there is none,
         # since with SCIP 10 it makes SCIP print two ERROR lines on every solve (see above).
-        use_interrupter = interrupt is not None and time_limit is None
+        use_interrupter = interrupt is not None and request.time_limit is None
         interrupter, handle = _new_interrupter() if use_interrupter else (None, None)
         done = threading.Event()
         watcher: threading.Thread | None = None
@@ -277,23 +222,95 @@ class ScipBackend(Backend):
                 daemon=True,
             )
             watcher.start()
+        runs = _Runs(
+            prepared.proto,
+            request.params,
+            prepared.options,
+            prepared.load,
+            request.deadline,
+            handle,
+        )
         try:
-            answer = _solve_proto(proto, params, options, load, deadline, hint, handle)
+            answer = runs.solve(prepared.hint)
             if answer.ok and answer.reason == "INFEASIBLE_OR_UNBOUNDED":
-                answer = _settle_infeasible_or_unbounded(
-                    model, proto, params, options, load, deadline, handle, answer
-                )
+                answer = _settle_infeasible_or_unbounded(request.model, runs, answer)
             elif not answer.ok and _is_infinite_objective_error(answer.error):
-                answer = _settle_infinite_objective(
-                    proto, params, options, load, deadline, handle, answer
-                )
+                answer = _settle_infinite_objective(runs, answer)
         finally:
             done.set()
             if watcher is not None:
                 watcher.join()
+        return answer, prepared
 
-        result = _to_result(model, _gap_tolerances(params, options), answer, notes)
-        return _with_seconds(result, time.perf_counter() - started)
+    def map_back(self, request: SolveRequest, raw: Any) -> BackendResult:
+        """Map MathOpt's answer to portfolio's status: an "optimal" answer whose bound is further
+        from its objective than both the relative and the absolute gap SCIP was told to stop at
+        is reported as FEASIBLE. The vector is clipped to its bounds and integers rounded when
+        that passes the check (SCIP's own tolerances leave them a hair off), else returned as
+        SCIP gave it. See :meth:`Backend.map_back`."""
+        answer, prepared = raw
+        model, notes = request.model, prepared.notes
+        if not answer.ok:
+            return BackendResult(
+                status=Status.ERROR,
+                raw_status=answer.raw_status,
+                detail=_join(f"SCIP (MathOpt) failed: {answer.error}", *notes),
+            )
+
+        stats = f"nodes={answer.nodes}, scip_seconds={answer.scip_seconds:.3f}"
+        detail = _join(f"SCIP: {answer.raw_status}", answer.detail, stats, *notes)
+        reason = answer.reason
+        hit_limit = reason in ("FEASIBLE", "NO_SOLUTION_FOUND")
+
+        if reason == "INFEASIBLE":
+            return BackendResult(Status.INFEASIBLE, raw_status=answer.raw_status, detail=detail)
+        if reason == "UNBOUNDED":
+            return BackendResult(Status.UNBOUNDED, raw_status=answer.raw_status, detail=detail)
+        if reason == "NO_SOLUTION_FOUND":
+            return BackendResult(
+                Status.TIME_LIMIT_NO_SOLUTION,
+                bound=answer.dual_bound,
+                raw_status=answer.raw_status,
+                detail=detail,
+                hit_limit=True,
+            )
+        if reason not in ("OPTIMAL", "FEASIBLE"):
+            return BackendResult(Status.ERROR, raw_status=answer.raw_status, detail=detail)
+
+        status = Status.OPTIMAL if reason == "OPTIMAL" else Status.FEASIBLE
+        x = None if answer.x is None else _cleaned(model, answer.x)
+        objective = None if x is None else model.objective_value(x)
+        bound = answer.dual_bound
+        if status is Status.OPTIMAL and objective is not None:
+            rel_gap, abs_gap = _gap_tolerances(request.params, prepared.options)
+            if bound is None:
+                bound = objective
+            gap = relative_gap(objective, bound)
+            if gap > rel_gap + _OPTIMAL_GAP_SLACK and abs(objective - bound) > abs_gap:
+                status = Status.FEASIBLE
+                detail = _join(detail, f"reported optimal, but gap {gap:.3g} > {rel_gap:g}")
+        return BackendResult(
+            status, x, objective, bound, answer.raw_status, detail, hit_limit=hit_limit
+        )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What :meth:`ScipBackend.translate` builds for a run.
+
+    Attributes:
+        proto: the MathOpt ``ModelProto``.
+        options: SCIP parameter name -> (gSCIP map kind, value).
+        hint: the start as a ``SolutionHintProto``, or None.
+        load: estimated seconds MathOpt takes to build SCIP's problem.
+        notes: words for ``detail``.
+    """
+
+    proto: Any
+    options: dict[str, tuple[str, Any]]
+    hint: Any
+    load: float
+    notes: tuple[str, ...]
 
 
 @dataclass
@@ -383,68 +400,97 @@ def _hint_proto(model: LinearModel, start: FloatArray) -> Any:
     return hint
 
 
-def _solve_params(
-    params: SolveParams,
-    options: dict[str, tuple[str, Any]],
-    load: float,
-    deadline: float | None,
-) -> Any:
-    """The MathOpt ``SolveParametersProto``: common parameters, then SCIP's own (which win).
+@dataclass(frozen=True)
+class _Runs:
+    """What every gSCIP run of one call shares: the model proto, the parameters, the deadline and
+    the interrupter's handle.
 
-    ``load`` is the estimated time to build SCIP's problem, which SCIP's clock does not count.
+    Attributes:
+        proto: the MathOpt ``ModelProto``.
+        params: the common parameters.
+        options: SCIP parameter name -> (gSCIP map kind, value).
+        load: estimated seconds MathOpt takes to build SCIP's problem (SCIP's clock does not
+            count them).
+        deadline: ``time.perf_counter()`` reading to stop by, or None.
+        handle: the interrupter's handle for the solver binding, or None.
     """
-    from ortools.math_opt import parameters_pb2
 
-    proto = parameters_pb2.SolveParametersProto()
-    proto.enable_output = bool(params.verbose)
-    proto.relative_gap_tolerance = float(params.rel_gap)
-    proto.random_seed = int(params.seed) % 2_147_483_647
-    if deadline is not None:
-        remaining = deadline - time.perf_counter()
-        remaining = max(remaining - min(load, 0.5 * remaining), 1e-3)
-        proto.time_limit.FromTimedelta(timedelta(seconds=remaining))
-    gscip = proto.gscip
-    gscip.int_params["timing/clocktype"] = 2  # wall clock, whatever SCIP's default
-    for name, (kind, value) in options.items():
-        getattr(gscip, f"{kind}_params")[name] = value
-    return proto
+    proto: Any
+    params: SolveParams
+    options: dict[str, tuple[str, Any]]
+    load: float
+    deadline: float | None
+    handle: Any
+
+    def parameters(self) -> Any:
+        """The MathOpt ``SolveParametersProto``: common parameters, then SCIP's own (which win),
+        with what is left of the time limit after loading."""
+        from ortools.math_opt import parameters_pb2
+
+        params = self.params
+        proto = parameters_pb2.SolveParametersProto()
+        proto.enable_output = bool(params.verbose)
+        proto.relative_gap_tolerance = float(params.rel_gap)
+        proto.random_seed = int(params.seed) % 2_147_483_647
+        if self.deadline is not None:
+            remaining = self.deadline - time.perf_counter()
+            remaining = max(remaining - min(self.load, 0.5 * remaining), 1e-3)
+            proto.time_limit.FromTimedelta(timedelta(seconds=remaining))
+        gscip = proto.gscip
+        gscip.int_params["timing/clocktype"] = 2  # wall clock, whatever SCIP's default
+        for name, (kind, value) in self.options.items():
+            getattr(gscip, f"{kind}_params")[name] = value
+        return proto
+
+    def solve(self, hint: Any = None) -> _Answer:
+        """Run gSCIP on the model (with ``hint``, a ``SolutionHintProto``) and read its answer."""
+        return _solve_proto(self.proto, self, hint)
+
+    def feasibility(self) -> _Answer:
+        """Run gSCIP on the model with a zero objective: is there any feasible point?"""
+        feasibility = type(self.proto)()
+        feasibility.CopyFrom(self.proto)
+        feasibility.objective.ClearField("linear_coefficients")
+        feasibility.objective.offset = 0.0
+        return _solve_proto(feasibility, self, None)
 
 
-def _solve_proto(
-    proto: Any,
-    params: SolveParams,
-    options: dict[str, tuple[str, Any]],
-    load: float,
-    deadline: float | None,
-    hint: Any,
-    handle: Any,
-) -> _Answer:
-    """Run gSCIP on ``proto`` and read its answer."""
+def _gscip(proto: Any, parameters: Any, model_params: Any = None, handle: Any = None) -> Any:
+    """Run gSCIP through MathOpt's solver binding on protos: the ``SolveResultProto``.
+
+    Raises:
+        StatusNotOk: MathOpt's own error (a model or parameter it refuses, ...).
+    """
+    from ortools.math_opt import callback_pb2, model_parameters_pb2, parameters_pb2
+    from ortools.math_opt.core.python import solver as mathopt_solver
+
+    return mathopt_solver.solve(
+        proto,
+        parameters_pb2.SOLVER_TYPE_GSCIP,
+        parameters_pb2.SolverInitializerProto(),
+        parameters,
+        model_params or model_parameters_pb2.ModelSolveParametersProto(),
+        None,  # message callback: SCIP prints itself when verbose
+        callback_pb2.CallbackRegistrationProto(),
+        None,  # user callback
+        handle,
+    )
+
+
+def _solve_proto(proto: Any, runs: _Runs, hint: Any) -> _Answer:
+    """Run gSCIP on ``proto`` as ``runs`` says and read its answer."""
     from ortools.math_opt import (
-        callback_pb2,
         model_parameters_pb2,
-        parameters_pb2,
         result_pb2,
         solution_pb2,
     )
-    from ortools.math_opt.core.python import solver as mathopt_solver
 
     answer = _Answer()
     model_params = model_parameters_pb2.ModelSolveParametersProto()
     if hint is not None:
         model_params.solution_hints.append(hint)
     try:
-        result = mathopt_solver.solve(
-            proto,
-            parameters_pb2.SOLVER_TYPE_GSCIP,
-            parameters_pb2.SolverInitializerProto(),
-            _solve_params(params, options, load, deadline),
-            model_params,
-            None,  # message callback: SCIP prints itself when verbose
-            callback_pb2.CallbackRegistrationProto(),
-            None,  # user callback
-            handle,
-        )
+        result = _gscip(proto, runs.parameters(), model_params, runs.handle)
     except Exception as exc:  # the binding raises StatusNotOk: report it, never crash
         answer.ok = False
         answer.error = f"{type(exc).__name__}: {exc}"
@@ -485,16 +531,7 @@ def _solve_proto(
     return answer
 
 
-def _settle_infeasible_or_unbounded(
-    model: LinearModel,
-    proto: Any,
-    params: SolveParams,
-    options: dict[str, tuple[str, Any]],
-    load: float,
-    deadline: float | None,
-    handle: Any,
-    answer: _Answer,
-) -> _Answer:
+def _settle_infeasible_or_unbounded(model: LinearModel, runs: _Runs, answer: _Answer) -> _Answer:
     """Tell INFEASIBLE from UNBOUNDED after SCIP's ``INF_OR_UNBD``.
 
     With every column bounded the problem cannot be unbounded, so it is infeasible. Otherwise the
@@ -506,7 +543,7 @@ def _settle_infeasible_or_unbounded(
         answer.reason = "INFEASIBLE"
         answer.detail = _join(answer.detail, "every column is bounded, so: infeasible")
         return answer
-    check = _solve_feasibility(proto, params, options, load, deadline, handle)
+    check = runs.feasibility()
     if check.ok and check.reason == "INFEASIBLE":
         answer.reason = "INFEASIBLE"
         answer.detail = _join(answer.detail, "zero-objective re-solve: infeasible")
@@ -531,17 +568,9 @@ def _is_infinite_objective_error(error: str) -> bool:
     return "PrimalSolutionProto.objective_value" in error and "inf" in error
 
 
-def _settle_infinite_objective(
-    proto: Any,
-    params: SolveParams,
-    options: dict[str, tuple[str, Any]],
-    load: float,
-    deadline: float | None,
-    handle: Any,
-    answer: _Answer,
-) -> _Answer:
+def _settle_infinite_objective(runs: _Runs, answer: _Answer) -> _Answer:
     """Confirm unboundedness after MathOpt refused an infinite-objective solution."""
-    check = _solve_feasibility(proto, params, options, load, deadline, handle)
+    check = runs.feasibility()
     settled = _Answer(detail=f"MathOpt refused SCIP's answer: {answer.error}")
     settled.scip_status = "infinite objective"
     if check.ok and check.x is not None:
@@ -555,89 +584,6 @@ def _settle_infinite_objective(
     return answer
 
 
-def _solve_feasibility(
-    proto: Any,
-    params: SolveParams,
-    options: dict[str, tuple[str, Any]],
-    load: float,
-    deadline: float | None,
-    handle: Any,
-) -> _Answer:
-    """Solve ``proto`` with a zero objective: is there any feasible point?"""
-    feasibility = type(proto)()
-    feasibility.CopyFrom(proto)
-    feasibility.objective.ClearField("linear_coefficients")
-    feasibility.objective.offset = 0.0
-    return _solve_proto(feasibility, params, options, load, deadline, None, handle)
-
-
-def _to_result(
-    model: LinearModel, gaps: tuple[float, float], answer: _Answer, notes: list[str]
-) -> BackendResult:
-    """Map MathOpt's answer to portfolio's status, verifying the plan before returning it.
-
-    ``gaps`` are the relative and absolute gaps SCIP was told to stop at; an "optimal" answer
-    whose bound is further from its objective than both is reported as FEASIBLE.
-    """
-    if not answer.ok:
-        return BackendResult(
-            status=Status.ERROR,
-            raw_status=answer.raw_status,
-            detail=_join(f"SCIP (MathOpt) failed: {answer.error}", *notes),
-        )
-
-    stats = f"nodes={answer.nodes}, scip_seconds={answer.scip_seconds:.3f}"
-    detail = _join(f"SCIP: {answer.raw_status}", answer.detail, stats, *notes)
-    reason = answer.reason
-    hit_limit = reason in ("FEASIBLE", "NO_SOLUTION_FOUND")
-
-    if reason == "INFEASIBLE":
-        return BackendResult(Status.INFEASIBLE, raw_status=answer.raw_status, detail=detail)
-    if reason == "UNBOUNDED":
-        return BackendResult(Status.UNBOUNDED, raw_status=answer.raw_status, detail=detail)
-    if reason == "NO_SOLUTION_FOUND":
-        return BackendResult(
-            Status.TIME_LIMIT_NO_SOLUTION,
-            bound=answer.dual_bound,
-            raw_status=answer.raw_status,
-            detail=detail,
-            hit_limit=True,
-        )
-    if reason not in ("OPTIMAL", "FEASIBLE"):
-        return BackendResult(Status.ERROR, raw_status=answer.raw_status, detail=detail)
-
-    x, failure = _verified(model, answer.x)
-    if x is None:
-        return BackendResult(
-            Status.TIME_LIMIT_NO_SOLUTION if hit_limit else Status.ERROR,
-            bound=answer.dual_bound,
-            raw_status=answer.raw_status,
-            detail=_join(detail, failure),
-            hit_limit=hit_limit,
-        )
-
-    objective = model.objective_value(x)
-    bound = answer.dual_bound
-    status = Status.OPTIMAL if reason == "OPTIMAL" else Status.FEASIBLE
-    if status is Status.OPTIMAL:
-        rel_gap, abs_gap = gaps
-        if bound is None:
-            bound = objective
-        gap = relative_gap(objective, bound)
-        if gap > rel_gap + _OPTIMAL_GAP_SLACK and abs(objective - bound) > abs_gap:
-            status = Status.FEASIBLE
-            detail = _join(detail, f"reported optimal, but gap {gap:.3g} > {rel_gap:g}")
-    return BackendResult(
-        status=status,
-        x=x,
-        objective=objective,
-        bound=bound,
-        raw_status=answer.raw_status,
-        detail=detail,
-        hit_limit=hit_limit,
-    )
-
-
 def _gap_tolerances(
     params: SolveParams, options: dict[str, tuple[str, Any]]
 ) -> tuple[float, float]:
@@ -647,79 +593,29 @@ def _gap_tolerances(
     return rel_gap, abs_gap
 
 
-def _verified(model: LinearModel, raw: FloatArray | None) -> tuple[FloatArray | None, str]:
-    """The plan (clipped to bounds, integers rounded) when it passes the check, else why not."""
-    if raw is None:
-        return None, "SCIP reported a solution but returned no values"
-    clipped = np.clip(raw, model.col_lower, model.col_upper)
-    rounded = clipped.copy()
-    rounded[model.integrality] = np.round(rounded[model.integrality])
-    worst, where = _worst_violation(model, rounded)
-    if worst <= VERIFY_TOLERANCE:
-        return rounded, ""
-    raw_worst, _ = _worst_violation(model, raw)
-    if raw_worst <= VERIFY_TOLERANCE:
-        return np.array(raw, dtype=np.float64), ""
-    return None, (
-        f"SCIP's solution failed verification: violation {worst:.3g} (relative) at {where}; "
-        f"absolute max violation {model.max_violation(raw):.3g}"
-    )
+def _cleaned(model: LinearModel, x: FloatArray) -> FloatArray:
+    """``x`` clipped to the column bounds with integer columns rounded, when that satisfies the
+    model (:meth:`~portfolio.linear.LinearModel.violation`); else ``x`` as it is."""
+    cleaned = np.clip(x, model.col_lower, model.col_upper)
+    cleaned[model.integrality] = np.round(cleaned[model.integrality])
+    return cleaned if model.accepts(cleaned) else x
 
 
-def _worst_violation(model: LinearModel, x: FloatArray) -> tuple[float, str]:
-    """Largest violation at ``x``, relative to ``1 + |bound|`` (integrality absolute), and where."""
-    worst, where = 0.0, ""
-
-    def scaled(excess: FloatArray, limit: FloatArray) -> FloatArray:
-        finite = np.isfinite(limit)
-        out = np.full(limit.shape, -np.inf)
-        out[finite] = excess[finite] / (1.0 + np.abs(limit[finite]))
-        return out
-
-    if model.num_rows:
-        activity = model.matrix @ x
-        for excess, limit, side in (
-            (model.row_lower - activity, model.row_lower, "lower"),
-            (activity - model.row_upper, model.row_upper, "upper"),
-        ):
-            values = scaled(excess, limit)
-            row = int(np.argmax(values))
-            if values[row] > worst:
-                worst, where = float(values[row]), f"row {model.row_name(row)} ({side})"
-    if model.num_cols:
-        for excess, limit, side in (
-            (model.col_lower - x, model.col_lower, "lower bound"),
-            (x - model.col_upper, model.col_upper, "upper bound"),
-        ):
-            values = scaled(excess, limit)
-            col = int(np.argmax(values))
-            if values[col] > worst:
-                worst, where = float(values[col]), f"column {model.column_name(col)} ({side})"
-        if model.integrality.any():
-            fractional = np.where(model.integrality, np.abs(x - np.round(x)), 0.0)
-            col = int(np.argmax(fractional))
-            if fractional[col] > worst:
-                worst, where = float(fractional[col]), f"column {model.column_name(col)} (integer)"
-    return worst, where
-
-
-def _inverted_bounds(model: LinearModel) -> str:
-    """Words naming a row or column whose lower bound exceeds its upper bound, or ``""``."""
-    rows = np.flatnonzero(model.row_lower > model.row_upper)
-    if rows.size:
-        row = int(rows[0])
-        return (
-            f"row {model.row_name(row)} has lower bound {model.row_lower[row]:g} above upper "
-            f"bound {model.row_upper[row]:g} ({rows.size} such rows)"
-        )
-    cols = np.flatnonzero(model.col_lower > model.col_upper)
-    if cols.size:
-        col = int(cols[0])
-        return (
-            f"column {model.column_name(col)} has lower bound {model.col_lower[col]:g} above "
-            f"upper bound {model.col_upper[col]:g} ({cols.size} such columns)"
-        )
-    return ""
+def _check_option(table: dict[str, str] | None, name: str, value: Any) -> None:
+    """Check one option against SCIP's parameter table (name -> kind), or, without a table, on
+    an empty model (:meth:`ScipBackend.option_checker`)."""
+    candidates = [kind for kind, _ in _candidate_kinds(name, value)]
+    if table is None:
+        if not candidates or _probe_kind(name, _candidate_kinds(name, value)) is None:
+            raise OptionRejected(
+                f"SCIP rejected it (unknown parameter, or {value!r} is not of its type)"
+            )
+        return
+    kind = table.get(name)
+    if kind is None:
+        raise OptionRejected("SCIP has no such parameter", table)
+    if kind not in candidates:
+        raise OptionRejected(f"SCIP's '{name}' takes {_KIND_WORDS[kind]}, got {value!r}")
 
 
 def _scip_options(options: dict[str, Any]) -> dict[str, tuple[str, Any]]:
@@ -778,12 +674,9 @@ def _probe_kind(name: str, candidates: list[tuple[str, Any]]) -> str | None:
         if key in _OPTION_KIND_CACHE:
             return _OPTION_KIND_CACHE[key]
     from ortools.math_opt import (
-        callback_pb2,
-        model_parameters_pb2,
         model_pb2,
         parameters_pb2,
     )
-    from ortools.math_opt.core.python import solver as mathopt_solver
 
     found: str | None = None
     for kind, value in candidates:
@@ -791,17 +684,7 @@ def _probe_kind(name: str, candidates: list[tuple[str, Any]]) -> str | None:
         probe.gscip.silence_output = True
         getattr(probe.gscip, f"{kind}_params")[name] = value
         try:
-            mathopt_solver.solve(
-                model_pb2.ModelProto(),
-                parameters_pb2.SOLVER_TYPE_GSCIP,
-                parameters_pb2.SolverInitializerProto(),
-                probe,
-                model_parameters_pb2.ModelSolveParametersProto(),
-                None,
-                callback_pb2.CallbackRegistrationProto(),
-                None,
-                None,
-            )
+            _gscip(model_pb2.ModelProto(), probe)
         except Exception as exc:  # StatusNotOk: wrong type (-13) or unknown (-12)
             if "error code -12" in str(exc):  # SCIP_PARAMETERUNKNOWN: no kind will do
                 break
@@ -857,9 +740,3 @@ def _join(*parts: str) -> str:
     return "; ".join(part for part in parts if part)
 
 
-def _with_seconds(result: BackendResult, seconds: float) -> BackendResult:
-    """``result`` with its wall-clock seconds filled in."""
-    return replace(result, seconds=seconds)
-
-
-BACKEND = ScipBackend

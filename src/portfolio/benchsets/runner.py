@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from portfolio.backends.base import DEFAULT_BACKEND, Backend, available_backends, backend_class
+from portfolio.backends import DEFAULT_BACKEND, Backend, available_backends, backend_class
 from portfolio.benchsets.known import KnownValue
 from portfolio.benchsets.readers import data_dir
 from portfolio.benchsets.suites import SUITES, BenchInstance, suite_instances, suite_names
@@ -176,7 +176,7 @@ def run_instance(item: BenchInstance, backend: str | Backend, params: SolveParam
     Failures of the machinery (a backend raising) are recorded as status ``error`` with the
     message in ``detail``, so one bad solve does not stop a suite.
     """
-    from portfolio.backends.base import get_backend
+    from portfolio.backends import get_backend
     from portfolio.solve import solve_instance
 
     solver = backend if isinstance(backend, Backend) else get_backend(backend)
@@ -251,7 +251,7 @@ def run_suite(
         BenchmarkDataError: missing or malformed data.
         UnknownBackendError, BackendUnavailableError: a backend cannot be used.
     """
-    from portfolio.backends.base import get_backend
+    from portfolio.backends import get_backend
 
     params = params or SolveParams(time_limit=DEFAULT_TIME_LIMIT)
     solvers = [get_backend(name) for name in backends]
@@ -530,7 +530,7 @@ def register_cli(subparsers: Any) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """portfolio bench SUITE..."""
-    from portfolio.backends.base import get_backend
+    from portfolio.backends import get_backend
     from portfolio.cli import params_from_args
 
     output_file(args)
