@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import portfolio
-from portfolio.compile import compile_instance
+from portfolio.compile import CompiledModel, compile_instance
 from portfolio.linear import Sense
 
 BASE = {
@@ -60,7 +60,7 @@ BASE = {
 }
 
 
-def model_of(data: dict) -> tuple[portfolio.CompiledModel, dict[str, list[int]]]:
+def model_of(data: dict) -> tuple[CompiledModel, dict[str, list[int]]]:
     compiled = compile_instance(portfolio.instance_from_data(data))
     families: dict[str, list[int]] = {}
     for block in compiled.model.blocks:
@@ -68,7 +68,7 @@ def model_of(data: dict) -> tuple[portfolio.CompiledModel, dict[str, list[int]]]
     return compiled, families
 
 
-def row(compiled: portfolio.CompiledModel, index: int) -> np.ndarray:
+def row(compiled: CompiledModel, index: int) -> np.ndarray:
     return compiled.model.matrix[index].toarray().ravel()
 
 

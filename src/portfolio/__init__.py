@@ -10,67 +10,87 @@ Typical use::
         print(result.objective, result.plan.assignment)
     elif result.explanation:
         print(result.explanation.summary)
+
+A new solver joins through :func:`register_backend` (a :class:`Backend` subclass).
 """
 
-from portfolio.backends import available_backends, backend_names, get_backend
-from portfolio.compile import CompiledModel, compile_instance
+from portfolio.backends import (
+    Backend,
+    Feature,
+    available_backends,
+    backend_names,
+    get_backend,
+    register_backend,
+)
 from portfolio.domain import Constraints, Instance, Limit, Mode, Option, Service
 from portfolio.errors import (
+    BackendOptionError,
     BackendUnavailableError,
     IncompatibleModelError,
     InputIssue,
     InstanceFileError,
     NoPlanError,
+    OutputPathError,
+    ParameterError,
     PortfolioError,
+    ReadTimeLimitError,
     UnknownBackendError,
     ValidationError,
 )
 from portfolio.executors import BatchItem, ItemResult, solve_many
 from portfolio.io import instance_from_data, load_instance, write_json
-from portfolio.linear import LinearModel, Sense
-from portfolio.multiyear import (
-    Contract,
-    MultiYearPlan,
-    ServicePath,
-    YearTotals,
-    compile_multi_year,
-    verify_schedule,
-)
+from portfolio.multiyear import Contract, MultiYearPlan, ServicePath, YearTotals, verify_schedule
 from portfolio.params import SolveParams
-from portfolio.result import Check, Explanation, Plan, Relaxation, SolveResult, Status
+from portfolio.result import (
+    Check,
+    Explanation,
+    Plan,
+    Relaxation,
+    ServiceChoice,
+    SolveResult,
+    Status,
+    Timings,
+)
 from portfolio.solve import solve
 from portfolio.verify import Verification, verify_plan
 
 __version__ = "0.1.0"
 
+# The user's API. The compiled model (``portfolio.compile.CompiledModel``,
+# ``portfolio.linear.LinearModel``, ...) is internal: import it from its module.
 __all__ = [
-    "BatchItem",
-    "ItemResult",
+    "Backend",
+    "BackendOptionError",
     "BackendUnavailableError",
+    "BatchItem",
     "Check",
-    "CompiledModel",
     "Constraints",
     "Contract",
     "Explanation",
+    "Feature",
     "IncompatibleModelError",
     "InputIssue",
     "Instance",
     "InstanceFileError",
+    "ItemResult",
     "Limit",
-    "LinearModel",
     "Mode",
     "MultiYearPlan",
     "NoPlanError",
     "Option",
+    "OutputPathError",
+    "ParameterError",
     "Plan",
     "PortfolioError",
+    "ReadTimeLimitError",
     "Relaxation",
-    "Sense",
     "Service",
+    "ServiceChoice",
     "ServicePath",
     "SolveParams",
     "SolveResult",
     "Status",
+    "Timings",
     "UnknownBackendError",
     "ValidationError",
     "Verification",
@@ -78,11 +98,10 @@ __all__ = [
     "__version__",
     "available_backends",
     "backend_names",
-    "compile_instance",
-    "compile_multi_year",
     "get_backend",
     "instance_from_data",
     "load_instance",
+    "register_backend",
     "solve",
     "solve_many",
     "verify_plan",
