@@ -331,7 +331,7 @@ def checked(solver: str, model: LinearModel, answer: BackendResult) -> BackendRe
             return answer
         why = f"{solver}'s plan failed verification against the model: {found.describe()}"
     elif answer.status.has_plan:
-        why = f"{solver} reported a {answer.status.value} plan but returned no values"
+        why = f"{solver} reported {answer.status.value} but returned no plan"
     else:
         return answer
     status = Status.TIME_LIMIT_NO_SOLUTION if answer.hit_limit else Status.ERROR
