@@ -19,6 +19,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from portfolio.domain import Instance, Mode, Option, Service, WeightedObjective, value_in_year
 from portfolio.result import Check, Plan, ServiceChoice
@@ -67,22 +68,26 @@ class Running:
 
 
 @dataclass(frozen=True)
-class YearEvaluation:
-    """One year of a plan added up on the real data.
+class YearTotals:
+    """One horizon year of a plan: totals and every yearly limit evaluated.
 
     Attributes:
+        year: calendar year (for a single period, 0).
         index: 0-based horizon year.
-        annual_cost: annual cost of the year's arrangements (indexed to the year).
-        transition_cost: transition costs paid that year.
-        setup_cost: setup costs of the modes first used that year.
+        discount_factor: (1 + rate)**-index (1 for a single period).
+        annual_cost: annual cost of the arrangements active that year.
+        transition_cost: transition costs paid that year (mode changes).
+        setup_cost: setup costs of modes first used that year.
         termination_cost: termination fees paid that year.
-        weighted_outcome: sum of weight * outcome.
-        objective: the year's objective in the user's sense, before discounting.
+        weighted_outcome: sum of weight * outcome that year.
+        objective: the year's contribution to the objective, before discounting.
         changes: services whose mode differs from the year before.
-        checks: every yearly limit evaluated, named as in the file.
+        checks: the yearly limits, named as in the file (``budget``, ``capacity_count[mode]``...).
     """
 
+    year: int
     index: int
+    discount_factor: float
     annual_cost: float
     transition_cost: float
     setup_cost: float
@@ -91,6 +96,37 @@ class YearEvaluation:
     objective: float
     changes: tuple[str, ...]
     checks: tuple[Check, ...]
+
+    @property
+    def transition_money(self) -> float:
+        """Transition, setup and termination costs paid that year (the transition budget's sum)."""
+        return self.transition_cost + self.setup_cost + self.termination_cost
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form: totals, then each yearly limit as ``{value, limit, binding, ...}``."""
+        out: dict[str, Any] = {
+            "year": self.year,
+            "index": self.index,
+            "discount_factor": self.discount_factor,
+            "annual_cost": self.annual_cost,
+            "transition_cost": self.transition_cost,
+            "setup_cost": self.setup_cost,
+            "termination_cost": self.termination_cost,
+            "weighted_outcome": self.weighted_outcome,
+            "objective": self.objective,
+            "changes": list(self.changes),
+        }
+        for check in self.checks:
+            plain = check.to_dict()  # JSON-ready: no inf or NaN
+            out[check.name] = {
+                "value": plain["value"],
+                "limit": plain["limit"],
+                "sense": check.sense,
+                "binding": check.binding,
+                "ok": check.ok,
+                **({"detail": check.detail} if check.detail else {}),
+            }
+        return out
 
 
 def verify_plan(instance: Instance, positions: Sequence[int]) -> Verification:
@@ -154,7 +190,7 @@ def evaluate_years(
     years: Sequence[Sequence[Running]],
     calendar: Sequence[int] | None,
     problems: list[str],
-) -> tuple[list[YearEvaluation], dict[str, int]]:
+) -> tuple[list[YearTotals], dict[str, int]]:
     """Add up every year of a plan and check its red lines and yearly limits.
 
     A mode's setup cost is paid once, in the first year any service uses it.
@@ -199,7 +235,15 @@ def evaluate_years(
     for index, running in enumerate(years):
         setup_modes = [mode for mode, first in first_used.items() if first == index]
         evaluations.append(
-            _evaluate_year(instance, modes, index, running, setup_modes, where(index), problems)
+            _evaluate_year(
+                instance,
+                modes,
+                index,
+                None if calendar is None else calendar[index],
+                running,
+                setup_modes,
+                problems,
+            )
         )
     return evaluations, first_used
 
@@ -208,12 +252,13 @@ def _evaluate_year(
     instance: Instance,
     modes: dict[str, Mode],
     year: int,
+    calendar: int | None,
     running: Sequence[Running],
     setup_modes: Sequence[str],
-    where: str,
     problems: list[str],
-) -> YearEvaluation:
-    """One year's totals, its limits checked (``where`` names the year in the problems)."""
+) -> YearTotals:
+    """One year's totals, its limits checked (the problems name ``calendar``, when given)."""
+    where = "" if calendar is None else f" in {calendar}"
     constraints = instance.constraints
     checks: list[Check] = []
 
@@ -335,8 +380,11 @@ def _evaluate_year(
         if lower is not None:
             add(label if upper is None else f"{label}.min", total, ">=", lower)
 
-    return YearEvaluation(
+    horizon = instance.horizon
+    return YearTotals(
+        year=year if calendar is None else calendar,
         index=year,
+        discount_factor=1.0 if horizon is None else horizon.discount_factor(year),
         annual_cost=annual,
         transition_cost=transition,
         setup_cost=setup,

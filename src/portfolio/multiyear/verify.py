@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from portfolio.domain import Instance, Service, current_option_index
-from portfolio.multiyear.schedule import Contract, MultiYearPlan, ServicePath, YearTotals
+from portfolio.multiyear.schedule import Contract, MultiYearPlan, ServicePath
 from portfolio.result import Check, Plan
 from portfolio.verify import Running, evaluate_years, plan_choices
 
@@ -94,23 +94,7 @@ def verify_schedule(instance: Instance, paths: Sequence[ServicePath]) -> MultiYe
         contracts += service_contracts
 
     years = [[entry.running(year) for entry in derived] for year in range(horizon.years)]
-    evaluations, first_used = evaluate_years(instance, years, calendar, problems)
-    totals = [
-        YearTotals(
-            year=first + e.index,
-            index=e.index,
-            discount_factor=horizon.discount_factor(e.index),
-            annual_cost=e.annual_cost,
-            transition_cost=e.transition_cost,
-            setup_cost=e.setup_cost,
-            termination_cost=e.termination_cost,
-            weighted_outcome=e.weighted_outcome,
-            objective=e.objective,
-            changes=e.changes,
-            checks=e.checks,
-        )
-        for e in evaluations
-    ]
+    totals, first_used = evaluate_years(instance, years, calendar, problems)
     objective = math.fsum(t.discount_factor * t.objective for t in totals)
     plan = MultiYearPlan(
         start_year=first,
