@@ -184,7 +184,7 @@ def test_result_file_has_schedule_contracts_and_years(
         lead = service.options[contract["option"]].lead_time_years or 0
         assert contract["start_year"] >= 2027 + lead
     # The CLI table (years as columns).
-    from portfolio.multiyear.report import format_multi_year
+    from portfolio.report import format_multi_year
 
     text = format_multi_year(instance, result, color=False)
     assert "2027" in text

@@ -463,7 +463,7 @@ def _finish(
     explanation = None
     t_explain = 0.0
     if status is Status.INFEASIBLE and params.explain_infeasible:
-        from portfolio.explain import explain_infeasibility
+        from portfolio.infeasibility import explain_infeasibility
 
         t1 = time.perf_counter()
         remaining = clock.remaining()

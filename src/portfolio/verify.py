@@ -1,10 +1,16 @@
-"""Independent verification of a plan against the instance.
+"""Independent verification of a plan against the instance, year by year.
 
 This module reads the domain objects only, never the compiled matrix: it recomputes every total
 from the instance's own definitions (DESIGN.md "Conventions"), so that an error in compilation, a
 solver's tolerance or a backend's translation cannot produce an accepted plan that breaks a limit.
 It is deliberately written as plain loops over services, the way a finance officer would add up
 the plan.
+
+One implementation serves every horizon. :func:`evaluate_years` adds up each year of a plan given
+as what every service runs that year (:class:`Running`) and checks every yearly limit and red
+line; a single-period plan is its year 0 (:func:`verify_plan`), and a multi-year plan is every
+year of the horizon once its contract decisions are played out
+(:func:`portfolio.multiyear.verify.verify_schedule`).
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from portfolio.domain import Instance, Option, Service, WeightedObjective
+from portfolio.domain import Instance, Mode, Option, Service, WeightedObjective, value_in_year
 from portfolio.result import Check, Plan, ServiceChoice
 
 #: Relative feasibility tolerance: a total may exceed its limit by this fraction of
@@ -39,8 +46,94 @@ class Verification:
     violations: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Running:
+    """What one service runs in one year of a plan, and the one-off money it pays that year.
+
+    Attributes:
+        service: the service.
+        position: 0-based index of the option running that year in the service's list.
+        option: that option.
+        mode_before: the service's mode the year before (its current mode for year 0).
+        transition_cost: transition cost paid that year (a contract starts and changes mode).
+        termination_cost: termination fee paid that year (the existing contract is broken).
+    """
+
+    service: Service
+    position: int
+    option: Option
+    mode_before: str
+    transition_cost: float = 0.0
+    termination_cost: float = 0.0
+
+
+@dataclass(frozen=True)
+class YearTotals:
+    """One horizon year of a plan: totals and every yearly limit evaluated.
+
+    Attributes:
+        year: calendar year (for a single period, 0).
+        index: 0-based horizon year.
+        discount_factor: (1 + rate)**-index (1 for a single period).
+        annual_cost: annual cost of the arrangements active that year.
+        transition_cost: transition costs paid that year (mode changes).
+        setup_cost: setup costs of modes first used that year.
+        termination_cost: termination fees paid that year.
+        weighted_outcome: sum of weight * outcome that year.
+        objective: the year's contribution to the objective, before discounting.
+        changes: services whose mode differs from the year before.
+        checks: the yearly limits, named as in the file (``budget``, ``capacity_count[mode]``...).
+    """
+
+    year: int
+    index: int
+    discount_factor: float
+    annual_cost: float
+    transition_cost: float
+    setup_cost: float
+    termination_cost: float
+    weighted_outcome: float
+    objective: float
+    changes: tuple[str, ...]
+    checks: tuple[Check, ...]
+
+    @property
+    def transition_money(self) -> float:
+        """Transition, setup and termination costs paid that year (the transition budget's sum)."""
+        return self.transition_cost + self.setup_cost + self.termination_cost
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form: totals, then each yearly limit as ``{value, limit, binding, ...}``."""
+        out: dict[str, Any] = {
+            "year": self.year,
+            "index": self.index,
+            "discount_factor": self.discount_factor,
+            "annual_cost": self.annual_cost,
+            "transition_cost": self.transition_cost,
+            "setup_cost": self.setup_cost,
+            "termination_cost": self.termination_cost,
+            "weighted_outcome": self.weighted_outcome,
+            "objective": self.objective,
+            "changes": list(self.changes),
+        }
+        for check in self.checks:
+            plain = check.to_dict()  # JSON-ready: no inf or NaN
+            out[check.name] = {
+                "value": plain["value"],
+                "limit": plain["limit"],
+                "sense": check.sense,
+                "binding": check.binding,
+                "ok": check.ok,
+                **({"detail": check.detail} if check.detail else {}),
+            }
+        return out
+
+
 def verify_plan(instance: Instance, positions: Sequence[int]) -> Verification:
     """Check a plan given as the chosen option's position for each service (file order).
+
+    The plan is year 0 of :func:`evaluate_years`: every service starts its chosen option, paying
+    its transition cost when the mode differs from the current one.
 
     Args:
         instance: the instance the plan answers.
@@ -53,113 +146,209 @@ def verify_plan(instance: Instance, positions: Sequence[int]) -> Verification:
         raise ValueError(
             f"the plan has {len(positions)} choices for {len(instance.services)} services"
         )
-    modes = {mode.id: mode for mode in instance.modes}
-    constraints = instance.constraints
-    checks: list[Check] = []
     problems: list[str] = []
-
-    chosen: list[tuple[Service, Option]] = []
-    valid_positions: list[int] = []
+    running: list[Running] = []
     for service, position in zip(instance.services, positions, strict=True):
         if not 0 <= position < len(service.options):
             problems.append(f"service '{service.id}': option index {position} does not exist")
             position = 0
-        chosen.append((service, service.options[position]))
-        valid_positions.append(position)
+        option = service.options[position]
+        paid = option.transition_cost if option.mode != service.current_mode else 0.0
+        running.append(Running(service, position, option, service.current_mode, paid))
+    (year,), first_used = evaluate_years(instance, [running], None, problems)
+    mode_order = [mode.id for mode in instance.modes]
+    plan = Plan(
+        choices=plan_choices(running),
+        objective=year.objective,
+        checks=year.checks,
+        modes_used=tuple(sorted(first_used, key=mode_order.index)),
+    )
+    return Verification(not problems, plan, tuple(problems))
 
-    def paid_transition(service: Service, option: Option) -> float:
-        return option.transition_cost if option.mode != service.current_mode else 0.0
 
-    modes_used = sorted({option.mode for _, option in chosen}, key=list(modes).index)
-    setup_total = math.fsum(modes[m].setup_cost for m in modes_used)
-    annual = math.fsum(option.annual_cost for _, option in chosen)
+def plan_choices(running: Sequence[Running]) -> tuple[ServiceChoice, ...]:
+    """The services of one year as the choices of a :class:`Plan`."""
+    return tuple(
+        ServiceChoice(
+            service=r.service.id,
+            current_mode=r.service.current_mode,
+            mode=r.option.mode,
+            option=r.position,
+            annual_cost=r.option.annual_cost_in_year(0),
+            transition_cost=r.transition_cost,
+            outcome=r.option.outcome,
+            weighted_outcome=r.service.weight * r.option.outcome,
+            flexibility=r.option.flexibility,
+            label=r.option.label,
+        )
+        for r in running
+    )
 
-    # Red lines: statutory services and fixed modes.
-    for service, option in chosen:
-        if service.statutory and modes[option.mode].ceases_service:
-            problems.append(
-                f"service '{service.id}' is statutory but mode '{option.mode}' ceases it"
+
+def evaluate_years(
+    instance: Instance,
+    years: Sequence[Sequence[Running]],
+    calendar: Sequence[int] | None,
+    problems: list[str],
+) -> tuple[list[YearTotals], dict[str, int]]:
+    """Add up every year of a plan and check its red lines and yearly limits.
+
+    A mode's setup cost is paid once, in the first year any service uses it.
+
+    Args:
+        instance: the instance the plan answers.
+        years: for each 0-based horizon year, what every service runs (file order).
+        calendar: the calendar year of each horizon year, named in the problems found; None for a
+            single-period plan (the problems name no year).
+        problems: where a broken red line or limit is recorded, one line each.
+
+    Returns:
+        Each year's evaluation, and the year each mode is first used (mode id -> year index, in
+        the order first met).
+    """
+    modes = {mode.id: mode for mode in instance.modes}
+    first_used: dict[str, int] = {}
+    for index, running in enumerate(years):
+        for entry in running:
+            first_used.setdefault(entry.option.mode, index)
+
+    def where(index: int) -> str:
+        return "" if calendar is None else f" in {calendar[index]}"
+
+    fixed = instance.constraints.fixed
+    for index, running in enumerate(years):
+        for entry in running:
+            mode_id = entry.option.mode
+            if entry.service.statutory and modes[mode_id].ceases_service:
+                problems.append(
+                    f"service '{entry.service.id}' is statutory but mode '{mode_id}' ceases it"
+                    + where(index)
+                )
+        by_id = {entry.service.id: entry.option.mode for entry in running}
+        for service_id, wanted in fixed.items():
+            if by_id[service_id] != wanted:
+                problems.append(
+                    f"service '{service_id}' is fixed to '{wanted}' but uses "
+                    f"'{by_id[service_id]}'" + where(index)
+                )
+    evaluations = []
+    for index, running in enumerate(years):
+        setup_modes = [mode for mode, first in first_used.items() if first == index]
+        evaluations.append(
+            _evaluate_year(
+                instance,
+                modes,
+                index,
+                None if calendar is None else calendar[index],
+                running,
+                setup_modes,
+                problems,
             )
-    for service_id, mode_id in constraints.fixed.items():
-        picked = next(option.mode for service, option in chosen if service.id == service_id)
-        if picked != mode_id:
-            problems.append(f"service '{service_id}' is fixed to '{mode_id}' but uses '{picked}'")
+        )
+    return evaluations, first_used
+
+
+def _evaluate_year(
+    instance: Instance,
+    modes: dict[str, Mode],
+    year: int,
+    calendar: int | None,
+    running: Sequence[Running],
+    setup_modes: Sequence[str],
+    problems: list[str],
+) -> YearTotals:
+    """One year's totals, its limits checked (the problems name ``calendar``, when given)."""
+    where = "" if calendar is None else f" in {calendar}"
+    constraints = instance.constraints
+    checks: list[Check] = []
 
     def add(name: str, value: float, sense: str, limit: float, integral: bool = False) -> None:
         tol = 0.5 if integral else FEASIBILITY_TOL * max(1.0, abs(limit), abs(value))
         slack = limit - value if sense == "<=" else value - limit
-        if sense == "=":
-            slack = -abs(value - limit)
         ok = slack >= -tol
-        binding = abs(slack) <= tol
-        checks.append(Check(name, value, sense, limit, slack, binding, ok))
+        checks.append(Check(name, value, sense, limit, slack, abs(slack) <= tol, ok))
         if not ok:
-            problems.append(f"{name}: {value:,.6g} {sense} {limit:,.6g} does not hold")
+            problems.append(f"{name}{where}: {value:,.6g} {sense} {limit:,.6g} does not hold")
 
-    if constraints.budget is not None:
-        add("budget", annual, "<=", constraints.budget)
-    if constraints.transition_budget is not None:
-        transition = math.fsum(paid_transition(s, o) for s, o in chosen) + setup_total
-        add("transition_budget", transition, "<=", constraints.transition_budget)
-    if constraints.min_outcome is not None:
-        outcome = math.fsum(s.weight * o.outcome for s, o in chosen)
-        add("min_outcome", outcome, ">=", constraints.min_outcome)
-    if constraints.min_flexibility is not None:
-        floor = constraints.min_flexibility
-        # Spend-weighted mean flexibility, checked in its linear form sum c (f - floor) >= 0.
-        surplus = math.fsum(o.annual_cost * ((o.flexibility or 0.0) - floor) for _, o in chosen)
-        mean = floor + surplus / annual if annual > 0 else floor
+    def ratio(name: str, value: float, sense: str, limit: float, linear: float) -> bool:
+        """A share checked in its linear form ``linear`` (>= 0 holds), a multiple of spend."""
         tol = FEASIBILITY_TOL * max(1.0, annual)
-        ok = surplus >= -tol
-        checks.append(
-            Check("min_flexibility", mean, ">=", floor, mean - floor, abs(surplus) <= tol, ok)
+        ok = linear >= -tol
+        slack = value - limit if sense == ">=" else limit - value
+        checks.append(Check(name, value, sense, limit, slack, abs(linear) <= tol, ok))
+        return ok
+
+    cost = [entry.option.annual_cost_in_year(year) for entry in running]
+    annual = math.fsum(cost)
+    transition = math.fsum(entry.transition_cost for entry in running)
+    setup = math.fsum(modes[mode].setup_cost for mode in setup_modes)
+    termination = math.fsum(entry.termination_cost for entry in running)
+    outcome = math.fsum(entry.service.weight * entry.option.outcome for entry in running)
+    changed = tuple(
+        entry.service.id for entry in running if entry.option.mode != entry.mode_before
+    )
+
+    limit = value_in_year(constraints.budget, year)
+    if limit is not None:
+        add("budget", annual, "<=", limit)
+    limit = value_in_year(constraints.transition_budget, year)
+    if limit is not None:
+        add("transition_budget", transition + setup + termination, "<=", limit)
+    limit = value_in_year(constraints.min_outcome, year)
+    if limit is not None:
+        add("min_outcome", outcome, ">=", limit)
+    floor = value_in_year(constraints.min_flexibility, year)
+    if floor is not None:
+        # Spend-weighted mean flexibility, checked in its linear form sum c (f - floor) >= 0.
+        surplus = math.fsum(
+            c * ((entry.option.flexibility or 0.0) - floor)
+            for c, entry in zip(cost, running, strict=True)
         )
-        if not ok:
-            problems.append(f"min_flexibility: spend-weighted mean {mean:.6g} < {floor:.6g}")
-    if constraints.max_changes is not None:
-        changes = sum(1 for s, o in chosen if o.mode != s.current_mode)
-        add("max_changes", changes, "<=", constraints.max_changes, integral=True)
+        mean = floor + surplus / annual if annual > 0 else floor
+        if not ratio("min_flexibility", mean, ">=", floor, surplus):
+            problems.append(
+                f"min_flexibility{where}: spend-weighted mean {mean:.6g} < {floor:.6g}"
+            )
+    limit = value_in_year(constraints.max_changes, year)
+    if limit is not None:
+        add("max_changes", len(changed), "<=", limit, integral=True)
 
     count: dict[str, int] = defaultdict(int)
     spend: dict[str, list[float]] = defaultdict(list)
-    for _, option in chosen:
-        count[option.mode] += 1
-        spend[option.mode].append(option.annual_cost)
+    for c, entry in zip(cost, running, strict=True):
+        count[entry.option.mode] += 1
+        spend[entry.option.mode].append(c)
     for mode in instance.modes:
-        if mode.max_services is not None:
-            add(f"capacity_count[{mode.id}]", count[mode.id], "<=", mode.max_services, True)
-        if mode.max_spend is not None:
-            add(f"capacity_spend[{mode.id}]", math.fsum(spend[mode.id]), "<=", mode.max_spend)
+        cap = value_in_year(mode.max_services, year)
+        if cap is not None:
+            add(f"capacity_count[{mode.id}]", count[mode.id], "<=", cap, integral=True)
+        cap = value_in_year(mode.max_spend, year)
+        if cap is not None:
+            add(f"capacity_spend[{mode.id}]", math.fsum(spend[mode.id]), "<=", cap)
         if mode.min_services and count[mode.id] > 0:
             add(f"min_services[{mode.id}]", count[mode.id], ">=", mode.min_services, True)
 
     for sector, bound in constraints.sector_share.items():
-        in_sector = math.fsum(o.annual_cost for _, o in chosen if modes[o.mode].sector == sector)
+        in_sector = math.fsum(
+            c
+            for c, entry in zip(cost, running, strict=True)
+            if modes[entry.option.mode].sector == sector
+        )
         share = in_sector / annual if annual > 0 else 0.0
-        for side, limit in (("max", bound.max), ("min", bound.min)):
-            if limit is None:
+        for side, value in (("max", bound.max), ("min", bound.min)):
+            share_limit = value_in_year(value, year)
+            if share_limit is None:
                 continue
             # Linear form: in_sector - limit * annual (<= 0 for max, >= 0 for min).
-            linear = in_sector - limit * annual
-            tol = FEASIBILITY_TOL * max(1.0, annual)
-            ok = linear <= tol if side == "max" else linear >= -tol
-            slack = (limit - share) if side == "max" else (share - limit)
+            linear = in_sector - share_limit * annual
             name = f"sector_share[{sector}].{side}"
-            checks.append(
-                Check(
-                    name,
-                    share,
-                    "<=" if side == "max" else ">=",
-                    limit,
-                    slack,
-                    abs(linear) <= tol,
-                    ok,
+            sense = "<=" if side == "max" else ">="
+            if not ratio(name, share, sense, share_limit, -linear if side == "max" else linear):
+                problems.append(
+                    f"{name}{where}: share {share:.6g} breaks {side} {share_limit:.6g}"
                 )
-            )
-            if not ok:
-                problems.append(f"{name}: share {share:.6g} breaks {side} {limit:.6g}")
 
-    by_id = {service.id: option for service, option in chosen}
+    by_id = {entry.service.id: entry.option for entry in running}
     for index, bundle in enumerate(constraints.same_mode):
         used = {by_id[sid].mode for sid in bundle}
         ok = len(used) == 1
@@ -168,74 +357,76 @@ def verify_plan(instance: Instance, positions: Sequence[int]) -> Verification:
             Check(f"same_mode[{index}]", len(used), "=", 1, 0.0 if ok else -1.0, False, ok, detail)
         )
         if not ok:
-            problems.append(f"same_mode[{index}]: the bundle uses several modes ({detail})")
+            problems.append(f"same_mode[{index}]{where}: the bundle uses several modes ({detail})")
 
     for index, row in enumerate(constraints.limits):
         terms = []
-        for service, option in chosen:
-            mode = modes[option.mode]
+        for entry in running:
+            option = entry.option
             if row.mode is not None and option.mode != row.mode:
                 continue
-            if row.sector is not None and mode.sector != row.sector:
+            if row.sector is not None and modes[option.mode].sector != row.sector:
                 continue
             if row.metric == "transition_cost":
-                terms.append(paid_transition(service, option))
+                terms.append(entry.transition_cost)
             else:
-                terms.append(option.figure(row.metric))
+                terms.append(option.figure_in_year(row.metric, year))
         total = math.fsum(terms)
         label = f"limits[{index}]"
-        if row.max is not None:
-            add(label if row.min is None else f"{label}.max", total, "<=", row.max)
-        if row.min is not None:
-            add(label if row.max is None else f"{label}.min", total, ">=", row.min)
+        upper = value_in_year(row.max, year)
+        lower = value_in_year(row.min, year)
+        if upper is not None:
+            add(label if lower is None else f"{label}.max", total, "<=", upper)
+        if lower is not None:
+            add(label if upper is None else f"{label}.min", total, ">=", lower)
 
-    plan = Plan(
-        choices=tuple(
-            ServiceChoice(
-                service=service.id,
-                current_mode=service.current_mode,
-                mode=option.mode,
-                option=position,
-                annual_cost=option.annual_cost,
-                transition_cost=paid_transition(service, option),
-                outcome=option.outcome,
-                weighted_outcome=service.weight * option.outcome,
-                flexibility=option.flexibility,
-                label=option.label,
-            )
-            for (service, option), position in zip(chosen, valid_positions, strict=True)
-        ),
-        objective=plan_objective(instance, chosen, setup_total),
+    horizon = instance.horizon
+    return YearTotals(
+        year=year if calendar is None else calendar,
+        index=year,
+        discount_factor=1.0 if horizon is None else horizon.discount_factor(year),
+        annual_cost=annual,
+        transition_cost=transition,
+        setup_cost=setup,
+        termination_cost=termination,
+        weighted_outcome=outcome,
+        objective=_year_objective(instance, year, running, setup, termination, outcome),
+        changes=changed,
         checks=tuple(checks),
-        modes_used=tuple(modes_used),
     )
-    return Verification(not problems, plan, tuple(problems))
 
 
-def plan_objective(
-    instance: Instance, chosen: Sequence[tuple[Service, Option]], setup_total: float
+def _year_objective(
+    instance: Instance,
+    year: int,
+    running: Sequence[Running],
+    setup: float,
+    termination: float,
+    outcome: float,
 ) -> float:
-    """The objective as the user stated it, on the real data."""
+    """The year's objective as the user stated it, on the real data, before discounting."""
     objective = instance.objective
-
-    def paid(service: Service, option: Option) -> float:
-        return option.transition_cost if option.mode != service.current_mode else 0.0
-
     if objective == "maximise_outcome":
-        return math.fsum(s.weight * o.outcome for s, o in chosen)
+        return outcome
     if objective == "minimise_cost":
-        return math.fsum(o.annual_cost + paid(s, o) for s, o in chosen) + setup_total
+        paid = (
+            e.option.annual_cost_in_year(year) + e.transition_cost + e.termination_cost
+            for e in running
+        )
+        return math.fsum(paid) + setup
     assert isinstance(objective, WeightedObjective)
-    total = []
+    terms: list[float] = []
     for name, weight in objective.terms.items():
         if name == "setup_cost":
-            total.append(weight * setup_total)
-            continue
-        for service, option in chosen:
-            if name == "outcome":
-                total.append(weight * service.weight * option.outcome)
-            elif name == "transition_cost":
-                total.append(weight * paid(service, option))
-            else:
-                total.append(weight * option.figure(name))
-    return math.fsum(total)
+            terms.append(weight * setup)
+        elif name == "termination_cost" and instance.horizon is not None:
+            terms.append(weight * termination)
+        else:
+            for entry in running:
+                if name == "outcome":
+                    terms.append(weight * entry.service.weight * entry.option.outcome)
+                elif name == "transition_cost":
+                    terms.append(weight * entry.transition_cost)
+                else:
+                    terms.append(weight * entry.option.figure_in_year(name, year))
+    return math.fsum(terms)

@@ -10,18 +10,10 @@ giving the result file's ``schedule``, ``contracts`` and ``years``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-from portfolio.result import Check
-
-
-def _clean(value: float | None) -> float | None:
-    """JSON has no inf or NaN: map them to None."""
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value)
+from portfolio.verify import YearTotals as YearTotals  # the verifier adds up each year
 
 
 @dataclass(frozen=True)
@@ -94,67 +86,6 @@ class Contract:
             "transition_cost": self.transition_cost,
             "termination_cost": self.termination_cost,
         }
-
-
-@dataclass(frozen=True)
-class YearTotals:
-    """One horizon year of a plan: totals and every yearly limit evaluated.
-
-    Attributes:
-        year: calendar year.
-        index: 0-based horizon year.
-        discount_factor: (1 + rate)**-index.
-        annual_cost: annual cost of the arrangements active that year.
-        transition_cost: transition costs paid that year (mode changes).
-        setup_cost: setup costs of modes first used that year.
-        termination_cost: termination fees paid that year.
-        weighted_outcome: sum of weight * outcome that year.
-        objective: the year's contribution to the objective, before discounting.
-        changes: services whose mode differs from the year before.
-        checks: the yearly limits, named as in the file (``budget``, ``capacity_count[mode]``...).
-    """
-
-    year: int
-    index: int
-    discount_factor: float
-    annual_cost: float
-    transition_cost: float
-    setup_cost: float
-    termination_cost: float
-    weighted_outcome: float
-    objective: float
-    changes: tuple[str, ...]
-    checks: tuple[Check, ...]
-
-    @property
-    def transition_money(self) -> float:
-        """Transition, setup and termination costs paid that year (the transition budget's sum)."""
-        return self.transition_cost + self.setup_cost + self.termination_cost
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-data form: totals, then each yearly limit as ``{value, limit, binding, ...}``."""
-        out: dict[str, Any] = {
-            "year": self.year,
-            "index": self.index,
-            "discount_factor": self.discount_factor,
-            "annual_cost": self.annual_cost,
-            "transition_cost": self.transition_cost,
-            "setup_cost": self.setup_cost,
-            "termination_cost": self.termination_cost,
-            "weighted_outcome": self.weighted_outcome,
-            "objective": self.objective,
-            "changes": list(self.changes),
-        }
-        for check in self.checks:
-            out[check.name] = {
-                "value": _clean(check.value),
-                "limit": _clean(check.limit),
-                "sense": check.sense,
-                "binding": check.binding,
-                "ok": check.ok,
-                **({"detail": check.detail} if check.detail else {}),
-            }
-        return out
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,7 @@ def _finish(
     explanation = None
     t_explain = 0.0
     if status is Status.INFEASIBLE and params.explain_infeasible:
-        from portfolio.multiyear.explain import explain_multi_year
+        from portfolio.infeasibility import explain_multi_year
 
         t1 = time.perf_counter()
         remaining = clock.remaining()
