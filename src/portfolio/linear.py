@@ -49,8 +49,9 @@ class RowBlock:
         stop: one past the last row index.
         items: one label per row (a service or mode id), or ``None`` for a single unlabelled row.
         kind: the constraint family alone (``"sector_share"`` for
-            ``sector_share[private].upper``); code that needs to know which limit a row is reads
-            ``kind``, ``key`` and ``side``, never the text of ``family``.
+            ``sector_share[private].max``), given by every constructor (keyword only); code that
+            needs to know which limit a row is reads ``kind``, ``key`` and ``side``, never the
+            text of ``family``.
         key: what the family is indexed by, where it is: a sector (``sector_share``), the position
             of a ``limits`` row, a year; ``None`` otherwise.
         side: ``"upper"`` or ``"lower"`` for families that bound both ways; ``None`` otherwise.
@@ -60,14 +61,9 @@ class RowBlock:
     start: int
     stop: int
     items: Sequence[str] | None = None
-    kind: str = ""
-    key: str | int | None = None
-    side: str | None = None
-
-    def __post_init__(self) -> None:
-        # Blocks built without ``kind`` take the family's head (transitional: kernels set it).
-        if not self.kind:
-            object.__setattr__(self, "kind", self.family.partition("[")[0].partition(".")[0])
+    kind: str = field(kw_only=True)
+    key: str | int | None = field(default=None, kw_only=True)
+    side: str | None = field(default=None, kw_only=True)
 
     def name(self, row: int) -> str:
         """Name of a row of this block, e.g. ``capacity_count[voluntary]``."""
@@ -267,6 +263,6 @@ def fix_columns(
         col_lower=model.col_lower[free].copy(),
         col_upper=model.col_upper[free].copy(),
         integrality=model.integrality[free].copy(),
-        blocks=(RowBlock("restricted", 0, int(rows.shape[0])),),
+        blocks=(RowBlock("restricted", 0, int(rows.shape[0]), kind="restricted"),),
     )
     return restricted, free

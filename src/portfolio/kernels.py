@@ -1,0 +1,538 @@
+"""Row kernels shared by every horizon: one function per constraint family.
+
+Both compilers (:mod:`portfolio.compile`, one period, and :mod:`portfolio.multiyear.compile`)
+describe their columns as a :class:`Columns` table that carries a years axis, and call the kernels
+here for every family whose rows are the same sums over it: budget, transition budget, outcome
+and flexibility floors, change limits, mode capacity, sector shares, bundles (``same_mode``), the
+user's ``limits`` and the objective. The single-period model is the one-year case: every column
+is in year 0, the discount factor is 1, and the rows carry no year label. The maths, family by
+family, is written in ``models/single_period.md`` and ``models/multi_year.md``.
+
+Each kernel returns :class:`Rows` in coordinate form (row numbers local to the block);
+:func:`assemble` stacks them into one CSR matrix with a :class:`~portfolio.linear.RowBlock` per
+block, whose ``kind``, ``key`` and ``side`` say which limit its rows are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import overload
+
+import numpy as np
+import scipy.sparse as sp
+
+from portfolio.domain import SECTORS, Constraints, WeightedObjective, value_in_year
+from portfolio.linear import BoolArray, FloatArray, IntArray, LinearModel, RowBlock, Sense
+from portfolio.table import OptionTable
+
+INF = np.inf
+
+
+# ---------------------------------------------------------------------- row blocks
+@dataclass
+class Rows:
+    """Rows of one family in coordinate form (row numbers local to the block).
+
+    Attributes:
+        family: the block's name as shown in results (e.g. ``sector_share[private].max``).
+        rows, cols, vals: the entries.
+        lower, upper: row bounds (one per row).
+        items: one label per row, or ``None`` for a single unlabelled row.
+        kind: the constraint family alone (``sector_share``).
+        key: what the block is indexed by (a sector, the position of a ``limits`` row), if any.
+        side: ``"upper"`` or ``"lower"`` for a family bounded both ways in separate blocks.
+    """
+
+    family: str
+    rows: IntArray
+    cols: IntArray
+    vals: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+    items: Sequence[str] | None = None
+    kind: str = field(default="", kw_only=True)
+    key: str | int | None = field(default=None, kw_only=True)
+    side: str | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            self.kind = self.family
+
+
+def assemble(blocks: list[Rows], num_cols: int, sense: Sense, objective: FloatArray) -> LinearModel:
+    """Stack the family blocks into one CSR matrix with row bounds and named row blocks.
+
+    Every column is binary (bounds 0 and 1, integral).
+    """
+    offsets = np.cumsum([0] + [b.lower.shape[0] for b in blocks])
+    rows = np.concatenate([b.rows + off for b, off in zip(blocks, offsets, strict=False)])
+    cols = np.concatenate([b.cols for b in blocks])
+    vals = np.concatenate([b.vals for b in blocks])
+    keep = vals != 0
+    num_rows = int(offsets[-1])
+    matrix = sp.csr_matrix(
+        (vals[keep], (rows[keep], cols[keep])), shape=(num_rows, num_cols), dtype=np.float64
+    )
+    matrix.sum_duplicates()
+    matrix.eliminate_zeros()
+    row_blocks = tuple(
+        RowBlock(
+            b.family,
+            int(off),
+            int(off) + b.lower.shape[0],
+            b.items,
+            kind=b.kind,
+            key=b.key,
+            side=b.side,
+        )
+        for b, off in zip(blocks, offsets, strict=False)
+    )
+    model = LinearModel(
+        sense=sense,
+        objective=np.asarray(objective, dtype=np.float64),
+        objective_offset=0.0,
+        matrix=matrix,
+        row_lower=np.concatenate([b.lower for b in blocks]).astype(np.float64),
+        row_upper=np.concatenate([b.upper for b in blocks]).astype(np.float64),
+        col_lower=np.zeros(num_cols),
+        col_upper=np.ones(num_cols),
+        integrality=np.ones(num_cols, dtype=np.bool_),
+        blocks=row_blocks,
+    )
+    model.validate_shapes()
+    return model
+
+
+class Labels(Sequence[str]):
+    """Row labels built on demand from a function of the row number."""
+
+    def __init__(self, count: int, label: Callable[[int], str]) -> None:
+        self._count = count
+        self._label = label
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -self._count <= index < self._count:
+            raise IndexError(index)
+        return self._label(index % self._count)
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(len(self)))
+
+
+def yearly_bounds(value: object, years: int, side: str) -> FloatArray:
+    """One bound per year from a yearly field (``side`` is "upper" or "lower"; None: no bound).
+
+    A number is the same every year; a list gives one value per year.
+    """
+    if value is None:
+        return np.full(years, INF if side == "upper" else -INF)
+    return np.array([value_in_year(value, t) for t in range(years)], dtype=np.float64)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- the column table
+@dataclass(frozen=True)
+class Columns:
+    """The columns the shared rows read, with a years axis.
+
+    Three kinds of column carry the figures: *activities* (option o runs in year t: its costs,
+    outcome and flexibility count in year t), *changes* (a start in a mode other than the one the
+    service was in: the transition cost is paid and a change counted in that year) and *setups*
+    (a mode's setup cost paid in a year); *fees* are termination fees paid in a year. One period:
+    an activity and, where its mode is not the current one, a change per option column, a setup
+    per mode indicator, no fee; every column in year 0.
+
+    Attributes:
+        table: the options.
+        num_cols: number of columns of the model.
+        act_col, act_option, act_year: column, option and year of each activity.
+        change_col, change_option, change_year: column, option and year of each change.
+        fee_col, fee_year, fee_value: column, year and amount of each termination fee.
+        setup_col, setup_mode, setup_year: column, mode and year of each setup.
+        discount: discount factor of each year (objective only).
+        year_labels: the label of each year's row (calendar years), or ``None`` for one period
+            (its rows carry no year label).
+        paid_terms: objective terms counted as money paid (on changes, fees, setups) rather
+            than as a figure of the activities.
+    """
+
+    table: OptionTable
+    num_cols: int
+    act_col: IntArray
+    act_option: IntArray
+    act_year: IntArray
+    change_col: IntArray
+    change_option: IntArray
+    change_year: IntArray
+    fee_col: IntArray
+    fee_year: IntArray
+    fee_value: FloatArray
+    setup_col: IntArray
+    setup_mode: IntArray
+    setup_year: IntArray
+    discount: FloatArray
+    year_labels: tuple[str, ...] | None
+    paid_terms: frozenset[str]
+
+    @property
+    def years(self) -> int:
+        """Number of years (rows per yearly family)."""
+        return int(self.discount.shape[0])
+
+    @property
+    def act_service(self) -> IntArray:
+        """Service of each activity."""
+        return self.table.service[self.act_option]
+
+    @property
+    def act_mode(self) -> IntArray:
+        """Mode of each activity."""
+        return self.table.mode[self.act_option]
+
+    def act_figure(self, name: str) -> FloatArray:
+        """A figure of each activity (its option's figure in its year)."""
+        return np.asarray(self.table.figure(name)[self.act_option, self.act_year], np.float64)
+
+    def labels(self, prefixes: Sequence[str]) -> tuple[str, ...]:
+        """Row labels of a family with one row per (prefix, year), prefix-major."""
+        if self.year_labels is None:
+            return tuple(prefixes)
+        return tuple(f"{p}@{y}" for p in prefixes for y in self.year_labels)
+
+
+def yearly(
+    cols: Columns,
+    family: str,
+    coef: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    mask: BoolArray | None = None,
+    *,
+    kind: str = "",
+    key: str | int | None = None,
+    side: str | None = None,
+) -> Rows:
+    """One row per year over the activities: lower_t <= sum_{a in year t} coef_a a <= upper_t."""
+    keep = coef != 0
+    if mask is not None:
+        keep &= mask
+    index = np.flatnonzero(keep)
+    return Rows(
+        family,
+        cols.act_year[index],
+        cols.act_col[index],
+        coef[index],
+        lower,
+        upper,
+        cols.year_labels,
+        kind=kind,
+        key=key,
+        side=side,
+    )
+
+
+# ---------------------------------------------------------------------- totals
+def budget(cols: Columns, limit: object) -> Rows:
+    """budget[t]: sum_o c_o(t) a[o, t] <= budget_t (the annual costs of the year's arrangements)."""
+    years = cols.years
+    return yearly(
+        cols,
+        "budget",
+        cols.act_figure("annual_cost"),
+        np.full(years, -INF),
+        yearly_bounds(limit, years, "upper"),
+    )
+
+
+def transition_budget(cols: Columns, limit: object) -> Rows:
+    """transition_budget[t]: sum_{changes in t} tc_o + sum_{fees in t} fee
+    + sum_{setups in t} setup_m <= limit_t (the one-off money paid in year t)."""
+    table = cols.table
+    years = cols.years
+    paid = np.flatnonzero(table.transition_cost[cols.change_option] != 0)
+    fees = np.flatnonzero(cols.fee_value != 0)
+    setup = table.setup[cols.setup_mode]
+    setups = np.flatnonzero(setup != 0)
+    return Rows(
+        "transition_budget",
+        np.concatenate((cols.change_year[paid], cols.fee_year[fees], cols.setup_year[setups])),
+        np.concatenate((cols.change_col[paid], cols.fee_col[fees], cols.setup_col[setups])),
+        np.concatenate(
+            (
+                table.transition_cost[cols.change_option[paid]],
+                cols.fee_value[fees],
+                setup[setups],
+            )
+        ),
+        np.full(years, -INF),
+        yearly_bounds(limit, years, "upper"),
+        cols.year_labels,
+    )
+
+
+def min_outcome(cols: Columns, floor: object) -> Rows:
+    """min_outcome[t]: sum_o w_s(o) outcome_o a[o, t] >= floor_t."""
+    table = cols.table
+    years = cols.years
+    coef = table.weight[cols.act_service] * table.outcome[cols.act_option]
+    return yearly(
+        cols, "min_outcome", coef, yearly_bounds(floor, years, "lower"), np.full(years, INF)
+    )
+
+
+def min_flexibility(cols: Columns, floor: object) -> Rows:
+    """min_flexibility[t]: sum_o c_o(t) (f_o - f_min,t) a[o, t] >= 0 (the spend-weighted mean
+    flexibility of year t is at least the floor)."""
+    table = cols.table
+    years = cols.years
+    floors = yearly_bounds(floor, years, "lower")
+    coef = cols.act_figure("annual_cost") * (
+        table.flexibility[cols.act_option] - floors[cols.act_year]
+    )
+    return yearly(cols, "min_flexibility", coef, np.zeros(years), np.full(years, INF))
+
+
+def max_changes(cols: Columns, limit: object) -> Rows:
+    """max_changes[t]: sum_{changes in t} 1 <= limit_t (services whose mode in year t differs from
+    the year before; before the first year, the current mode)."""
+    years = cols.years
+    count = cols.change_col.shape[0]
+    return Rows(
+        "max_changes",
+        cols.change_year,
+        cols.change_col,
+        np.ones(count),
+        np.full(years, -INF),
+        yearly_bounds(limit, years, "upper"),
+        cols.year_labels,
+    )
+
+
+def totals(cols: Columns, constraints: Constraints) -> list[Rows]:
+    """The rows of the instance-wide totals that are set, in this order: budget, transition
+    budget, min_outcome, min_flexibility, max_changes."""
+    blocks = []
+    if constraints.budget is not None:
+        blocks.append(budget(cols, constraints.budget))
+    if constraints.transition_budget is not None:
+        blocks.append(transition_budget(cols, constraints.transition_budget))
+    if constraints.min_outcome is not None:
+        blocks.append(min_outcome(cols, constraints.min_outcome))
+    if constraints.min_flexibility is not None:
+        blocks.append(min_flexibility(cols, constraints.min_flexibility))
+    if constraints.max_changes is not None:
+        blocks.append(max_changes(cols, constraints.max_changes))
+    return blocks
+
+
+# ---------------------------------------------------------------------- per mode, sector, bundle
+def capacity(cols: Columns) -> list[Rows]:
+    """capacity_count[m, t]: sum_{o in m} a[o, t] <= max_services_m,t;
+    capacity_spend[m, t]: sum_{o in m} c_o(t) a[o, t] <= max_spend_m,t."""
+    table = cols.table
+    years = cols.years
+    blocks = []
+    act_mode = cols.act_mode
+    for attribute, family, coef in (
+        ("max_services", "capacity_count", np.ones(act_mode.shape[0])),
+        ("max_spend", "capacity_spend", cols.act_figure("annual_cost")),
+    ):
+        modes = [i for i, m in enumerate(table.instance.modes) if getattr(m, attribute) is not None]
+        if not modes:
+            continue
+        limits = np.concatenate(
+            [
+                yearly_bounds(getattr(table.instance.modes[m], attribute), years, "upper")
+                for m in modes
+            ]
+        )
+        row_of_mode = np.full(table.num_modes, -1, dtype=np.int64)
+        row_of_mode[modes] = np.arange(len(modes))
+        block = row_of_mode[act_mode]
+        index = np.flatnonzero((block >= 0) & (coef != 0))
+        blocks.append(
+            Rows(
+                family,
+                block[index] * years + cols.act_year[index],
+                cols.act_col[index],
+                coef[index],
+                np.full(len(modes) * years, -INF),
+                limits,
+                cols.labels([table.mode_ids[m] for m in modes]),
+            )
+        )
+    return blocks
+
+
+def sector_share(cols: Columns) -> list[Rows]:
+    """sector_share[k].max[t]: sum_o c_o(t) ([sector(o) = k] - u_k,t) a[o, t] <= 0;
+    sector_share[k].min[t]: sum_o c_o(t) ([sector(o) = k] - l_k,t) a[o, t] >= 0."""
+    table = cols.table
+    years = cols.years
+    cost = cols.act_figure("annual_cost")
+    in_sector = table.mode_sector[cols.act_mode]
+    blocks = []
+    for sector, bound in table.instance.constraints.sector_share.items():
+        member = (in_sector == SECTORS.index(sector)).astype(np.float64)
+        for name, side, share in (("max", "upper", bound.max), ("min", "lower", bound.min)):
+            if share is None:
+                continue
+            shares = yearly_bounds(share, years, "upper")
+            coef = cost * (member - shares[cols.act_year])
+            zero, free = np.zeros(years), np.full(years, INF)
+            lo, hi = (-free, zero) if side == "upper" else (zero, free)
+            blocks.append(
+                yearly(
+                    cols,
+                    f"sector_share[{sector}].{name}",
+                    coef,
+                    lo,
+                    hi,
+                    kind="sector_share",
+                    key=sector,
+                    side=side,
+                )
+            )
+    return blocks
+
+
+def _by_service(service: IntArray, num_services: int) -> Callable[[int], IntArray]:
+    """A function giving the entries of one service (ascending), after one sort of all entries."""
+    order = np.argsort(service, kind="stable")
+    bounds = np.searchsorted(service[order], np.arange(num_services + 1))
+
+    def entries(s: int) -> IntArray:
+        return np.asarray(order[bounds[s] : bounds[s + 1]], dtype=np.int64)
+
+    return entries
+
+
+def same_mode(cols: Columns, offered_service: IntArray, offered_mode: IntArray) -> Rows | None:
+    """same_mode[b, m, t]: for consecutive services (a, s) of bundle b, every mode m offered to
+    either (``offered_service``/``offered_mode`` pairs) and every year t:
+    sum_{o of a in m} a[o, t] - sum_{o of s in m} a[o, t] = 0."""
+    table = cols.table
+    bundles = table.instance.constraints.same_mode
+    if not bundles:
+        return None
+    years = cols.years
+    index = {sid: i for i, sid in enumerate(table.service_ids)}
+    act_mode = cols.act_mode
+    acts = _by_service(cols.act_service, table.num_services)
+    offers = _by_service(offered_service, table.num_services)
+    rows: list[IntArray] = []
+    entries: list[IntArray] = []
+    vals: list[FloatArray] = []
+    items: list[str] = []
+    row = 0
+    for b, bundle in enumerate(bundles):
+        members = [index[sid] for sid in bundle]
+        for first, second in zip(members, members[1:], strict=False):
+            modes = np.union1d(offered_mode[offers(first)], offered_mode[offers(second)])
+            row_of_mode = np.full(table.num_modes, -1, dtype=np.int64)
+            row_of_mode[modes] = np.arange(modes.shape[0])
+            for service, sign in ((first, 1.0), (second, -1.0)):
+                part = acts(service)
+                rows.append(row + row_of_mode[act_mode[part]] * years + cols.act_year[part])
+                entries.append(cols.act_col[part])
+                vals.append(np.full(part.shape[0], sign))
+            pair = f"{b}:{table.service_ids[first]}={table.service_ids[second]}"
+            items += cols.labels([f"{pair}@{table.mode_ids[m]}" for m in modes.tolist()])
+            row += modes.shape[0] * years
+    return Rows(
+        "same_mode",
+        np.concatenate(rows),
+        np.concatenate(entries),
+        np.concatenate(vals),
+        np.zeros(row),
+        np.zeros(row),
+        tuple(items),
+    )
+
+
+def limits(cols: Columns) -> list[Rows]:
+    """limits[i][t]: min_i,t <= sum_{o matching the mode/sector filter} g_i(o, t) a[o, t]
+    <= max_i,t; for ``transition_cost`` the figure is the transition cost paid:
+    sum_{changes in t} tc_o."""
+    table = cols.table
+    years = cols.years
+    blocks = []
+    for i, limit in enumerate(table.instance.constraints.limits):
+        option_ok = table.mode_mask(limit.mode, limit.sector)
+        lo = yearly_bounds(limit.min, years, "lower")
+        hi = yearly_bounds(limit.max, years, "upper")
+        family = f"limits[{i}]"
+        if limit.metric == "transition_cost":
+            coef = table.transition_cost[cols.change_option]
+            paid = np.flatnonzero(option_ok[cols.change_option] & (coef != 0))
+            rows = Rows(
+                family,
+                cols.change_year[paid],
+                cols.change_col[paid],
+                coef[paid],
+                lo,
+                hi,
+                cols.year_labels,
+                kind="limits",
+                key=i,
+            )
+        else:
+            coef = cols.act_figure(limit.metric)
+            mask = option_ok[cols.act_option]
+            rows = yearly(cols, family, coef, lo, hi, mask, kind="limits", key=i)
+        blocks.append(rows)
+    return blocks
+
+
+# ---------------------------------------------------------------------- objective
+def objective(cols: Columns) -> tuple[Sense, FloatArray]:
+    """The objective over all columns: sum_t d_t (the year-t objective), d_t the discount factor
+    (1 for one period).
+
+    maximise_outcome: d_t w_s outcome_o on each activity. minimise_cost: d_t c_o(t) on each
+    activity, d_t tc_o on each change, d_t fee on each termination fee, d_t setup_m on each setup.
+    A weighted objective sums its terms the same way: the paid terms (``transition_cost``,
+    ``setup_cost`` and, over a horizon, ``termination_cost``) as paid, every other figure on the
+    activities.
+    """
+    table = cols.table
+    goal = table.instance.objective
+    coef = np.zeros(cols.num_cols)
+    d_act = cols.discount[cols.act_year]
+    transition = table.transition_cost[cols.change_option] * cols.discount[cols.change_year]
+    fee = cols.fee_value * cols.discount[cols.fee_year]
+    setup = table.setup[cols.setup_mode] * cols.discount[cols.setup_year]
+    weight = table.weight[cols.act_service]
+    outcome = table.outcome[cols.act_option]
+    if goal == "maximise_outcome":
+        coef[cols.act_col] = weight * outcome * d_act
+        return Sense.MAXIMISE, coef
+    if goal == "minimise_cost":
+        coef[cols.act_col] = cols.act_figure("annual_cost") * d_act
+        coef[cols.change_col] += transition
+        coef[cols.fee_col] += fee
+        coef[cols.setup_col] += setup
+        return Sense.MINIMISE, coef
+    assert isinstance(goal, WeightedObjective)
+    for name, w in goal.terms.items():
+        if name == "outcome":
+            coef[cols.act_col] += w * weight * outcome * d_act
+        elif name == "setup_cost":
+            coef[cols.setup_col] += w * setup
+        elif name == "transition_cost" and name in cols.paid_terms:
+            coef[cols.change_col] += w * transition
+        elif name == "termination_cost" and name in cols.paid_terms:
+            coef[cols.fee_col] += w * fee
+        else:
+            coef[cols.act_col] += w * cols.act_figure(name) * d_act
+    sense = Sense.MAXIMISE if goal.sense == "maximise" else Sense.MINIMISE
+    return sense, coef
