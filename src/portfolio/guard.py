@@ -155,21 +155,10 @@ def run_with_deadline(
     """Run the backend, keeping the caller's time limit even if the solver overruns its own, and
     stopping it (through its own interrupt) when the caller's cancel request comes."""
     if clock.cancelled:
-        return BackendResult(
-            Status.TIME_LIMIT_NO_SOLUTION,
-            raw_status="interrupted",
-            detail=f"{solver.name} not started",
-            hit_limit=True,
-            stop=StopReason.INTERRUPTED,
-        )
+        return _no_run(StopReason.INTERRUPTED, f"{solver.name} not started", "interrupted")
     remaining = clock.remaining()
     if remaining is not None and remaining <= 0:
-        return BackendResult(
-            Status.TIME_LIMIT_NO_SOLUTION,
-            detail="no time left to solve",
-            hit_limit=True,
-            stop=StopReason.TIME_LIMIT,
-        )
+        return _no_run(StopReason.TIME_LIMIT, "no time left to solve")
     # Leave the solver most of what is left; keep a little for decoding and verification.
     solver_limit = None if remaining is None else max(0.05, remaining * 0.97 - 0.05)
     result, ending = run_guarded(
@@ -187,12 +176,8 @@ def run_with_deadline(
             if clock.cancelled
             else "did not stop at the time limit"
         )
-        return BackendResult(
-            Status.TIME_LIMIT_NO_SOLUTION,
-            raw_status="abandoned",
-            detail=f"{solver.name} {why}; its run was abandoned",
-            hit_limit=True,
-            stop=StopReason.ABANDONED,
+        return _no_run(
+            StopReason.ABANDONED, f"{solver.name} {why}; its run was abandoned", "abandoned"
         )
     if ending is Ending.CANCELLED:
         if result.status is Status.ERROR and result.x is None:
@@ -201,6 +186,17 @@ def run_with_deadline(
         if result.status in (Status.FEASIBLE, Status.TIME_LIMIT_NO_SOLUTION):
             result = replace(result, hit_limit=True)
     return result
+
+
+def _no_run(stop: StopReason, detail: str, raw_status: str = "") -> BackendResult:
+    """The answer of a backend run the guard did not start, or abandoned: no plan."""
+    return BackendResult(
+        Status.TIME_LIMIT_NO_SOLUTION,
+        raw_status=raw_status,
+        detail=detail,
+        hit_limit=True,
+        stop=stop,
+    )
 
 
 def explain_guarded(explain: Callable[[threading.Event], T], clock: Clock) -> T | None:
