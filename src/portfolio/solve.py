@@ -67,7 +67,8 @@ def solve(
     plan found so far (``feasible``) or none (``time_limit_no_solution``), with
     ``interrupted`` set and ``detail`` starting "interrupted". A ``KeyboardInterrupt`` in the
     calling thread also asks the solver to stop and waits for it (at most
-    :data:`CANCEL_GRACE` seconds) before it propagates, so no solver keeps running.
+    :data:`~portfolio.guard.CANCEL_GRACE` seconds) before it propagates, so no solver keeps
+    running. ``stop_reason`` says why the solve ended.
 
     Args:
         instance: an :class:`Instance`, a path to an instance file, or the parsed data.
