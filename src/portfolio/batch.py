@@ -50,6 +50,7 @@ from portfolio.executors import (
 )
 from portfolio.io import SUFFIXES, write_atomic, write_json
 from portfolio.params import SolveParams
+from portfolio.result import Status
 
 __all__ = [
     "BatchInput",
@@ -370,7 +371,7 @@ def _resumed(index: int, item: BatchItem, digest: str, data: dict[str, Any]) -> 
         index=index,
         name=item.name,
         input_hash=digest,
-        status=str(data.get("status", ERROR_STATUS)),
+        status=Status(data.get("status", ERROR_STATUS)),
         result=data if has_result else None,
         error=data.get("error"),
         error_kind=data.get("error_kind"),
@@ -524,7 +525,7 @@ def _run_batch_locked(
     except KeyboardInterrupt:
         report.interrupted = True
     rows.sort(key=lambda r: r.name)
-    report.counts = Counter(row.status for row in rows)
+    report.counts = Counter(row.status.value for row in rows)
     if not report.interrupted:
         with _sigint_deferred():
             write_summary(out, rows, backend)
@@ -546,7 +547,7 @@ def summary_row(row: ItemResult, backend: str) -> dict[str, Any]:
     seconds = (result.get("timings") or {}).get("total", row.seconds)
     return {
         "instance": row.name,
-        "status": row.status,
+        "status": row.status.value,
         "objective": result.get("objective"),
         "bound": result.get("bound"),
         "gap": result.get("gap"),

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import enum
 import hashlib
 import json
 import multiprocessing
@@ -75,6 +76,7 @@ from portfolio.errors import (
     ValidationError,
 )
 from portfolio.params import SolveParams
+from portfolio.result import Status
 
 EXECUTORS = ("serial", "processes", "dask")
 """Names accepted by ``solve_many(executor=...)``."""
@@ -93,16 +95,28 @@ POOLED_THREADS = 1
 the pool is the parallelism, and a multi-threaded solver in every worker would oversubscribe
 the cores (HiGHS's extra thread costs CPU time without making these models faster)."""
 
-ERROR_STATUS = "error"
+ERROR_STATUS = Status.ERROR
 
-INPUT = "input"
-"""error_kind: the file cannot be read, parsed or validated (exit code 2)."""
-CRASH = "crash"
-"""error_kind: the task raised (a defect or an environment problem on the worker)."""
-WORKER_LOST = "worker_lost"
-"""error_kind: the worker process died while solving, on every attempt."""
-TIMEOUT = "timeout"
-"""error_kind: the task did not return within its wall-clock guard."""
+
+@enum.unique
+class ErrorKind(enum.StrEnum):
+    """Why an item has no result; the values are the strings of the result file's
+    ``error_kind``."""
+
+    INPUT = "input"
+    """The file cannot be read, parsed or validated (exit code 2)."""
+    CRASH = "crash"
+    """The task raised (a defect or an environment problem on the worker)."""
+    WORKER_LOST = "worker_lost"
+    """The worker process died while solving, on every attempt."""
+    TIMEOUT = "timeout"
+    """The task did not return within its wall-clock guard."""
+
+
+INPUT = ErrorKind.INPUT
+CRASH = ErrorKind.CRASH
+WORKER_LOST = ErrorKind.WORKER_LOST
+TIMEOUT = ErrorKind.TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -130,11 +144,13 @@ class ItemResult:
         index: the item's position in the input sequence.
         name: the item's name.
         input_hash: sha256 of the contents, backend and parameters (see :func:`input_hash`).
-        status: the solve status string (``optimal``, ``infeasible``, ...) or ``error``.
+        status: the solve status (``optimal``, ``infeasible``, ...), or ``error``; a string given
+            here (a status read back from a result file) is taken as its :class:`Status`.
         result: the solve command's result JSON (:meth:`SolveResult.to_dict`), or None when the
             item could not be solved.
         error: why there is no result (naming the file), or None.
-        error_kind: ``input``, ``crash``, ``worker_lost`` or ``timeout`` (None without error).
+        error_kind: why there is no result (None without error); a string is taken as its
+            :class:`ErrorKind`.
         seconds: wall-clock seconds of the task on its worker (None if unknown).
         cpu_seconds: CPU seconds of the worker process during the task (every thread of the
             process, so it includes other tasks running at the same time in that process).
@@ -147,10 +163,10 @@ class ItemResult:
     index: int
     name: str
     input_hash: str
-    status: str
+    status: Status
     result: dict[str, Any] | None = None
     error: str | None = None
-    error_kind: str | None = None
+    error_kind: ErrorKind | None = None
     seconds: float | None = None
     cpu_seconds: float | None = None
     worker: str | None = None
@@ -158,10 +174,16 @@ class ItemResult:
     resumed: bool = False
     source: str | None = None
 
+    def __post_init__(self) -> None:
+        # Rows come back from workers and result files as plain data: keep the enums.
+        object.__setattr__(self, "status", Status(self.status))
+        if self.error_kind is not None:
+            object.__setattr__(self, "error_kind", ErrorKind(self.error_kind))
+
     @property
     def has_plan(self) -> bool:
         """A verified plan was found (optimal or feasible)."""
-        return self.status in ("optimal", "feasible")
+        return self.status.has_plan
 
     @property
     def bad_input(self) -> bool:
@@ -184,7 +206,7 @@ class ItemResult:
         else:
             data = {
                 "instance": self.name,
-                "status": self.status,
+                "status": self.status.value,
                 "objective": None,
                 "bound": None,
                 "gap": None,
@@ -196,7 +218,7 @@ class ItemResult:
             }
         if self.error is not None:
             data["error"] = self.error
-            data["error_kind"] = self.error_kind
+            data["error_kind"] = None if self.error_kind is None else self.error_kind.value
         data["input_hash"] = self.input_hash
         if self.source is not None:
             data["file"] = self.source
@@ -245,12 +267,12 @@ def solve_task(
     cpu = time.process_time()
     worker = f"{socket.gethostname()}:{os.getpid()}"
 
-    def failure(kind: str, message: str) -> dict[str, Any]:
+    def failure(kind: ErrorKind, message: str) -> dict[str, Any]:
         return {
-            "status": ERROR_STATUS,
+            "status": ERROR_STATUS.value,
             "result": None,
             "error": message,
-            "error_kind": kind,
+            "error_kind": kind.value,
             "seconds": time.perf_counter() - began,
             "cpu_seconds": time.process_time() - cpu,
             "worker": worker,
@@ -444,7 +466,7 @@ class _Job:
             source=self.item.source,
         )
 
-    def failed(self, kind: str, message: str) -> ItemResult:
+    def failed(self, kind: ErrorKind, message: str) -> ItemResult:
         return self.finish(
             {"status": ERROR_STATUS, "error": f"{self.source}: {message}", "error_kind": kind}
         )

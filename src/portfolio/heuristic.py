@@ -1,42 +1,187 @@
-"""LP-guided primal heuristic (relaxation-induced fixing).
+"""LP-guided primal heuristic (relaxation-induced fixing): one driver for every formulation.
 
-The LP relaxation of these models is very tight: at 1k-10k services only a handful of services
-take fractional values. The heuristic solves the relaxation, fixes every service whose LP choice
-is integral, and solves the small remaining MIP. Its plan is a MIP start for backends that take
-one, and its LP value is a proven bound: when plan and bound are within the requested gap, no
-further search is needed.
+The LP relaxation of these models is very tight: only a handful of services take fractional
+values (at 1k-10k single-period services; a few of hundreds over a multi-year horizon, whose
+per-service polytopes are integral). :func:`lp_then_fix` solves the relaxation, fixes every
+service whose LP choice is integral, and solves the small remaining MIP; when that leaves no plan
+it frees more services, round by round. Its plan is a MIP start for backends that take one, and
+its LP value is a proven bound: when plan and bound are within the requested gap, no further
+search is needed.
+
+What differs between formulations is a :class:`StartHooks` object: which columns belong to which
+service, when a service's LP choice is settled, what to free in each further round, the sub-MIP's
+gap, and whether reduced-cost rounds may tighten the result. :class:`SinglePeriodStart` is the
+single-period one; the multi-year one is in :mod:`portfolio.multiyear.heuristic`. The relaxation
+and the sub-MIPs are solved by the backend :func:`portfolio.backends.lp_backend` picks.
 """
 
 from __future__ import annotations
 
+import abc
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from portfolio.backends.highs import HighsBackend
+from portfolio.backends import lp_backend
+from portfolio.backends.base import Backend
 from portfolio.compile import CompiledModel
 from portfolio.linear import BoolArray, FloatArray, IntArray, LinearModel, Sense, fix_columns
 from portfolio.params import SolveParams
-from portfolio.result import Status, relative_gap
+from portfolio.result import BackendResult, Status, relative_gap
 
-#: Below this many columns the full MIP is quick and the heuristic is skipped.
+#: Below this many columns the full single-period MIP is quick and the heuristic is skipped.
 MIN_COLUMNS = 2000
 #: Share of the remaining time the heuristic may use.
 TIME_SHARE = 0.5
 INTEGRAL_TOL = 1e-6
 #: Largest neighbourhood (free columns, or 2% of all) the reduced-cost rounds solve.
 MAX_FREE_COLUMNS = 5_000
+#: Below this many seconds of its budget left, the heuristic starts no further sub-MIP.
+MIN_ROUND_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
 class HeuristicPlan:
-    """A plan found by the heuristic, with the LP bound (in the model's objective)."""
+    """A plan found by the heuristic (full column vector), with the LP bound (in the model's
+    objective) and a note for the result's ``detail``."""
 
     x: FloatArray
     bound: float | None
     note: str
+
+
+class StartHooks(abc.ABC):
+    """What the LP-guided start needs to know about one formulation.
+
+    Attributes:
+        model: the compiled model.
+        num_services: the number of services.
+        service_of_column: for each column, the service it belongs to (-1 for columns shared by
+            services: setup and in-use indicators, which are fixed when integral in the LP).
+        min_columns: below this many columns the heuristic is skipped.
+        rounds: how many sub-MIPs may be tried, the first over the unsettled services and
+            each further one freeing more (see :meth:`free_more`); the heuristic's budget is
+            shared among the rounds still to come.
+        interior_point: the relaxation solves faster with an interior point method (asked of
+            HiGHS only).
+        reduced_cost_rounds: the first plan may be improved, and the bound tightened, by
+            reduced-cost fixing (valid when each service has one chosen column).
+    """
+
+    model: LinearModel
+    num_services: int
+    service_of_column: IntArray
+    min_columns: int
+    rounds: int
+    interior_point: bool = False
+    reduced_cost_rounds: bool = False
+
+    @abc.abstractmethod
+    def settled(self, x_lp: FloatArray) -> BoolArray:
+        """Per service: its LP choice is integral (it keeps it in the sub-MIP)."""
+
+    @abc.abstractmethod
+    def free_more(self, number: int, lp: BackendResult) -> BoolArray | None:
+        """Columns freed in round ``number`` (1 up) besides the unsettled services', or None to
+        give up."""
+
+    @abc.abstractmethod
+    def sub_gap(self, params: SolveParams) -> float:
+        """The relative gap the sub-MIPs are solved to."""
+
+
+def lp_then_fix(
+    hooks: StartHooks,
+    params: SolveParams,
+    remaining: float | None,
+    *,
+    interrupt: threading.Event | None = None,
+) -> HeuristicPlan | None:
+    """Solve the LP, fix the settled services, solve the rest as a MIP; None when it finds
+    nothing (a small model, no LP-capable backend, no plan in any round).
+
+    When ``interrupt`` is set, every solve stops and no further round is tried; the best plan so
+    far (if any) is returned.
+    """
+    model = hooks.model
+    if model.num_cols < hooks.min_columns:
+        return None
+    solver = lp_backend()
+    if solver is None:
+        return None
+    began = time.perf_counter()
+    budget = None if remaining is None else remaining * TIME_SHARE
+    lp_params = params.with_(backend_options={}, verbose=False)
+    lp = solver.solve(
+        model,
+        lp_params.with_(backend_options=_lp_options(solver, hooks)),
+        time_limit=budget,
+        relax=True,
+        interrupt=interrupt,
+    )
+    if lp.status is not Status.OPTIMAL or lp.x is None:
+        return None
+    x_lp = lp.x
+    groups = hooks.service_of_column
+    owned = groups >= 0
+    settled = hooks.settled(x_lp)
+    # Settled services keep their LP choice; the rest form a small MIP over their columns (and
+    # the shared indicators the LP does not settle).
+    base = np.empty(model.num_cols, dtype=np.bool_)
+    base[owned] = settled[groups[owned]]
+    base[~owned] = _integral(x_lp[~owned])
+    rounded = np.round(x_lp)
+    sub_params = lp_params.with_(rel_gap=hooks.sub_gap(params))
+    tried: BoolArray | None = None
+    for number in range(hooks.rounds):
+        fixed = base
+        if number:
+            extra = hooks.free_more(number, lp)
+            if extra is None:
+                return None
+            fixed = base & ~extra
+        if tried is not None and np.array_equal(fixed, tried):
+            continue  # this round frees nothing more
+        tried = fixed
+        left = None
+        if budget is not None:
+            left = budget - (time.perf_counter() - began)
+            if left <= MIN_ROUND_SECONDS:
+                return None
+            left = max(MIN_ROUND_SECONDS, left / (hooks.rounds - number))
+        restricted, free = fix_columns(model, fixed, rounded)
+        sub = solver.solve(restricted, sub_params, time_limit=left, interrupt=interrupt)
+        if sub.x is None or not sub.status.has_plan:
+            if interrupt is not None and interrupt.is_set():
+                return None
+            continue
+        full = rounded.copy()
+        full[free] = np.round(sub.x)
+        freed = np.zeros(hooks.num_services, dtype=np.bool_)
+        freed[groups[owned & ~fixed]] = True
+        note = (
+            f"LP-guided start: {int(hooks.num_services - settled.sum())} of "
+            f"{hooks.num_services} services fractional in the LP, {int(freed.sum())} free in "
+            f"the sub-MIP, {sub.status.value} in {time.perf_counter() - began:.2f}s"
+        )
+        plan = HeuristicPlan(x=full, bound=lp.objective, note=note)
+        if not hooks.reduced_cost_rounds or lp.reduced_costs is None or lp.objective is None:
+            return plan
+        if relative_gap(model.objective_value(full), lp.objective) <= params.rel_gap:
+            return plan
+        left = None if budget is None else budget - (time.perf_counter() - began)
+        if (left is not None and left <= MIN_ROUND_SECONDS) or (
+            interrupt is not None and interrupt.is_set()
+        ):
+            return plan
+        return _reduced_cost_round(
+            solver, model, plan, x_lp, lp.reduced_costs, lp.objective, params, left, groups,
+            interrupt,
+        )
+    return None
 
 
 def lp_guided_start(
@@ -46,90 +191,64 @@ def lp_guided_start(
     *,
     interrupt: threading.Event | None = None,
 ) -> HeuristicPlan | None:
-    """Solve the LP, fix integral services, solve the rest; None when it finds nothing.
+    """The LP-guided start of a single-period model (see :func:`lp_then_fix`)."""
+    return lp_then_fix(SinglePeriodStart(compiled), params, remaining, interrupt=interrupt)
 
-    When ``interrupt`` is set, every HiGHS solve stops and the best plan so far (if any) is
-    returned.
+
+class SinglePeriodStart(StartHooks):
+    """The single-period hooks: a service is settled when one of its options is 1 in the LP;
+    a second round frees the services cheapest to switch (by reduced cost) when fixing every
+    settled one leaves no plan; reduced-cost rounds then close the gap."""
+
+    interior_point = True
+    reduced_cost_rounds = True
+    rounds = 2
+
+    def __init__(self, compiled: CompiledModel) -> None:
+        self.model = compiled.model
+        self.num_services = compiled.table.num_services
+        self.min_columns = MIN_COLUMNS
+        groups = np.full(self.model.num_cols, -1, dtype=np.int64)
+        groups[: compiled.num_x] = compiled.table.service[compiled.option_of_column]
+        self.service_of_column = groups
+
+    def settled(self, x_lp: FloatArray) -> BoolArray:
+        owned = self.service_of_column >= 0
+        settled = np.zeros(self.num_services, dtype=np.bool_)
+        settled[self.service_of_column[owned & (x_lp >= 1.0 - INTEGRAL_TOL)]] = True
+        return settled
+
+    def free_more(self, number: int, lp: BackendResult) -> BoolArray | None:
+        # Fixing every integral service left no plan: free the services that are cheapest to
+        # switch as well (and every setup indicator).
+        if lp.reduced_costs is None or lp.x is None:
+            return None
+        x_lp, groups = lp.x, self.service_of_column
+        magnitude = np.where(_integral(x_lp), _switch_costs(lp.reduced_costs, x_lp, groups), -1.0)
+        return _cheapest_services(groups, magnitude, x_lp, _neighbourhood(self.model))
+
+    def sub_gap(self, params: SolveParams) -> float:
+        return min(params.rel_gap, 1e-6)
+
+
+def _lp_options(solver: Backend, hooks: StartHooks) -> dict[str, Any]:
+    """Backend options of the relaxation: HiGHS's interior point where the hooks ask for it.
+
+    Interior point with crossover is about twice as fast as dual simplex on the single-period
+    relaxations (10k services: 1.8 s against 4.0 s), and still a vertex, so few fractional
+    services.
     """
-    model = compiled.model
-    if model.num_cols < MIN_COLUMNS:
-        return None
-    if not HighsBackend.is_available():
-        return None
-    highs = HighsBackend()
-    began = time.perf_counter()
-    budget = None if remaining is None else remaining * TIME_SHARE
-    lp_params = params.with_(backend_options={}, verbose=False)
-    # Interior point with crossover: about twice as fast as dual simplex on these relaxations
-    # (10k services: 1.8 s against 4.0 s), and still a vertex, so few fractional services.
-    lp = highs.solve(
-        model,
-        lp_params.with_(backend_options={"solver": "ipm"}),
-        time_limit=budget,
-        relax=True,
-        interrupt=interrupt,
-    )
-    if lp.status is not Status.OPTIMAL or lp.x is None:
-        return None
-    x_lp = lp.x
-    num_x = compiled.num_x
-    table = compiled.table
-    services = table.service[compiled.option_of_column]
-    values = x_lp[:num_x]
-    integral_one = values >= 1.0 - INTEGRAL_TOL
-    fixed_service = np.zeros(table.num_services, dtype=np.bool_)
-    fixed_service[services[integral_one]] = True
-    fractional = int(table.num_services - fixed_service.sum())
+    return {"solver": "ipm"} if hooks.interior_point and solver.name == "highs" else {}
 
-    # Services whose LP choice is integral keep that option; the rest form a small MIP over
-    # their options (and the setup indicators of modes the LP does not settle).
-    fixed = np.zeros(model.num_cols, dtype=np.bool_)
-    fixed[:num_x] = fixed_service[services]
-    y_values = x_lp[num_x:]
-    y_settled = (y_values <= INTEGRAL_TOL) | (y_values >= 1 - INTEGRAL_TOL)
-    fixed[num_x:] = y_settled
-    values = np.round(x_lp)
-    groups = np.full(model.num_cols, -1, dtype=np.int64)
-    groups[:num_x] = services
-    sub_params = lp_params.with_(rel_gap=min(params.rel_gap, 1e-6))
-    for attempt in range(2):
-        if attempt == 1:
-            # Fixing every integral service left no plan: free the services that are cheapest
-            # to switch as well, and try once more.
-            if lp.reduced_costs is None:
-                return None
-            magnitude = np.where(
-                (x_lp <= INTEGRAL_TOL) | (x_lp >= 1 - INTEGRAL_TOL),
-                _switch_costs(lp.reduced_costs, x_lp, groups),
-                -1.0,
-            )
-            limit = max(MAX_FREE_COLUMNS, int(0.02 * model.num_cols))
-            fixed &= ~_cheapest_services(groups, magnitude, x_lp, limit)
-        restricted, free = fix_columns(model, fixed, values)
-        left = None if budget is None else max(0.1, budget - (time.perf_counter() - began))
-        sub = highs.solve(restricted, sub_params, time_limit=left, interrupt=interrupt)
-        if sub.x is not None and sub.status.has_plan:
-            break
-    else:
-        return None
-    full = values.copy()
-    full[free] = np.round(sub.x)
-    note = (
-        f"LP-guided start: {fractional} of {table.num_services} services fractional in the LP, "
-        f"sub-MIP {sub.status.value} in {time.perf_counter() - began:.2f}s"
-    )
-    plan = HeuristicPlan(x=full, bound=lp.objective, note=note)
-    if lp.reduced_costs is None or lp.objective is None:
-        return plan
-    incumbent = model.objective_value(full)
-    if relative_gap(incumbent, lp.objective) <= params.rel_gap:
-        return plan
-    left = None if budget is None else budget - (time.perf_counter() - began)
-    if (left is not None and left <= 0.1) or (interrupt is not None and interrupt.is_set()):
-        return plan
-    return _reduced_cost_round(
-        model, plan, x_lp, lp.reduced_costs, lp.objective, params, left, groups, interrupt
-    )
+
+def _integral(values: FloatArray) -> BoolArray:
+    """Values at 0 or 1 within :data:`INTEGRAL_TOL`."""
+    return (values <= INTEGRAL_TOL) | (values >= 1.0 - INTEGRAL_TOL)
+
+
+def _neighbourhood(model: LinearModel) -> int:
+    """Most columns a neighbourhood frees: :data:`MAX_FREE_COLUMNS`, or 2% of the columns."""
+    return max(MAX_FREE_COLUMNS, int(0.02 * model.num_cols))
 
 
 def _switch_costs(reduced_costs: FloatArray, x_lp: FloatArray, groups: IntArray) -> FloatArray:
@@ -185,6 +304,7 @@ def _cheapest_services(
 
 
 def _reduced_cost_round(
+    solver: Backend,
     model: LinearModel,
     plan: HeuristicPlan,
     x_lp: FloatArray,
@@ -208,12 +328,10 @@ def _reduced_cost_round(
     """
     maximise = model.sense is Sense.MAXIMISE
     began = time.perf_counter()
-    highs = HighsBackend()
     values = np.round(x_lp)
-    at_bound = (x_lp <= INTEGRAL_TOL) | (x_lp >= 1.0 - INTEGRAL_TOL)
     # Basic columns always free.
-    magnitude = np.where(at_bound, _switch_costs(reduced_costs, x_lp, groups), -1.0)
-    limit = max(MAX_FREE_COLUMNS, int(0.02 * model.num_cols))
+    magnitude = np.where(_integral(x_lp), _switch_costs(reduced_costs, x_lp, groups), -1.0)
+    limit = _neighbourhood(model)
     margin = 1e-7 * max(1.0, abs(lp_bound))  # dual tolerance of the LP solve
     best_x, incumbent, bound = plan.x, model.objective_value(plan.x), lp_bound
     notes = []
@@ -228,13 +346,15 @@ def _reduced_cost_round(
         else:
             free_mask = _cheapest_services(groups, magnitude, x_lp, limit)
         left = None if time_limit is None else time_limit - (time.perf_counter() - began)
-        if (left is not None and left <= 0.1) or (interrupt is not None and interrupt.is_set()):
+        if (left is not None and left <= MIN_ROUND_SECONDS) or (
+            interrupt is not None and interrupt.is_set()
+        ):
             break
         start = (
             best_x[free_mask] if np.array_equal(best_x[~free_mask], values[~free_mask]) else None
         )
         restricted, free = fix_columns(model, ~free_mask, values)
-        sub = highs.solve(
+        sub = solver.solve(
             restricted,
             params.with_(backend_options={}, verbose=False),
             time_limit=left,

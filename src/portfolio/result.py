@@ -6,17 +6,24 @@ import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from portfolio.errors import NoPlanError
 from portfolio.linear import FloatArray
 
+if TYPE_CHECKING:
+    from portfolio.multiyear.schedule import MultiYearPlan
+
 
 @enum.unique
-class Status(enum.Enum):
-    """Outcome of a solve; the values are the strings of the result file."""
+class Status(enum.StrEnum):
+    """Outcome of a solve; the values are the strings of the result file.
+
+    A member is also its string (``Status.OPTIMAL == "optimal"``), so rows read back from result
+    files and rows made in this process compare alike.
+    """
 
     OPTIMAL = "optimal"
     """A verified plan proven optimal within the relative gap."""
@@ -42,6 +49,25 @@ class Status(enum.Enum):
         return 0 if self.has_plan else 1
 
 
+@enum.unique
+class StopReason(enum.StrEnum):
+    """Why a solve stopped; the values are the strings of the result file's ``stop_reason``."""
+
+    GAP_REACHED = "gap_reached"
+    """A plan within the relative gap of the proven bound was found (status optimal)."""
+    COMPLETED = "completed"
+    """The search ran to its end: no plan exists, the objective is unbounded, or the backend
+    found nothing better to do."""
+    TIME_LIMIT = "time_limit"
+    """The time limit (or another limit of the solver) ended the search."""
+    INTERRUPTED = "interrupted"
+    """A stop request (Ctrl-C, or the ``cancel`` event) ended the search."""
+    ABANDONED = "abandoned"
+    """The solver did not stop when asked to; its run was abandoned and may still be running."""
+    FAILED = "failed"
+    """The solver failed, or its answer did not pass verification."""
+
+
 @dataclass(frozen=True)
 class BackendResult:
     """What a backend hands back: the raw answer in model space, before decoding and checks.
@@ -57,6 +83,8 @@ class BackendResult:
         hit_limit: True when a time or node limit ended the search.
         reduced_costs: for an optimal LP relaxation, the reduced cost of every column (backends
             that can give them); used for reduced-cost fixing.
+        stop: why the run stopped, when the caller's deadline guard settled it (abandoned, not
+            started, no time left); None lets the solve derive it from the status.
     """
 
     status: Status
@@ -68,6 +96,7 @@ class BackendResult:
     seconds: float = 0.0
     hit_limit: bool = False
     reduced_costs: FloatArray | None = None
+    stop: StopReason | None = None
 
 
 @dataclass(frozen=True)
@@ -279,16 +308,19 @@ class SolveResult:
         verified: the independent checker accepted the plan.
         backend: name of the backend used.
         timings: seconds per stage.
-        detail: solver status and notes (scaling, limits, heuristics).
+        notes: solver status and notes (scaling, limits, heuristics), one per entry; the result
+            file's ``detail`` is them joined (see :attr:`detail`).
         explanation: for infeasible instances, what would have to give.
         instance_name: the instance's name.
         violations: when a solver's answer failed verification, what failed.
         stats: model size and reductions (columns, rows, nonzeros, options removed).
-        multi_year: for instances with a ``horizon``, the year-by-year plan (an object with
-            ``to_dict()``, merged into the result file: ``schedule``, ``contracts``, ``years``).
+        multi_year: for instances with a ``horizon``, the year-by-year plan (merged into the
+            result file: ``schedule``, ``contracts``, ``years``).
         interrupted: the caller asked the solve to stop (Ctrl-C, or ``cancel`` set) before it
             ended; the plan, if any, is the best verified one found by then. The result file
             then has ``"interrupted": true``.
+        stop_reason: why the solve stopped (the result file's ``stop_reason``), or None when
+            unknown.
     """
 
     status: Status
@@ -298,13 +330,19 @@ class SolveResult:
     verified: bool
     backend: str
     timings: Timings
-    detail: str = ""
+    notes: tuple[str, ...] = ()
     explanation: Explanation | None = None
     instance_name: str = ""
     violations: tuple[str, ...] = ()
     stats: Mapping[str, Any] = field(default_factory=dict)
-    multi_year: Any = None
+    multi_year: MultiYearPlan | None = None
     interrupted: bool = False
+    stop_reason: StopReason | None = None
+
+    @property
+    def detail(self) -> str:
+        """The notes as one line (the result file's ``detail``)."""
+        return join_notes(self.notes)
 
     @property
     def gap(self) -> float | None:
@@ -341,6 +379,8 @@ class SolveResult:
             "timings": self.timings.to_dict(),
             "detail": self.detail,
         }
+        if self.stop_reason is not None:
+            out["stop_reason"] = self.stop_reason.value
         if plan is not None:
             out["changes"] = list(plan.changes)
             out["modes_used"] = list(plan.modes_used)
@@ -358,6 +398,11 @@ class SolveResult:
         if self.interrupted:
             out["interrupted"] = True
         return out
+
+
+def join_notes(notes: tuple[str, ...] | list[str]) -> str:
+    """Notes as one line, ``"; "`` between them (empty notes left out)."""
+    return "; ".join(note for note in notes if note)
 
 
 def relative_gap(objective: float, bound: float) -> float:

@@ -1,136 +1,54 @@
-"""Solve an instance: compile, (heuristic start), backend under a hard deadline, decode, verify.
+"""Solve an instance: one pipeline for every horizon.
 
-Every plan returned has passed :func:`~portfolio.verify.verify_plan`. A backend's answer that
-fails verification is never reported as a plan: the result says ``error`` (or
-``time_limit_no_solution`` when a limit stopped the solver) and lists what failed.
+:func:`solve_instance` compiles the instance's formulation (:mod:`portfolio.formulation`: the
+single-period model, or the multi-year one when the instance has a ``horizon``), runs the
+LP-guided start heuristic and then the backend under the caller's deadline
+(:mod:`portfolio.guard`), decodes and verifies the answer, explains an infeasible instance, and
+builds the :class:`~portfolio.result.SolveResult`. Nothing here depends on the horizon: what
+differs is the formulation's.
+
+Every plan returned has passed the formulation's independent verifier
+(:func:`~portfolio.verify.verify_plan`, :func:`~portfolio.multiyear.verify.verify_schedule`). A
+backend's answer that fails verification is never reported as a plan: the result says ``error``
+(or ``time_limit_no_solution`` when a limit stopped the solver) and lists what failed.
 """
 
 from __future__ import annotations
 
-import enum
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from portfolio.backends import DEFAULT_BACKEND, Backend, Feature, get_backend
 from portfolio.clock import Clock
-from portfolio.compile import CompiledModel, compile_instance
 from portfolio.domain import Instance
 from portfolio.errors import ReadTimeLimitError
+from portfolio.formulation import Formulation, SinglePeriod, Verdict
+from portfolio.guard import explain_guarded, run_heuristic, run_with_deadline
+from portfolio.heuristic import lp_then_fix
 from portfolio.io import instance_from_data, load_instance
-from portfolio.linear import FloatArray, LinearModel, Sense
+from portfolio.linear import FloatArray, Sense
+from portfolio.multiyear.formulation import MultiYear
 from portfolio.params import SolveParams
-from portfolio.result import BackendResult, SolveResult, Status, Timings, relative_gap
-from portfolio.verify import Verification, verify_plan
+from portfolio.result import (
+    BackendResult,
+    SolveResult,
+    Status,
+    StopReason,
+    Timings,
+    join_notes,
+    relative_gap,
+)
 
-#: Seconds a solver may overrun the deadline (after being asked to stop) before it is abandoned.
-ABANDON_GRACE = 1.0
-#: Seconds a solver gets to stop after a cancel request (Ctrl-C) before its run is abandoned.
-CANCEL_GRACE = 2.0
-#: Share of the time limit after which a heuristic that has not returned is abandoned.
-HEURISTIC_SHARE = 0.6
-#: How often a guarded run looks at the deadline and the cancel request (seconds).
-POLL_SECONDS = 0.05
-#: What the result's ``detail`` starts with when a cancel request stopped the solve.
+#: The note the result's ``notes`` (and ``detail``) start with when a cancel request stopped
+#: the solve.
 INTERRUPTED_NOTE = "interrupted (stop requested)"
 
-T = TypeVar("T")
-
-
-@enum.unique
-class Ending(enum.Enum):
-    """How a guarded run ended."""
-
-    DONE = "done"
-    """It returned on its own."""
-    TIMEOUT = "timeout"
-    """Its time ran out; it was asked to stop and returned within the grace period."""
-    CANCELLED = "cancelled"
-    """A cancel request came; it was asked to stop and returned within the grace period."""
-    ABANDONED = "abandoned"
-    """It did not return within the grace period after being asked to stop; it still runs."""
-
-
-def run_guarded(
-    work: Callable[[threading.Event], T],
-    *,
-    name: str,
-    timeout: float | None = None,
-    cancel: threading.Event | None = None,
-    timeout_grace: float = ABANDON_GRACE,
-    cancel_grace: float = CANCEL_GRACE,
-) -> tuple[T | None, Ending]:
-    """Run ``work(stop)`` in a daemon thread and wait for it, keeping a deadline and a cancel.
-
-    ``work`` gets an event that is set when it must stop (the solver's own interrupt). The
-    caller's thread only waits, in short polls, so a signal handler (Ctrl-C) runs promptly and
-    no ``KeyboardInterrupt`` is ever raised inside native solver code.
-
-    Args:
-        work: the function to run; it should return soon after its ``stop`` event is set.
-        name: thread name suffix (threads are named ``portfolio-<name>``).
-        timeout: seconds after which ``work`` is asked to stop, or None.
-        cancel: when set (from a signal handler or another thread), ``work`` is asked to stop.
-        timeout_grace: seconds ``work`` gets to return after its time ran out.
-        cancel_grace: seconds ``work`` gets to return after a cancel request.
-
-    Returns:
-        What ``work`` returned (None when abandoned) and how the run ended.
-
-    Raises:
-        KeyboardInterrupt: raised in the waiting thread (no handler of its own for SIGINT):
-            ``work`` is asked to stop and given ``cancel_grace`` seconds first, so that no
-            solver is left running when the interpreter exits.
-        BaseException: whatever ``work`` raised.
-    """
-    stop = threading.Event()
-    finished = threading.Event()
-    box: list[T] = []
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            box.append(work(stop))
-        except BaseException as exc:  # re-raised in the caller's thread
-            failure.append(exc)
-        finally:
-            finished.set()
-
-    # The waiting uses an event, not Thread.join: a KeyboardInterrupt that lands in join marks
-    # a running thread as stopped in Python 3.11 (bpo-45274's fix), and it would be left behind.
-    thread = threading.Thread(target=target, name=f"portfolio-{name}", daemon=True)
-    give_up = None if timeout is None else time.monotonic() + max(0.0, timeout)
-    ending = Ending.DONE
-    try:
-        thread.start()
-        while not finished.is_set():
-            if cancel is not None and cancel.is_set():
-                ending = Ending.CANCELLED
-                break
-            wait = POLL_SECONDS
-            if give_up is not None:
-                left = give_up - time.monotonic()
-                if left <= 0:
-                    ending = Ending.TIMEOUT
-                    break
-                wait = min(wait, left)
-            finished.wait(wait)
-        if not finished.is_set():
-            stop.set()
-            finished.wait(cancel_grace if ending is Ending.CANCELLED else timeout_grace)
-    except KeyboardInterrupt:
-        stop.set()
-        finished.wait(cancel_grace)
-        raise
-    if not finished.is_set():
-        return None, Ending.ABANDONED
-    thread.join()  # it has finished: only the thread's own exit is left
-    if failure:
-        raise failure[0]
-    return (box[0] if box else None), ending
+D = TypeVar("D")
+V = TypeVar("V", bound=Verdict)
 
 
 def solve(
@@ -149,7 +67,8 @@ def solve(
     plan found so far (``feasible``) or none (``time_limit_no_solution``), with
     ``interrupted`` set and ``detail`` starting "interrupted". A ``KeyboardInterrupt`` in the
     calling thread also asks the solver to stop and waits for it (at most
-    :data:`CANCEL_GRACE` seconds) before it propagates, so no solver keeps running.
+    :data:`~portfolio.guard.CANCEL_GRACE` seconds) before it propagates, so no solver keeps
+    running. ``stop_reason`` says why the solve ended.
 
     Args:
         instance: an :class:`Instance`, a path to an instance file, or the parsed data.
@@ -206,176 +125,93 @@ def solve_instance(
     """
     solver.check_options(params.backend_options)
     clock = clock or Clock(time.perf_counter(), params.time_limit, cancel)
-    if getattr(instance, "horizon", None) is not None:
-        from portfolio.multiyear import solve_multi_year
-
-        outcome: SolveResult = solve_multi_year(
-            instance, solver, params, clock=clock, read_seconds=read_seconds
-        )
-        return outcome
     t0 = time.perf_counter()
-    compiled = compile_instance(instance, reduce=params.presolve)
+    formulation = formulation_for(instance).compile(instance, params)
     t_compile = time.perf_counter() - t0
+    return solve_formulation(
+        formulation, solver, params, clock, read_seconds=read_seconds, compile_seconds=t_compile
+    )
 
+
+def formulation_for(instance: Instance) -> type[Formulation[Any, Any]]:
+    """The formulation of an instance's axes: multi-year with a ``horizon``, else single-period."""
+    if instance.horizon is not None:
+        return MultiYear
+    return SinglePeriod
+
+
+def solve_formulation(
+    formulation: Formulation[D, V],
+    solver: Backend,
+    params: SolveParams,
+    clock: Clock,
+    *,
+    read_seconds: float = 0.0,
+    compile_seconds: float = 0.0,
+) -> SolveResult:
+    """Solve a compiled formulation: start heuristic, backend under the deadline, verified result.
+
+    Args:
+        formulation: the compiled formulation.
+        solver: the backend.
+        params: solve parameters; ``time_limit`` bounds the whole solve (``clock`` keeps it).
+        clock: the caller's wall clock and cancel request.
+        read_seconds: seconds spent reading the file, for the timings.
+        compile_seconds: seconds spent compiling, for the timings.
+    """
+    model = formulation.model
     notes: list[str] = []
     start: FloatArray | None = None
-    fallback: Verification | None = None
+    fallback: V | None = None
     lp_bound: float | None = None
     t_heur = 0.0
     if params.heuristic and solver.supports(Feature.MIP_START) and not clock.cancelled:
-        from portfolio.heuristic import lp_guided_start
-
         t1 = time.perf_counter()
         remaining = clock.remaining()
         found = run_heuristic(
-            lambda stop: lp_guided_start(compiled, params, remaining, interrupt=stop), clock
+            lambda stop: lp_then_fix(
+                formulation.start_hooks(), params, remaining, interrupt=stop
+            ),
+            clock,
         )
         t_heur = time.perf_counter() - t1
         if found is not None:
-            verdict = verify_plan(instance, compiled.decode(found.x))
+            decision = formulation.decode(found.x)
+            verdict = formulation.verify(decision)
             lp_bound = found.bound
             if verdict.ok:
-                start, fallback = found.x, verdict
+                start, fallback = formulation.start_vector(found.x, decision), verdict
                 notes.append(found.note)
-                if found.bound is not None and _within_gap(
-                    compiled, verdict.plan.objective, found.bound, params.rel_gap
+                if (
+                    found.bound is not None
+                    and relative_gap(verdict.plan.objective, found.bound) <= params.rel_gap
                 ):
+                    answer = BackendResult(
+                        Status.OPTIMAL,
+                        start,
+                        model.objective_value(start),
+                        found.bound,
+                        "lp-guided",
+                        "within the gap of the LP bound",
+                        t_heur,
+                    )
                     return _finish(
-                        instance,
-                        compiled,
-                        solver,
-                        params,
-                        clock,
-                        BackendResult(
-                            Status.OPTIMAL,
-                            found.x,
-                            compiled.model.objective_value(found.x),
-                            found.bound,
-                            "lp-guided",
-                            "within the gap of the LP bound",
-                            t_heur,
-                        ),
-                        read_seconds,
-                        t_compile,
-                        notes,
-                        fallback,
+                        formulation, solver, params, clock, answer, notes, fallback,
+                        read_seconds, compile_seconds,
                     )
 
     t1 = time.perf_counter()
-    answer = run_with_deadline(solver, compiled.model, params, clock, start)
+    answer = run_with_deadline(solver, model, params, clock, start)
     bound = answer.bound
     if lp_bound is not None and answer.status is not Status.INFEASIBLE:
         # The LP bound is proven too: keep the tighter of the two.
-        tighter = min if compiled.model.sense is Sense.MAXIMISE else max
+        tighter = min if model.sense is Sense.MAXIMISE else max
         bound = lp_bound if bound is None else tighter(bound, lp_bound)
     answer = replace(answer, seconds=time.perf_counter() - t1 + t_heur, bound=bound)
     return _finish(
-        instance, compiled, solver, params, clock, answer, read_seconds, t_compile, notes, fallback
+        formulation, solver, params, clock, answer, notes, fallback, read_seconds,
+        compile_seconds,
     )
-
-
-def run_heuristic(work: Callable[[threading.Event], T], clock: Clock) -> T | None:
-    """Run a start heuristic under the clock: abandoned (asked to stop, not waited for) after
-    :data:`HEURISTIC_SHARE` of the time left, stopped on a cancel request.
-
-    Its HiGHS solves may overrun their own limit in phases with no interrupt callback
-    (presolve, crossover), hence the guard.
-    """
-    remaining = clock.remaining()
-    value, _ = run_guarded(
-        work,
-        name="heuristic",
-        timeout=None if remaining is None else remaining * HEURISTIC_SHARE + ABANDON_GRACE,
-        cancel=clock.cancel,
-        timeout_grace=0.0,
-    )
-    return value
-
-
-def _within_gap(compiled: CompiledModel, objective: float, bound: float, gap: float) -> bool:
-    return relative_gap(objective, bound) <= gap
-
-
-def run_with_deadline(
-    solver: Backend,
-    model: LinearModel,
-    params: SolveParams,
-    clock: Clock,
-    start: FloatArray | None,
-) -> BackendResult:
-    """Run the backend, keeping the caller's time limit even if the solver overruns its own, and
-    stopping it (through its own interrupt) when the caller's cancel request comes."""
-    if clock.cancelled:
-        return BackendResult(
-            Status.TIME_LIMIT_NO_SOLUTION,
-            raw_status="interrupted",
-            detail=f"{solver.name} not started",
-            hit_limit=True,
-        )
-    remaining = clock.remaining()
-    if remaining is not None and remaining <= 0:
-        return BackendResult(
-            Status.TIME_LIMIT_NO_SOLUTION, detail="no time left to solve", hit_limit=True
-        )
-    # Leave the solver most of what is left; keep a little for decoding and verification.
-    solver_limit = None if remaining is None else max(0.05, remaining * 0.97 - 0.05)
-    result, ending = run_guarded(
-        lambda stop: solver.solve(
-            model, params, time_limit=solver_limit, start=start, interrupt=stop
-        ),
-        name=solver.name,
-        timeout=remaining,
-        cancel=clock.cancel,
-        timeout_grace=ABANDON_GRACE + min(1.0, 0.05 * (params.time_limit or 0)),
-    )
-    if result is None:
-        why = (
-            f"did not stop within {CANCEL_GRACE:g}s of the stop request"
-            if clock.cancelled
-            else "did not stop at the time limit"
-        )
-        return BackendResult(
-            Status.TIME_LIMIT_NO_SOLUTION,
-            raw_status="abandoned",
-            detail=f"{solver.name} {why}; its run was abandoned",
-            hit_limit=True,
-        )
-    if ending is Ending.CANCELLED:
-        if result.status is Status.ERROR and result.x is None:
-            # A solver stopped early may call that a failure (CP-SAT's UNKNOWN, ...).
-            result = replace(result, status=Status.TIME_LIMIT_NO_SOLUTION)
-        if result.status in (Status.FEASIBLE, Status.TIME_LIMIT_NO_SOLUTION):
-            result = replace(result, hit_limit=True)
-    return result
-
-
-def explain_guarded(explain: Callable[[threading.Event], T], clock: Clock) -> T | None:
-    """Run an infeasibility explanation unless the caller cancelled; stop it on a cancel."""
-    if clock.cancelled:
-        return None
-    value, _ = run_guarded(explain, name="explain", cancel=clock.cancel)
-    return value
-
-
-def interrupted_detail(detail: str, clock: Clock) -> str:
-    """``detail``, led by :data:`INTERRUPTED_NOTE` when the caller cancelled the solve."""
-    if not clock.cancelled:
-        return detail
-    return f"{INTERRUPTED_NOTE}; {detail}" if detail else INTERRUPTED_NOTE
-
-
-class _Verdict(Protocol):
-    """What a verifier returns: single-period or multi-year."""
-
-    @property
-    def ok(self) -> bool: ...
-    @property
-    def violations(self) -> tuple[str, ...]: ...
-    @property
-    def plan(self) -> Any: ...
-
-
-V = TypeVar("V", bound=_Verdict)
 
 
 @dataclass(frozen=True)
@@ -384,10 +220,15 @@ class Judgement(Generic[V]):
 
     status: Status
     verdict: V | None
-    detail: str
+    notes: tuple[str, ...]
     violations: tuple[str, ...]
     objective: float | None
     bound: float | None
+
+    @property
+    def detail(self) -> str:
+        """The notes as one line."""
+        return join_notes(self.notes)
 
 
 def judge_answer(
@@ -402,27 +243,27 @@ def judge_answer(
     A plan that fails verification is never reported (``error``, or ``time_limit_no_solution``
     when a limit stopped the solver); a verified heuristic plan found before a limit is returned
     as ``feasible``; ``optimal`` is kept only when the plan is within the gap of the bound on the
-    real data. Shared by the single-period and multi-year solves.
+    real data.
     """
     status = answer.status
-    detail = "; ".join([answer.detail, *notes]) if answer.detail else "; ".join(notes)
+    said = [answer.detail, *notes]
     violations: tuple[str, ...] = ()
     verdict: V | None = None
     if answer.x is not None and status.has_plan:
         verdict = verify(answer.x)
         if not verdict.ok:
             violations = verdict.violations
-            detail += "; the solver's plan failed verification"
+            said.append("the solver's plan failed verification")
             verdict = None
             status = Status.TIME_LIMIT_NO_SOLUTION if answer.hit_limit else Status.ERROR
     elif status.has_plan:
         status = Status.ERROR
-        detail += "; the backend reported a plan but returned none"
+        said.append("the backend reported a plan but returned none")
     if verdict is None and fallback is not None and (answer.hit_limit or status is Status.ERROR):
         # The heuristic's verified plan was found before the limit: return it.
         verdict = fallback
         status = Status.FEASIBLE
-        detail += "; returning the LP-guided plan found before the limit"
+        said.append("returning the LP-guided plan found before the limit")
     objective: float | None = None
     if verdict is not None:
         objective = float(verdict.plan.objective)
@@ -434,56 +275,61 @@ def judge_answer(
         ):
             # Never call a plan optimal that is not within the gap of the proven bound.
             status = Status.FEASIBLE
-            detail += "; not within the gap of the bound on the real data"
-    return Judgement(status, verdict, detail, violations, objective, answer.bound)
+            said.append("not within the gap of the bound on the real data")
+    kept = tuple(note.strip("; ") for note in said if note.strip("; "))
+    return Judgement(status, verdict, kept, violations, objective, answer.bound)
+
+
+def stop_reason(answer: BackendResult, status: Status, clock: Clock) -> StopReason:
+    """Why a solve stopped, from the backend's answer and the status reported."""
+    if answer.stop is not None:
+        return answer.stop
+    if clock.cancelled:
+        return StopReason.INTERRUPTED
+    if answer.hit_limit:
+        return StopReason.TIME_LIMIT
+    if Status.ERROR in (status, answer.status):
+        return StopReason.FAILED
+    if status is Status.OPTIMAL:
+        return StopReason.GAP_REACHED
+    return StopReason.COMPLETED
 
 
 def _finish(
-    instance: Instance,
-    compiled: CompiledModel,
+    formulation: Formulation[D, V],
     solver: Backend,
     params: SolveParams,
     clock: Clock,
     answer: BackendResult,
+    notes: list[str],
+    fallback: V | None,
     read_seconds: float,
     compile_seconds: float,
-    notes: list[str],
-    fallback: Verification | None,
 ) -> SolveResult:
-    """Decode and verify the backend's answer and build the result."""
+    """Decode and verify the backend's answer, explain an infeasible instance, build the
+    result."""
     t0 = time.perf_counter()
-    judged = judge_answer(
-        answer, lambda x: verify_plan(instance, compiled.decode(x)), fallback, notes, params
-    )
-    status, detail, violations = judged.status, judged.detail, judged.violations
-    plan = judged.verdict.plan if judged.verdict is not None else None
-    objective, bound = judged.objective, judged.bound
+    judged = judge_answer(answer, formulation.check, fallback, notes, params)
+    plan, multi_year = (None, None) if judged.verdict is None else formulation.plans(judged.verdict)
     t_verify = time.perf_counter() - t0
 
     explanation = None
     t_explain = 0.0
-    if status is Status.INFEASIBLE and params.explain_infeasible:
-        from portfolio.infeasibility import explain_infeasibility
-
+    if judged.status is Status.INFEASIBLE and params.explain_infeasible:
         t1 = time.perf_counter()
         remaining = clock.remaining()
         explanation = explain_guarded(
-            lambda stop: explain_infeasibility(instance, remaining, interrupt=stop), clock
+            lambda stop: formulation.explain(remaining, interrupt=stop), clock
         )
         t_explain = time.perf_counter() - t1
 
-    stats = {
-        "columns": compiled.model.num_cols,
-        "rows": compiled.model.num_rows,
-        "nonzeros": compiled.model.num_nonzeros,
-        "options": compiled.table.num_options,
-        "options_removed": dict(compiled.removed),
-        "raw_status": answer.raw_status,
-    }
+    said = judged.notes
+    if clock.cancelled:
+        said = (INTERRUPTED_NOTE, *said)
     return SolveResult(
-        status=status,
-        objective=objective,
-        bound=bound if status is not Status.INFEASIBLE else None,
+        status=judged.status,
+        objective=judged.objective,
+        bound=judged.bound if judged.status is not Status.INFEASIBLE else None,
         plan=plan,
         verified=plan is not None,
         backend=solver.name,
@@ -495,12 +341,14 @@ def _finish(
             explain=t_explain,
             total=clock.elapsed(),
         ),
-        detail=interrupted_detail(detail.strip("; "), clock),
+        notes=said,
         explanation=explanation,
-        instance_name=instance.name,
-        violations=violations,
-        stats=stats,
+        instance_name=formulation.instance.name,
+        violations=judged.violations,
+        stats={**formulation.stats(), "raw_status": answer.raw_status},
+        multi_year=multi_year,
         interrupted=clock.cancelled,
+        stop_reason=stop_reason(answer, judged.status, clock),
     )
 
 
@@ -529,5 +377,6 @@ def read_time_limit_result(
         False,
         backend,
         Timings(read=seconds, total=seconds),
-        detail=detail,
+        notes=(detail,),
+        stop_reason=StopReason.TIME_LIMIT,
     )

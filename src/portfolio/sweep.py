@@ -312,7 +312,7 @@ def curve_rows(
             {
                 "variant": variant.name,
                 **variant.values,
-                "status": row.status if row else "",
+                "status": row.status.value if row else "",
                 "objective": result.get("objective"),
                 "bound": result.get("bound"),
                 "gap": result.get("gap"),

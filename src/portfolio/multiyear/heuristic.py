@@ -1,43 +1,31 @@
-"""LP-guided primal heuristic for multi-year models (relaxation-induced fixing, per service).
+"""The LP-guided start of multi-year models: the hooks of :func:`portfolio.heuristic.lp_then_fix`.
 
 The network formulation's LP relaxation is very tight: each service's polytope is integral, so
 only services caught by a coupling yearly row take fractional paths (a handful out of hundreds).
-The heuristic solves the relaxation, fixes the path of every service whose arcs are all integral,
-and solves the small MIP over the rest. Its plan is a MIP start for backends that take one, and
-its LP value is a proven bound: when plan and bound are within the requested gap no search is
-needed (at 300 services and 5 years, HiGHS spends most of its time finding a first plan).
+A service is settled when every one of its arcs is integral in the LP; its arcs and activities
+keep their LP values, and the small MIP over the rest is solved (at 300 services and 5 years,
+HiGHS spends most of its time finding a first plan). Fixing every settled service often leaves
+the fractional ones no room in the tight yearly rows: each further round also frees the services
+that could give most money back (their LP spend above their cheapest option, summed over the
+years).
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from dataclasses import dataclass
 
 import numpy as np
 
-from portfolio.backends.highs import HighsBackend
-from portfolio.linear import FloatArray, fix_columns
+from portfolio.heuristic import INTEGRAL_TOL, HeuristicPlan, StartHooks, lp_then_fix
+from portfolio.linear import BoolArray, FloatArray, IntArray
 from portfolio.multiyear.compile import MultiYearModel
 from portfolio.params import SolveParams
-from portfolio.result import Status
+from portfolio.result import BackendResult
 
 #: Below this many columns the full MIP is quick and the heuristic is skipped.
 MIN_COLUMNS = 1000
-#: Share of the remaining time the heuristic may use.
-TIME_SHARE = 0.5
-INTEGRAL_TOL = 1e-6
 #: Rounds of the sub-MIP: share of services freed besides the fractional ones.
 WIDENING = (0.0, 0.1, 0.25)
-
-
-@dataclass(frozen=True)
-class HeuristicPlan:
-    """A plan found by the heuristic (full column vector) and the LP bound."""
-
-    x: FloatArray
-    bound: float | None
-    note: str
 
 
 def lp_guided_start(
@@ -47,76 +35,53 @@ def lp_guided_start(
     *,
     interrupt: threading.Event | None = None,
 ) -> HeuristicPlan | None:
-    """Solve the LP, fix the services whose paths are integral, solve the rest as a MIP.
+    """The LP-guided start of a multi-year model (see :func:`portfolio.heuristic.lp_then_fix`).
 
-    Returns None when the model is small, HiGHS is missing, or no plan is found. When
-    ``interrupt`` is set, the HiGHS solves stop and no further round is tried.
+    Returns None when the model is small, no backend solves LPs, or no plan is found.
     """
-    model = compiled.model
-    if model.num_cols < MIN_COLUMNS or not HighsBackend.is_available():
-        return None
-    highs = HighsBackend()
-    began = time.perf_counter()
-    budget = None if remaining is None else remaining * TIME_SHARE
-    lp_params = params.with_(backend_options={}, verbose=False)
-    lp = highs.solve(model, lp_params, time_limit=budget, relax=True, interrupt=interrupt)
-    if lp.status is not Status.OPTIMAL or lp.x is None:
-        return None
-    values = lp.x
-    layout = compiled.layout
-    arcs = layout.arcs
-    services = compiled.table.num_services
+    return lp_then_fix(MultiYearStart(compiled), params, remaining, interrupt=interrupt)
 
-    # A service is settled when every one of its arcs is integral in the LP.
-    arc_values = values[: layout.num_arcs]
-    fractional_arc = np.minimum(arc_values, 1.0 - arc_values) > INTEGRAL_TOL
-    fractional = np.zeros(services, dtype=np.bool_)
-    fractional[arcs.service[fractional_arc]] = True
-    # Fixing every settled service often leaves the fractional ones no room in the tight yearly
-    # rows; each further round also frees the services that could give most money back (their
-    # LP spend above their cheapest option, summed over the years).
-    potential = _give_back(compiled, values)
-    order = np.argsort(-potential, kind="stable")
-    rounded = np.round(values)
-    rest = values[layout.z_offset :]
-    settled_rest = (rest <= INTEGRAL_TOL) | (rest >= 1.0 - INTEGRAL_TOL)
-    attempts: list[int] = []
-    for round_number, share in enumerate(WIDENING):
-        free_services = fractional.copy()
-        free_services[order[: int(share * services)]] = True
-        if round_number and free_services.sum() == attempts[-1]:
-            continue
-        attempts.append(int(free_services.sum()))
-        fixed = np.zeros(model.num_cols, dtype=np.bool_)
-        fixed[: layout.num_arcs] = ~free_services[arcs.service]
-        fixed[layout.act_offset : layout.z_offset] = ~free_services[layout.act_service]
-        fixed[layout.z_offset :] = settled_rest
-        restricted, free = fix_columns(model, fixed, rounded)
-        left = None
-        if budget is not None:
-            left = budget - (time.perf_counter() - began)
-            if left <= 0.1:
-                return None
-            left = max(0.1, left / (len(WIDENING) - round_number))
-        sub = highs.solve(
-            restricted,
-            lp_params.with_(rel_gap=params.rel_gap / 2),
-            time_limit=left,
-            interrupt=interrupt,
-        )
-        if sub.x is None or not sub.status.has_plan:
-            if interrupt is not None and interrupt.is_set():
-                return None
-            continue
-        full = rounded.copy()
-        full[free] = np.round(sub.x)
-        note = (
-            f"LP-guided start: {int(fractional.sum())} of {services} services fractional in the "
-            f"LP, {attempts[-1]} free in the sub-MIP, {sub.status.value} in "
-            f"{time.perf_counter() - began:.2f}s"
-        )
-        return HeuristicPlan(x=full, bound=lp.objective, note=note)
-    return None
+
+class MultiYearStart(StartHooks):
+    """The multi-year hooks: arcs and activities belong to their service, the first-use and
+    in-use indicators are shared; rounds widen by :data:`WIDENING`."""
+
+    rounds = len(WIDENING)
+
+    def __init__(self, compiled: MultiYearModel) -> None:
+        self.compiled = compiled
+        layout = compiled.layout
+        self.model = compiled.model
+        self.num_services = compiled.table.num_services
+        self.min_columns = MIN_COLUMNS
+        groups = np.full(self.model.num_cols, -1, dtype=np.int64)
+        groups[: layout.num_arcs] = layout.arcs.service
+        groups[layout.act_offset : layout.z_offset] = layout.act_service
+        self.service_of_column = groups
+        self._order: IntArray | None = None
+
+    def settled(self, x_lp: FloatArray) -> BoolArray:
+        layout = self.compiled.layout
+        arc_values = x_lp[: layout.num_arcs]
+        fractional_arc = np.minimum(arc_values, 1.0 - arc_values) > INTEGRAL_TOL
+        fractional = np.zeros(self.num_services, dtype=np.bool_)
+        fractional[layout.arcs.service[fractional_arc]] = True
+        return ~fractional
+
+    def free_more(self, number: int, lp: BackendResult) -> BoolArray | None:
+        if lp.x is None:
+            return None
+        if self._order is None:
+            self._order = np.argsort(-_give_back(self.compiled, lp.x), kind="stable")
+        services = np.zeros(self.num_services, dtype=np.bool_)
+        services[self._order[: int(WIDENING[number] * self.num_services)]] = True
+        owned = self.service_of_column >= 0
+        free = np.zeros(self.model.num_cols, dtype=np.bool_)
+        free[owned] = services[self.service_of_column[owned]]
+        return free
+
+    def sub_gap(self, params: SolveParams) -> float:
+        return params.rel_gap / 2
 
 
 def _give_back(compiled: MultiYearModel, values: FloatArray) -> FloatArray:

@@ -164,7 +164,7 @@ def _batch_job(request: JobRequest) -> JobSpec:
 
     def finish(rows: list[ItemResult]) -> dict[str, Any]:
         ordered = sorted(rows, key=lambda row: row.index)
-        counts = collections.Counter(row.status for row in ordered)
+        counts = collections.Counter(row.status.value for row in ordered)
         return {
             "counts": dict(sorted(counts.items())),
             "items": [{"name": row.name, **row.to_file_dict()} for row in ordered],
@@ -388,7 +388,7 @@ class JobManager:
                     rows.append(row)
                     with self._lock:
                         job.done = len(rows)
-                        job.counts[row.status] = job.counts.get(row.status, 0) + 1
+                        job.counts[row.status.value] = job.counts.get(row.status.value, 0) + 1
             result = spec.finish(rows)
         except Cancelled:
             self._end(job, CANCELLED, None, None)

@@ -1,0 +1,173 @@
+"""A formulation: what the one solve pipeline (:mod:`portfolio.solve`) drives.
+
+A formulation is an instance compiled for one horizon, with everything the pipeline needs to go
+from the instance to a verified result without knowing which horizon it is: the model, the start
+heuristic's hooks, decoding column values into the plan's decisions, the independent verifier,
+the explanation of an infeasible instance, and the model's statistics. It knows its axes: the
+single-period model is the one-year case (axis ``services``), the multi-year model adds
+``years`` (:mod:`portfolio.multiyear.formulation`); a scenarios axis is one more formulation.
+
+The pipeline calls, in order: :meth:`Formulation.compile`, then (when a heuristic may run)
+:meth:`Formulation.start_hooks` for :func:`portfolio.heuristic.lp_then_fix` and
+:meth:`Formulation.decode`, :meth:`Formulation.verify` and :meth:`Formulation.start_vector` on
+its plan, then :meth:`Formulation.check` on the backend's answer, :meth:`Formulation.explain`
+when there is no plan, and :meth:`Formulation.plans` and :meth:`Formulation.stats` for the
+result.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
+
+from portfolio.compile import CompiledModel, compile_instance
+from portfolio.domain import Instance
+from portfolio.heuristic import SinglePeriodStart, StartHooks
+from portfolio.infeasibility import explain_infeasibility
+from portfolio.linear import FloatArray, LinearModel
+from portfolio.params import SolveParams
+from portfolio.result import Explanation, Plan
+from portfolio.verify import Verification, verify_plan
+
+if TYPE_CHECKING:
+    from portfolio.multiyear.schedule import MultiYearPlan
+
+
+@enum.unique
+class Axis(enum.StrEnum):
+    """A dimension of a formulation's tables."""
+
+    SERVICES = "services"
+    """Every service chooses an option (every formulation has it)."""
+    YEARS = "years"
+    """A plan per horizon year: contracts, lock-in, lead times, yearly limits."""
+
+
+class Verdict(Protocol):
+    """What a verifier returns (single-period or multi-year)."""
+
+    @property
+    def ok(self) -> bool:
+        """Every constraint holds within tolerance."""
+
+    @property
+    def violations(self) -> tuple[str, ...]:
+        """One line per broken constraint."""
+
+    @property
+    def plan(self) -> Any:
+        """The evaluated plan (its ``objective`` is the one reported)."""
+
+
+D = TypeVar("D")
+"""A plan's decisions, as the verifier takes them."""
+V = TypeVar("V", bound=Verdict)
+"""The verifier's verdict."""
+
+
+class Formulation(abc.ABC, Generic[D, V]):
+    """An instance compiled for one horizon, as the solve pipeline drives it.
+
+    Attributes:
+        axes: the dimensions of the formulation's tables (class attribute).
+        instance: the instance.
+    """
+
+    axes: ClassVar[tuple[Axis, ...]]
+    instance: Instance
+
+    @classmethod
+    @abc.abstractmethod
+    def compile(cls, instance: Instance, params: SolveParams) -> Self:
+        """Compile ``instance`` (``params.presolve`` may reduce it)."""
+
+    @property
+    @abc.abstractmethod
+    def model(self) -> LinearModel:
+        """The linear model the backend solves."""
+
+    @abc.abstractmethod
+    def start_hooks(self) -> StartHooks:
+        """What the LP-guided start heuristic needs to know about this formulation."""
+
+    @abc.abstractmethod
+    def decode(self, x: FloatArray) -> D:
+        """The plan's decisions from column values."""
+
+    @abc.abstractmethod
+    def verify(self, decision: D) -> V:
+        """The independent verifier's verdict on a plan (from the instance, not the model)."""
+
+    def check(self, x: FloatArray) -> V:
+        """The verdict on the plan given by column values."""
+        return self.verify(self.decode(x))
+
+    def start_vector(self, x: FloatArray, decision: D) -> FloatArray:
+        """The MIP start for a verified heuristic plan (``x``, decoded as ``decision``)."""
+        return x
+
+    @abc.abstractmethod
+    def explain(
+        self, time_limit: float | None, *, interrupt: threading.Event | None = None
+    ) -> Explanation:
+        """Why the instance has no plan (the elastic re-solve)."""
+
+    @abc.abstractmethod
+    def plans(self, verdict: V) -> tuple[Plan, MultiYearPlan | None]:
+        """The result's ``plan`` (the first year's, with a horizon) and its year-by-year plan."""
+
+    @abc.abstractmethod
+    def stats(self) -> dict[str, Any]:
+        """The model's size and reductions, for the result's ``stats``."""
+
+
+class SinglePeriod(Formulation[Sequence[int], Verification]):
+    """The single-period formulation (``models/``): one option per service.
+
+    Attributes:
+        compiled: the compiled model and its maps back to the instance.
+    """
+
+    axes = (Axis.SERVICES,)
+
+    def __init__(self, instance: Instance, compiled: CompiledModel) -> None:
+        self.instance = instance
+        self.compiled = compiled
+
+    @classmethod
+    def compile(cls, instance: Instance, params: SolveParams) -> Self:
+        return cls(instance, compile_instance(instance, reduce=params.presolve))
+
+    @property
+    def model(self) -> LinearModel:
+        return self.compiled.model
+
+    def start_hooks(self) -> StartHooks:
+        return SinglePeriodStart(self.compiled)
+
+    def decode(self, x: FloatArray) -> Sequence[int]:
+        return self.compiled.decode(x)
+
+    def verify(self, decision: Sequence[int]) -> Verification:
+        return verify_plan(self.instance, decision)
+
+    def explain(
+        self, time_limit: float | None, *, interrupt: threading.Event | None = None
+    ) -> Explanation:
+        return explain_infeasibility(self.instance, time_limit, interrupt=interrupt)
+
+    def plans(self, verdict: Verification) -> tuple[Plan, MultiYearPlan | None]:
+        return verdict.plan, None
+
+    def stats(self) -> dict[str, Any]:
+        model = self.compiled.model
+        return {
+            "columns": model.num_cols,
+            "rows": model.num_rows,
+            "nonzeros": model.num_nonzeros,
+            "options": self.compiled.table.num_options,
+            "options_removed": dict(self.compiled.removed),
+        }

@@ -1,0 +1,79 @@
+"""The multi-year formulation (``models/multi_year.md``): per service a path through the years in
+a network whose arcs are contracts, coupled by yearly rows; driven by :mod:`portfolio.solve`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any, Self
+
+from portfolio.domain import Instance
+from portfolio.formulation import Axis, Formulation
+from portfolio.heuristic import StartHooks
+from portfolio.infeasibility import explain_multi_year
+from portfolio.linear import FloatArray, LinearModel
+from portfolio.multiyear.compile import MultiYearModel, compile_multi_year
+from portfolio.multiyear.heuristic import MultiYearStart
+from portfolio.multiyear.schedule import MultiYearPlan, ServicePath
+from portfolio.multiyear.verify import MultiYearVerification, verify_schedule
+from portfolio.params import SolveParams
+from portfolio.result import Explanation, Plan
+
+
+class MultiYear(Formulation[Sequence[ServicePath], MultiYearVerification]):
+    """An instance with a ``horizon``: contracts, lock-in, lead times and yearly limits.
+
+    The result's ``plan`` is the first year's arrangement; ``multi_year`` the year-by-year plan
+    (``schedule``, ``contracts`` and ``years`` in the result file).
+
+    Attributes:
+        compiled: the compiled network model and its maps back to the instance.
+    """
+
+    axes = (Axis.SERVICES, Axis.YEARS)
+
+    def __init__(self, instance: Instance, compiled: MultiYearModel) -> None:
+        self.instance = instance
+        self.compiled = compiled
+
+    @classmethod
+    def compile(cls, instance: Instance, params: SolveParams) -> Self:
+        return cls(instance, compile_multi_year(instance))
+
+    @property
+    def model(self) -> LinearModel:
+        return self.compiled.model
+
+    def start_hooks(self) -> StartHooks:
+        return MultiYearStart(self.compiled)
+
+    def decode(self, x: FloatArray) -> Sequence[ServicePath]:
+        return self.compiled.decode(x)
+
+    def verify(self, decision: Sequence[ServicePath]) -> MultiYearVerification:
+        return verify_schedule(self.instance, decision)
+
+    def start_vector(self, x: FloatArray, decision: Sequence[ServicePath]) -> FloatArray:
+        # Encoded from the verified decisions: the start is exactly the plan that was checked.
+        return self.compiled.encode(decision)
+
+    def explain(
+        self, time_limit: float | None, *, interrupt: threading.Event | None = None
+    ) -> Explanation:
+        return explain_multi_year(self.compiled, time_limit, interrupt=interrupt)
+
+    def plans(self, verdict: MultiYearVerification) -> tuple[Plan, MultiYearPlan | None]:
+        return verdict.first_year, verdict.plan
+
+    def stats(self) -> dict[str, Any]:
+        model = self.compiled.model
+        layout = self.compiled.layout
+        return {
+            "columns": model.num_cols,
+            "rows": model.num_rows,
+            "nonzeros": model.num_nonzeros,
+            "options": self.compiled.table.num_options,
+            "arcs": layout.num_arcs,
+            "activities": layout.num_act,
+            "years": self.compiled.table.years,
+        }
