@@ -18,6 +18,7 @@ from portfolio.batch import (
     assign_names,
     exit_code,
     expand_inputs,
+    missing_input_rows,
     read_inputs,
     run_batch,
 )
@@ -133,6 +134,17 @@ def test_exit_code_precedence() -> None:
     assert exit_code([row("infeasible"), row("error", INPUT)]) == 2
 
 
+def test_inputs_that_match_nothing_become_bad_input_rows() -> None:
+    taken = {"gone"}
+    rows = missing_input_rows(["gone.yaml", "nowhere/*.json"], taken)
+    assert [row.name for row in rows] == ["gone-2", "_"]  # unique; glob characters replaced
+    assert [row.error for row in rows] == ["gone.yaml: no such file", "nowhere/*.json: no match"]
+    assert [row.source for row in rows] == ["gone.yaml", "nowhere/*.json"]
+    assert all(row.status == "error" and row.error_kind == INPUT for row in rows)
+    assert taken == {"gone", "gone-2", "_"}
+    assert exit_code(rows) == 2
+
+
 # ---------------------------------------------------------------------- the command, serially
 def test_corrupted_file_among_good_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     inputs = tmp_path / "in"
@@ -187,6 +199,23 @@ def test_corrupted_file_among_good_ones(tmp_path: Path, capsys: pytest.CaptureFi
     progress = [line for line in err.splitlines() if line.startswith("[")]
     assert len(progress) == 6  # one plain line per instance when stderr is not a terminal
     assert any("corrupt: error" in line and "invalid YAML" in line for line in progress)
+
+
+def test_missing_input_is_reported_and_the_rest_solved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = _write(tmp_path / "in" / "good.json", _instance(0, 12))
+    gone = tmp_path / "in" / "gone.yaml"
+    out = tmp_path / "out"
+    code = main(["batch", str(good), str(gone), "--out", str(out), "--executor", "serial"])
+    assert code == 2
+    summary = json.loads((out / "summary.json").read_text())
+    assert {row["instance"]: row["status"] for row in summary["rows"]} == {
+        "gone": "error",
+        "good": "optimal",
+    }
+    assert json.loads((out / "gone.result.json").read_text())["error_kind"] == INPUT
+    assert f"portfolio: gone: {gone}: no such file" in capsys.readouterr().err.splitlines()
 
 
 def test_resume_solves_only_what_is_missing(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Batch solving on the command line and on disk: ``portfolio batch`` and :func:`run_batch`.
+"""Batch solving on disk: :func:`run_batch`, the library under ``portfolio batch``.
 
 Files, folders and globs in; one result file per instance (``OUT/<name>.result.json``, the solve
 command's result JSON plus ``input_hash``), ``summary.csv`` and ``summary.json`` out, all written
@@ -17,7 +17,6 @@ when interrupted. Bad input takes precedence.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import glob
@@ -26,7 +25,6 @@ import io
 import json
 import os
 import signal
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,12 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from portfolio.cli import positive_float, positive_int
 from portfolio.errors import InstanceFileError, PortfolioError, ValidationError
 from portfolio.executors import (
     DEFAULT_RETRIES,
     ERROR_STATUS,
-    EXECUTORS,
     INPUT,
     BatchItem,
     ItemResult,
@@ -48,7 +44,9 @@ from portfolio.executors import (
     input_hash,
     solve_many,
 )
-from portfolio.io import SUFFIXES, write_atomic, write_json
+from portfolio.exitcodes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK
+from portfolio.io import SUFFIXES
+from portfolio.output import write_atomic, write_json
 from portfolio.params import SolveParams
 from portfolio.result import Status
 
@@ -61,6 +59,7 @@ __all__ = [
     "exit_code",
     "expand_inputs",
     "input_hash",
+    "missing_input_rows",
     "read_inputs",
     "run_batch",
     "solve_many",
@@ -79,8 +78,6 @@ SUMMARY_FIELDS = (
     "error",
     "file",
 )
-EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-MAX_ERRORS_SHOWN = 20
 
 
 # ====================================================================== files and folders
@@ -582,140 +579,18 @@ def write_summary(
     )
 
 
-# ====================================================================== command line
-def add_executor_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by ``batch`` and ``sweep``: output, executor, resume."""
-    parser.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
-    parser.add_argument(
-        "--workers",
-        "-j",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="local worker processes (default: the number of cores)",
-    )
-    parser.add_argument(
-        "--scheduler",
-        metavar="tcp://HOST:PORT",
-        default=None,
-        help="run on this Dask distributed scheduler instead of local processes",
-    )
-    parser.add_argument(
-        "--executor",
-        choices=EXECUTORS,
-        default=None,
-        help="processes (default), dask (default with --scheduler) or serial (in this process)",
-    )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="skip instances whose result file exists for the same contents and parameters",
-    )
-    parser.add_argument(
-        "--task-timeout",
-        type=positive_float,
-        default=None,
-        metavar="SECONDS",
-        help="abandon a task with no answer after this long (default: 2 x time limit + 30 s)",
-    )
+def missing_input_rows(missing: Sequence[str], taken: set[str]) -> list[ItemResult]:
+    """``error`` rows (bad input) for inputs of :func:`expand_inputs` that matched nothing.
 
-
-PER_INSTANCE_LIMIT_HELP = "wall-clock limit per instance, from the start of its task"
-
-
-def executor_from_args(args: argparse.Namespace) -> str:
-    """The executor the options ask for."""
-    if args.executor is not None:
-        if args.scheduler and args.executor != "dask":
-            raise PortfolioError("--scheduler needs the dask executor")
-        return str(args.executor)
-    return "dask" if args.scheduler else "processes"
-
-
-def register_cli(subparsers: Any) -> None:
-    """Add ``portfolio batch`` to the command line."""
-    from portfolio.cli import add_input_options, add_solve_options
-
-    parser = subparsers.add_parser(
-        "batch",
-        help="solve many instance files, locally or on a Dask cluster",
-        description="Solve every instance in INPUTS (files, folders, globs) and write "
-        "OUT/<name>.result.json, summary.csv and summary.json. Exit code: 2 if any input was "
-        "bad, else 1 if any instance has no plan, else 0; 130 if interrupted.",
-    )
-    parser.add_argument("inputs", nargs="+", metavar="INPUTS", help="files, folders or globs")
-    add_solve_options(parser, PER_INSTANCE_LIMIT_HELP)
-    add_input_options(parser)
-    add_executor_options(parser)
-    parser.set_defaults(func=cmd_batch)
-
-
-def cmd_batch(args: argparse.Namespace) -> int:
-    """portfolio batch INPUTS... --out DIR."""
-    from portfolio.backends import get_backend
-    from portfolio.cli import params_from_args
-    from portfolio.io import check_output_dir
-    from portfolio.progress import BatchProgress
-
-    backend = get_backend(args.backend)  # an unknown or missing backend: a usage error now
-    check_output_dir(args.out)  # a file, or a place that cannot be written: fail now
-    params = params_from_args(args)
-    backend.check_options(params.backend_options)  # a bad -O: exit 2 before any work
-    executor = executor_from_args(args)
-    files, missing = expand_inputs(args.inputs, exclude=args.out)
-    named = assign_names(files)
-    items, failed = read_inputs(named)
-    taken = {entry.name for entry in named}
+    Each row is named after the input's stem (glob characters replaced by ``_``), made unique
+    among ``taken``, which gains the names given.
+    """
+    rows = []
     for text in missing:
         name = _unique(_stem(Path(text)).replace("*", "_").replace("?", "_") or "input", taken)
         message = f"{text}: no such file" if not glob.has_magic(text) else f"{text}: no match"
-        failed.append(_input_error(name, text, message, b""))
-    if not items and not failed:
-        raise PortfolioError("no instance files found in the inputs")
-
-    with BatchProgress(len(items) + len(failed), sys.stderr) as progress:
-        report = run_batch(
-            items,
-            args.out,
-            backend=args.backend,
-            params=params,
-            executor=executor,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            resume=args.resume,
-            task_timeout=args.task_timeout,
-            failed=failed,
-            on_result=progress.advance,
-        )
-    return finish_report(report, len(items) + len(failed))
-
-
-def finish_report(report: BatchReport, total: int) -> int:
-    """Print the closing lines of a batch or sweep and return its exit code."""
-    done = len(report.rows)
-    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts.items()))
-    resumed = sum(1 for row in report.rows if row.resumed)
-    if report.interrupted:
-        sys.stderr.write(
-            f"portfolio: interrupted after {done} of {total} instances ({counts or 'none'}); "
-            "rerun with --resume to finish\n"
-        )
-        return EXIT_INTERRUPTED
-    for name, reason in sorted(report.rejected.items()):
-        sys.stderr.write(f"portfolio: {name}: result file not reused ({reason}); solved again\n")
-    note = f" ({resumed} resumed)" if resumed > 0 else ""
-    sys.stdout.write(
-        f"{done} instances{note}: {counts}. Results in {report.out_dir}"
-        f" (summary.csv, summary.json)\n"
-    )
-    errors = [row for row in report.rows if row.error]
-    for row in errors[:MAX_ERRORS_SHOWN]:
-        sys.stderr.write(f"portfolio: {row.name}: {one_line(row.error or '')}\n")
-    if len(errors) > MAX_ERRORS_SHOWN:
-        sys.stderr.write(
-            f"portfolio: ... and {len(errors) - MAX_ERRORS_SHOWN} more errors (see summary.csv)\n"
-        )
-    return report.exit_code
+        rows.append(_input_error(name, text, message, b""))
+    return rows
 
 
 def _unique(name: str, taken: set[str]) -> str:

@@ -1,5 +1,4 @@
-"""Instance files (JSON, YAML, TOML, XLSX workbooks) to domain objects and back, and result files
-written atomically.
+"""Instance files (JSON, YAML, TOML, XLSX workbooks) to domain objects and back.
 
 Reading is bounded: only regular files are read (a FIFO, a device or a folder is refused before
 any byte is read), no file larger than :func:`max_file_size` (256 MB unless
@@ -9,7 +8,8 @@ any byte is read), no file larger than :func:`max_file_size` (256 MB unless
 (naming the key and its line), accepts a UTF-8 byte-order mark, and YAML reads exponent numbers
 such as ``1e6`` as numbers (YAML 1.2). YAML uses libyaml's C loader when it is installed.
 
-No solver is imported here.
+Result files and other outputs are checked and written atomically by :mod:`portfolio.output`
+(its functions are importable from here too). No solver is imported here.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 import time
 import tomllib
 from collections.abc import Mapping
@@ -33,11 +32,16 @@ import pydantic
 from portfolio.domain import Instance, check_references
 from portfolio.errors import (
     InstanceFileError,
-    OutputPathError,
     PortfolioError,
     ReadTimeLimitError,
     ValidationError,
 )
+from portfolio.output import check_output_dir as check_output_dir
+from portfolio.output import check_output_file as check_output_file
+from portfolio.output import current_umask as current_umask
+from portfolio.output import write_atomic as write_atomic
+from portfolio.output import write_bytes_atomic as write_bytes_atomic
+from portfolio.output import write_json as write_json
 
 SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".xlsx": "xlsx"}
 
@@ -663,130 +667,6 @@ def instance_from_data(
     instance = Instance.from_data(data, source=source)
     _check_deadline(deadline, source, "validating")
     return instance
-
-
-# ---------------------------------------------------------------------- output paths
-def _ends_with_separator(text: str) -> bool:
-    return text.endswith("/") or text.endswith(os.sep) or bool(
-        os.altsep and text.endswith(os.altsep)
-    )
-
-
-def _writable_folder(path: Path, shown: str) -> None:
-    """Raise unless ``path`` (a folder to create or use) can be created and written to."""
-    ancestor = path
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise OutputPathError(shown, f"cannot be created: '{ancestor}' is a file, not a folder")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OutputPathError(shown, f"cannot write there: permission denied on '{ancestor}'")
-
-
-def check_output_file(path: str | os.PathLike[str]) -> Path:
-    """Check, before any work, that a result file can be written at ``path``.
-
-    Raises:
-        OutputPathError: ``path`` names a folder (or ends with a separator), lies under a
-            file, or in a folder without permission to write.
-    """
-    text = os.fspath(path)
-    target = Path(text)
-    if _ends_with_separator(text) or target.is_dir():
-        raise OutputPathError(
-            text, f"names a folder; give a file name, e.g. {target / 'result.json'}"
-        )
-    _writable_folder(target.parent if str(target.parent) else Path("."), text)
-    return target
-
-
-def check_output_dir(path: str | os.PathLike[str]) -> Path:
-    """Check, before any work, that ``path`` is (or can be made) a folder to write results in.
-
-    Raises:
-        OutputPathError: ``path`` is an existing file, or lies where no folder can be created
-            or written to.
-    """
-    text = os.fspath(path)
-    target = Path(text)
-    if target.exists() and not target.is_dir():
-        raise OutputPathError(text, "is a file; --out names a folder for the results")
-    _writable_folder(target, text)
-    return target
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write text to ``path`` atomically: a temporary file in the same folder, then a rename.
-
-    A reader (or an interrupted run) never sees a half-written file. See
-    :func:`write_bytes_atomic` for the file's mode and for symbolic links.
-
-    Raises:
-        OutputPathError: ``path`` names a folder (or ends with a separator), or the file
-            cannot be written (an ``OSError`` too).
-    """
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_bytes_atomic(path: str | os.PathLike[str], payload: bytes) -> None:
-    """Write bytes to ``path`` atomically: a temporary file in the same folder, then a rename.
-
-    The file gets the mode an ordinary write would give it: an existing file keeps its
-    permissions, a new one gets ``0o666`` less the process umask (not the ``0o600`` of a bare
-    temporary file). When ``path`` is a symbolic link, the file it points to is replaced and
-    the link is kept (the write goes through the link, as ``open(path, "w")`` would).
-
-    Raises:
-        OutputPathError: ``path`` names a folder (or ends with a separator), or the file
-            cannot be written (an ``OSError`` too).
-    """
-    if _ends_with_separator(os.fspath(path)) or Path(path).is_dir():
-        raise OutputPathError(os.fspath(path), "is a folder; give a file name")
-    target = Path(os.path.realpath(path))
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        mode = 0o666 & ~current_umask()
-    tmp = ""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "wb") as handle:
-            if hasattr(os, "fchmod"):
-                os.fchmod(handle.fileno(), mode)
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        if tmp:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-        if isinstance(exc, OSError) and not isinstance(exc, OutputPathError):
-            raise OutputPathError(str(target), f"cannot write: {exc.strerror or exc}") from exc
-        raise
-
-
-def current_umask() -> int:
-    """The process umask, read without changing it where the system allows (Linux 4.7+);
-    elsewhere it is set and restored at once."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def write_json(path: str | os.PathLike[str], data: Any) -> None:
-    """Write JSON atomically (2-space indent, no NaN)."""
-    write_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 # ---------------------------------------------------------------------- instance files out

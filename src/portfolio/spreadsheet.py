@@ -1464,7 +1464,7 @@ def _save(book: Any, target: str | os.PathLike[str] | BinaryIO) -> None:
     buffer = io.BytesIO()
     with _numbers_at_full_precision():
         book.save(buffer)
-    from portfolio.io import write_bytes_atomic
+    from portfolio.output import write_bytes_atomic
 
     write_bytes_atomic(target, buffer.getvalue())
 

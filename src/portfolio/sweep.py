@@ -23,29 +23,18 @@ variants themselves are generated one at a time, each kept only as its JSON text
 
 from __future__ import annotations
 
-import argparse
 import copy
 import csv
 import io
 import json
 import math
 import os
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
-from portfolio.batch import (
-    PER_INSTANCE_LIMIT_HELP,
-    BatchItem,
-    BatchReport,
-    ItemResult,
-    add_executor_options,
-    executor_from_args,
-    finish_report,
-    run_batch,
-)
+from portfolio.batch import BatchItem, BatchReport, ItemResult, run_batch
 from portfolio.errors import PortfolioError
 
 Value = int | float | str | bool | None
@@ -338,7 +327,7 @@ def write_curve_csv(
     path: str | os.PathLike[str], axes: Sequence[Axis], table: list[dict[str, Any]]
 ) -> None:
     """Write the curve as CSV, atomically."""
-    from portfolio.io import write_atomic
+    from portfolio.output import write_atomic
 
     fields = ["variant", *(axis.path for axis in axes), *CURVE_FIXED_FIELDS]
     buffer = io.StringIO()
@@ -409,7 +398,7 @@ def plot_curve(
         ax.legend(fontsize=8)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    from portfolio.io import write_bytes_atomic
+    from portfolio.output import write_bytes_atomic
 
     write_bytes_atomic(path, buffer.getvalue())
     return True
@@ -496,68 +485,6 @@ def run_sweep(
     chart = out / "curve.png"
     drawn = plot_curve(chart, axes, table, title=title, ylabel=objective_label(data))
     return SweepReport(report, curve, chart if drawn else None, points)
-
-
-# ---------------------------------------------------------------------- command line
-def register_cli(subparsers: Any) -> None:
-    """Add ``portfolio sweep`` to the command line."""
-    from portfolio.cli import add_input_options, add_solve_options, positive_int
-
-    parser = subparsers.add_parser(
-        "sweep",
-        help="solve variants of one instance along parameters; write a curve and a chart",
-        description="Expand FILE along one or more parameters (--set PATH=START:STOP:COUNT or "
-        "PATH=V1,V2,...; several --set give every combination), solve the variants as a batch "
-        "and write curve.csv and curve.png besides the batch's result files.",
-    )
-    parser.add_argument("file", help="instance file (.json, .yaml, .yml or .toml)")
-    parser.add_argument(
-        "--set", dest="sets", action="append", required=True, metavar="PATH=START:STOP:COUNT",
-        help="a parameter to sweep, e.g. constraints.budget=80000:100000:11 or "
-        "services.waste.weight=1,2,3 (repeatable)",
-    )
-    parser.add_argument(
-        "--max-variants", type=positive_int, default=MAX_VARIANTS, metavar="N",
-        help=f"refuse a sweep of more than N variants, before any work (default {MAX_VARIANTS:,})",
-    )
-    add_solve_options(parser, PER_INSTANCE_LIMIT_HELP)
-    add_input_options(parser)
-    add_executor_options(parser)
-    parser.set_defaults(func=cmd_sweep)
-
-
-def cmd_sweep(args: argparse.Namespace) -> int:
-    """portfolio sweep FILE --set PATH=START:STOP:COUNT --out DIR."""
-    from portfolio.backends import get_backend
-    from portfolio.cli import params_from_args
-    from portfolio.io import check_output_dir
-    from portfolio.progress import BatchProgress
-
-    params = params_from_args(args)
-    get_backend(args.backend).check_options(params.backend_options)  # before any work
-    check_output_dir(args.out)  # a file, or a place that cannot be written: fail now
-    axes = [parse_set(text) for text in args.sets]
-    paths = [axis.path for axis in axes]
-    if len(set(paths)) != len(paths):
-        raise PortfolioError("each --set PATH may be given once")
-    total = check_variant_count(axes, args.max_variants)
-    with BatchProgress(total, sys.stderr) as progress:
-        report = run_sweep(
-            args.file, axes, args.out, max_variants=args.max_variants,
-            backend=args.backend, params=params,
-            executor=executor_from_args(args), workers=args.workers, scheduler=args.scheduler,
-            resume=args.resume, task_timeout=args.task_timeout, on_result=progress.advance,
-        )
-    code = finish_report(report.batch, total)
-    if report.curve is not None:
-        sys.stdout.write(f"curve: {report.curve}\n")
-        if report.chart is not None:
-            sys.stdout.write(f"chart: {report.chart}\n")
-        else:
-            sys.stdout.write(
-                "chart skipped: matplotlib is not installed (pip install 'portfolio[plot]')\n"
-            )
-    return code
 
 
 def _number(text: str, whole: str) -> int | float:

@@ -1,4 +1,5 @@
-"""Solve benchmark suites and compare with the known values: ``portfolio bench``.
+"""Solve benchmark suites and compare with the known values (the library under ``portfolio
+bench``).
 
 For each instance and backend the runner builds the canonical instance, solves it through
 :func:`portfolio.solve.solve_instance` (so every plan is verified) and writes a
@@ -13,12 +14,9 @@ exits 0 when every record is ok, 1 otherwise, 2 on bad usage or data.
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import os
 import platform
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -26,12 +24,8 @@ from typing import Any
 
 from portfolio.backends import DEFAULT_BACKEND, Backend, available_backends, backend_class
 from portfolio.benchsets.known import KnownValue
-from portfolio.benchsets.readers import data_dir
-from portfolio.benchsets.suites import SUITES, BenchInstance, suite_instances, suite_names
-from portfolio.cli import positive_float
+from portfolio.benchsets.suites import BenchInstance, suite_instances, suite_names
 from portfolio.domain import Instance
-from portfolio.errors import PortfolioError
-from portfolio.io import check_output_file, write_atomic, write_json
 from portfolio.params import SolveParams
 
 #: Relative tolerance when comparing an objective with a known value (GAP values are integers,
@@ -456,166 +450,3 @@ def markdown_report(
             f"| {'yes' if r.ok else 'NO: ' + '; '.join(r.problems)} |"
         )
     return "\n".join(out) + "\n"
-
-
-# ---------------------------------------------------------------------- command line
-def register_cli(subparsers: Any) -> None:
-    """Add ``portfolio bench`` to the CLI's subparsers."""
-    from portfolio.cli import add_solve_options
-
-    parser = subparsers.add_parser(
-        "bench",
-        help="solve the public GAP and MMKP benchmark suites and compare with known optima",
-        description=(
-            "Solve benchmark suites on one or more backends, print a line per solve, and compare "
-            "with the published optima and bounds. Exit 0 when every plan is verified and every "
-            "proven optimum is reproduced, 1 otherwise."
-        ),
-        conflict_handler="resolve",
-    )
-    parser.add_argument(
-        "suites",
-        nargs="+",
-        metavar="SUITE",
-        choices=[*SUITES, "all"],
-        help=f"{', '.join(SUITES)} or all",
-    )
-    add_solve_options(parser)
-    # Redefined for bench (conflict_handler="resolve" replaces the shared ones).
-    parser.add_argument(
-        "--backend",
-        "-b",
-        action="append",
-        default=None,
-        metavar="NAME",
-        help="backend to run (repeatable; 'all' for every installed one; default: highs)",
-    )
-    parser.add_argument(
-        "--time-limit",
-        type=positive_float,
-        default=DEFAULT_TIME_LIMIT,
-        metavar="SECONDS",
-        help=f"wall-clock limit per instance and backend (default {DEFAULT_TIME_LIMIT:g})",
-    )
-    parser.add_argument(
-        "--output",
-        "-o",
-        metavar="FILE",
-        help="write the records as a JSON list (atomically, updated after every solve)",
-    )
-    parser.add_argument(
-        "--json",
-        dest="json_deprecated",
-        metavar="FILE",
-        help="deprecated spelling of --output (in solve, --json prints JSON)",
-    )
-    parser.add_argument("--markdown", metavar="OUT", help="write a Markdown report")
-    parser.add_argument(
-        "--instances",
-        action="append",
-        default=None,
-        metavar="PATTERN",
-        help="only instances whose name or alias matches this shell pattern (repeatable), "
-        "e.g. 'gap1-*', 'c515-*', 'I0[1-6]'",
-    )
-    parser.add_argument(
-        "--data",
-        metavar="DIR",
-        default=None,
-        help="data folder holding gap/ and mmkp/ (default: benchmarks/data, or "
-        "$PORTFOLIO_BENCH_DATA)",
-    )
-    parser.set_defaults(func=cmd_bench)
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    """portfolio bench SUITE..."""
-    from portfolio.backends import get_backend
-    from portfolio.cli import params_from_args
-
-    output_file(args)
-    for path in (args.output, args.markdown):
-        if path:
-            check_output_file(path)  # before hours of solving: a folder or an unwritable place
-    requested = args.backend or [DEFAULT_BACKEND]
-    backends: list[str] = []
-    for name in requested:
-        for backend in available_backends() if name == "all" else (name,):
-            if backend not in backends:
-                get_backend(backend)  # fails early (exit 2) when unknown or not installed
-                backends.append(backend)
-    params: SolveParams = params_from_args(args, time_limit=args.time_limit)
-    suites = suite_names(args.suites)
-    data = data_dir(args.data)  # fails early (exit 2) when the data cannot be found
-    out = sys.stdout
-    out.write(
-        f"portfolio bench: {', '.join(suites)} on {', '.join(backends)}; "
-        f"time limit {params.time_limit:g} s per solve, relative gap {params.rel_gap:g}\n"
-    )
-    out.write(table_header() + "\n")
-    out.flush()
-    records: list[BenchRecord] = []
-
-    def on_record(record: BenchRecord) -> None:
-        records.append(record)
-        out.write(table_line(record) + "\n")
-        out.flush()
-        if args.output:
-            write_json(args.output, [r.to_dict() for r in records])
-
-    interrupted = False
-    try:
-        run_suites(
-            suites, backends, params, data=data, patterns=args.instances, on_record=on_record
-        )
-    except KeyboardInterrupt:
-        interrupted = True
-        out.write("interrupted: writing the records so far\n")
-    out.write("\n" + "\n".join(summary_lines(records)) + "\n")
-    if args.output:
-        write_json(args.output, [r.to_dict() for r in records])
-    if args.markdown:
-        command = _command(suites, backends, params, args.instances)
-        write_atomic(args.markdown, markdown_report(records, command=command))
-    failed = [r for r in records if not r.ok]
-    out.write(
-        f"{len(records) - len(failed)} of {len(records)} ok"
-        + (f"; not ok: {', '.join(f'{r.instance}/{r.backend}' for r in failed)}" if failed else "")
-        + "\n"
-    )
-    out.flush()
-    code = 130 if interrupted else (0 if records and not failed else 1)
-    if any(t.name.startswith("portfolio-") and t.is_alive() for t in threading.enumerate()):
-        # A solver that ignored its limit still runs in a background thread: do not wait for it.
-        sys.stderr.flush()
-        os._exit(code)
-    return code
-
-
-def output_file(args: argparse.Namespace) -> str | None:
-    """Resolve ``--output`` and its deprecated spelling ``--json`` (which warns on stderr)."""
-    old = getattr(args, "json_deprecated", None)
-    if old:
-        sys.stderr.write(
-            "portfolio: bench --json FILE is deprecated; use --output FILE (in solve, --json "
-            "prints the result as JSON)\n"
-        )
-        if args.output and args.output != old:
-            raise PortfolioError("give --output or --json (deprecated), not both")
-        args.output = old
-    output: str | None = args.output
-    return output
-
-
-def _command(
-    suites: Sequence[str],
-    backends: Sequence[str],
-    params: SolveParams,
-    patterns: Sequence[str] | None,
-) -> str:
-    """The command line that reproduces a run (for reports)."""
-    parts = ["portfolio bench", *suites, *(f"--backend {b}" for b in backends)]
-    parts.append(f"--time-limit {params.time_limit:g}" if params.time_limit else "")
-    parts.append(f"--gap {params.rel_gap:g}")
-    parts += [f"--instances '{p}'" for p in patterns or ()]
-    return " ".join(p for p in parts if p)

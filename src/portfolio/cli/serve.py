@@ -1,28 +1,25 @@
-"""``portfolio serve``: run the HTTP service (FastAPI on uvicorn) in this process."""
+"""``portfolio serve``: run the HTTP service (FastAPI on uvicorn, :mod:`portfolio.server`) in this
+process."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from portfolio.cli.common import checked_number, positive_float, positive_int
 from portfolio.errors import PortfolioError
 from portfolio.server.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TIME_LIMIT
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got '{text}'") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be in 0..65535, got '{text}'")
-    return value
+def port(text: str) -> int:
+    """A TCP port number, 0 to 65535."""
+    return checked_number(
+        text, int, "a port number", lambda v: 0 <= v <= 65535, "must be in 0..65535"
+    )
 
 
-def register_cli(subparsers: Any) -> None:
-    """Add ``portfolio serve`` to the command line."""
-    from portfolio.cli import positive_float, positive_int
-
+def register(subparsers: Any) -> None:
+    """Add ``serve`` to the subparsers ``subparsers``."""
     parser = subparsers.add_parser(
         "serve",
         help="run the HTTP service and its page (FastAPI + uvicorn)",
@@ -30,7 +27,7 @@ def register_cli(subparsers: Any) -> None:
         "The OpenAPI document is at /openapi.json. Needs pip install 'portfolio[serve]'.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    parser.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    parser.add_argument("--port", type=port, default=8000, help="port (default 8000)")
     parser.add_argument(
         "--workers",
         type=positive_int,

@@ -1,0 +1,5 @@
+"""``python -m portfolio.cli``: the ``portfolio`` command."""
+
+from portfolio.cli import main
+
+raise SystemExit(main())
