@@ -53,6 +53,7 @@ SUBCOMMANDS: dict[str, str] = {
     "sweep": "portfolio.sweep:register_cli",
     "bench": "portfolio.benchsets.runner:register_cli",
     "serve": "portfolio.server.cli:register_cli",
+    "explain": "portfolio.explain_cli:add_explain_command",
 }
 
 
