@@ -184,7 +184,7 @@ def format_explanation(instance: Instance, explanation: PlanExplanation) -> str:
 
     lines += ["", "Why not another mode? (loss: how much worse the objective is with the service "
               "in that mode, every other choice re-optimised)"]
-    rows: list[tuple[str, ...]] = [("service", "chosen", "instead", "objective", "loss")]
+    rows: list[tuple[str, ...]] = [("service", "chosen", "instead", "objective", "loss", "")]
     for why in explanation.services.values():
         chosen = why.chosen
         if why.chosen_by_year is not None and len(set(why.chosen_by_year.values())) > 1:
@@ -192,17 +192,18 @@ def format_explanation(instance: Instance, explanation: PlanExplanation) -> str:
                 f"{mode} {year}" for year, mode in _first_years(why.chosen_by_year).items()
             )
         if not why.alternatives:
-            rows.append((why.service, chosen, "-", "", "no other mode offered"))
+            rows.append((why.service, chosen, "-", "", "", "no other mode offered"))
             continue
         for number, alternative in enumerate(why.alternatives):
             first = (why.service, chosen) if number == 0 else ("", "")
             if alternative.objective is not None and alternative.loss is not None:
+                note = "" if alternative.status == "optimal" else alternative.status
                 rows.append((*first, alternative.mode, objective(alternative.objective),
-                             objective(alternative.loss)))
+                             objective(alternative.loss), note))
             else:
                 word = "not allowed" if alternative.status == "not_allowed" else alternative.status
-                stop = ", ".join(alternative.blocked_by)
-                rows.append((*first, alternative.mode, "", f"{word}: {stop}" if stop else word))
+                stop = (" and " if alternative.jointly else " or ").join(alternative.blocked_by)
+                rows.append((*first, alternative.mode, "", "", f"{word}: {stop}" if stop else word))
     lines += _table(rows, right=(3, 4))
 
     lines += ["", "What is each limit worth? (gain: how much the objective improves when only "

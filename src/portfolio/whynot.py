@@ -60,7 +60,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from portfolio.domain import Instance, did_you_mean, shown, value_in_year
@@ -110,6 +110,8 @@ class Alternative:
         loss: how much worse than the plan, in the objective's units (None without a plan).
         blocked_by: for ``infeasible`` and ``not_allowed``: the limits or rules that stop it.
         why: the explanation in words (the amounts by which those limits would have to move).
+        jointly: the limits of ``blocked_by`` must all move together (the smallest joint
+            relaxation); False when relaxing any one of them alone restores a plan.
     """
 
     mode: str
@@ -118,6 +120,7 @@ class Alternative:
     loss: float | None
     blocked_by: tuple[str, ...] = ()
     why: str = ""
+    jointly: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form: ``{mode, status, objective, loss}`` plus ``blocked_by``/``why``."""
@@ -131,6 +134,8 @@ class Alternative:
             out["blocked_by"] = list(self.blocked_by)
         if self.why:
             out["why"] = self.why
+        if self.jointly:
+            out["jointly"] = True
         return out
 
 
@@ -478,17 +483,17 @@ def explain_plan(
 
         result = solve(inst, backend, params)
     sense = inst.objective_sense
-    head = {
-        "instance": inst.name,
-        "objective_label": inst.objective_label,
-        "sense": sense,
-        "status": result.status.value,
-        "objective": result.objective,
-        "backend": result.backend,
-    }
+    head = PlanExplanation(
+        instance=inst.name,
+        objective_label=inst.objective_label,
+        sense=sense,
+        status=result.status.value,
+        objective=result.objective,
+        backend=result.backend,
+    )
     if result.plan is None or result.objective is None:
-        return PlanExplanation(
-            **head, seconds=time.perf_counter() - began, detail=_no_plan_detail(result)
+        return replace(
+            head, seconds=time.perf_counter() - began, detail=_no_plan_detail(result)
         )
     base = float(result.objective)
     tolerance = max(params.rel_gap, 1e-9) * max(1.0, abs(base)) * 1.0001
@@ -575,8 +580,8 @@ def explain_plan(
                 year=calendar[spec.year] if spec.year is not None else None,
             )
         )
-    return PlanExplanation(
-        **head,
+    return replace(
+        head,
         services=service_whys,
         limits=tuple(limits),
         solves=sum(1 for key in answers if answers[key] is not None),
@@ -709,24 +714,25 @@ def _alternative(
         return Alternative(mode, row.status, objective, better_by(base, objective))
     if row.error is not None:
         return Alternative(mode, row.status, None, None, why=row.error)
-    blocked, why = _blockers(row.result or {})
-    return Alternative(mode, row.status, None, None, blocked, why)
+    blocked, why, jointly = _blockers(row.result or {})
+    return Alternative(mode, row.status, None, None, blocked, why, jointly)
 
 
-def _blockers(data: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
-    """The limits an infeasible re-solve's explanation names, and its words."""
+def _blockers(data: Mapping[str, Any]) -> tuple[tuple[str, ...], str, bool]:
+    """The limits an infeasible re-solve's explanation names, its words, and whether they must
+    move together."""
     explanation = data.get("explanation") or {}
     for key in ("single_fixes", "relaxations"):
         moves = explanation.get(key) or []
         if moves:
             names = tuple(dict.fromkeys(str(move.get("constraint")) for move in moves))
             words = "; ".join(str(move.get("text", "")) for move in moves if move.get("text"))
-            if key == "single_fixes":
-                words = "any one of: " + words if len(moves) > 1 else words
-            return names, words
+            if key == "single_fixes" and len(moves) > 1:
+                words = "any one of: " + words
+            return names, words, key == "relaxations" and len(names) > 1
     structural = tuple(str(item) for item in explanation.get("structural") or ())
     summary = str(explanation.get("summary") or data.get("detail") or "")
-    return (), "; ".join([summary, *structural]).strip("; ")
+    return (), "; ".join([summary, *structural]).strip("; "), False
 
 
 def _standing(
