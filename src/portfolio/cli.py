@@ -53,6 +53,7 @@ SUBCOMMANDS: dict[str, str] = {
     "sweep": "portfolio.sweep:register_cli",
     "bench": "portfolio.benchsets.runner:register_cli",
     "serve": "portfolio.server.cli:register_cli",
+    "frontier": "portfolio.frontier_cli:add_frontier_command",
 }
 
 
