@@ -36,7 +36,11 @@ from portfolio.params import SolveParams
 from portfolio.planspace import Bound, Criterion, PlanSpace, at_least_as_good, criterion
 from portfolio.result import Status
 
-__all__ = ["Frontier", "FrontierPoint", "frontier", "spread"]
+__all__ = ["WIDENINGS", "Frontier", "FrontierPoint", "frontier", "spread"]
+
+WIDENINGS = 3
+"""How many times the step of the bounded criterion may be widened tenfold when a solver's
+tolerances keep returning a plan no better than the last point."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +184,7 @@ def frontier(
     b = criterion(instance, second, sense(second))
     deadline = None if params.time_limit is None else began + params.time_limit
     space = PlanSpace(instance, backend, params)
-    found, solves, detail = _sweep(space, a, b, deadline)
+    found, solves, detail, b_step = _sweep(space, a, b, deadline)
     complete = not detail
     ordered = sorted(found, key=lambda p: (p.values[first], p.values[second]))
     reported = ordered
@@ -201,7 +205,7 @@ def frontier(
         points=tuple(reported),
         complete=complete,
         found=len(found),
-        steps={first: a.step, second: b.step},
+        steps={first: a.step, second: b_step},
         today=today,
         plan=plan,
         detail=detail,
@@ -215,39 +219,63 @@ def frontier(
 
 def _sweep(
     space: PlanSpace, a: Criterion, b: Criterion, deadline: float | None
-) -> tuple[list[FrontierPoint], int, str]:
-    """Every non-dominated point, best in ``a`` first: (points, solver calls, why incomplete)."""
+) -> tuple[list[FrontierPoint], int, str, float]:
+    """Every non-dominated point, best in ``a`` first: (points, solver calls, why incomplete,
+    the step of ``b`` used).
+
+    When a solver returns a plan that is not better than the last point on the real data (its
+    integrality tolerance times a large coefficient can exceed half a step), the step of ``b``
+    is widened tenfold and the search repeated, at most :data:`WIDENINGS` times; the step used
+    is reported.
+    """
     a_vector = space.criterion_vector(a)
     b_vector = space.criterion_vector(b)
     points: list[FrontierPoint] = []
     solves = 0
+    step = b.step
     last_b: float | None = None
     while True:
         bounds: list[Bound] = []
-        if last_b is not None:
-            bounds.append(at_least_as_good(space, b, last_b, by=b.step / 2))
-        best_a = space.search(a_vector, a.sense, bounds, deadline=deadline)
-        solves += 1
-        if best_a.status is Status.INFEASIBLE:
-            return points, solves, ""
-        if not best_a.ok:
-            return points, solves, _stopped(best_a.status, best_a.detail, len(points))
+        for _ in range(WIDENINGS + 1):
+            if last_b is not None:
+                bounds = [at_least_as_good(space, b, last_b, by=step / 2)]
+            best_a = space.search(a_vector, a.sense, bounds, deadline=deadline)
+            solves += 1
+            if best_a.status is Status.INFEASIBLE:
+                return points, solves, "", step
+            if not best_a.ok:
+                return points, solves, _stopped(best_a.status, best_a.detail, len(points)), step
+            if last_b is None or _beyond(b, space.value(b, best_a.decisions), last_b, step):
+                break
+            step *= 10
+        else:
+            return points, solves, (
+                f"stopped after {len(points)} points: the solver's plans are not better in "
+                f"{b.name} than the last point even with a step of {step / 10:g}"
+            ), step
         a_value = space.value(a, best_a.decisions)
         held = [*bounds, at_least_as_good(space, a, a_value)]
         best_b = space.search(b_vector, b.sense, held, deadline=deadline, start=best_a.x)
         solves += 1
         if not best_b.ok:
-            return points, solves, _stopped(best_b.status, best_b.detail, len(points))
+            return points, solves, _stopped(best_b.status, best_b.detail, len(points)), step
+        chosen = best_b
         values = {a.name: space.value(a, best_b.decisions), b.name: space.value(b, best_b.decisions)}
-        if last_b is not None and not b.better(values[b.name], last_b):
-            return points, solves, (
-                f"stopped after {len(points)} points: the solver returned a plan that is not "
-                f"better in {b.name} than the last point (a tolerance issue)"
-            )
+        if a.better(a_value, values[a.name]) or b.better(space.value(b, best_a.decisions), values[b.name]):
+            # The second solve's tolerances let it give up some of the first criterion, or it
+            # did worse than the first plan: keep the first plan.
+            chosen = best_a
+            values = {a.name: a_value, b.name: space.value(b, best_a.decisions)}
         points.append(
-            FrontierPoint(values, space.changes(best_b.verdict), space.options(best_b.verdict))
+            FrontierPoint(values, space.changes(chosen.verdict), space.options(chosen.verdict))
         )
         last_b = values[b.name]
+
+
+def _beyond(item: Criterion, value: float, last: float, step: float) -> bool:
+    """``value`` is better than ``last`` by at least (nearly) half of ``step``."""
+    margin = step / 2 * 0.999
+    return value > last + margin if item.sense == "maximise" else value < last - margin
 
 
 def _stopped(status: Status, detail: str, count: int) -> str:

@@ -111,9 +111,10 @@ def criterion(instance: Instance, name: str, sense: str | None = None) -> Criter
     grid of 10**-d, d the most decimals any of its terms has: money (``cost``, ``annual_cost``)
     has the instance's money precision (whole pounds: 1; pennies: 0.01); ``outcome`` the decimals
     of weight times outcome; any other figure its own decimals. The grid is never finer than
-    10**-:data:`MAX_STEP_DECIMALS`. In multi-year planning the totals are discounted, so the step
-    is the grid times the smallest discount factor of the horizon (the value of the smallest
-    amount in the last year).
+    10**-:data:`MAX_STEP_DECIMALS`. In multi-year planning with a discount rate the totals are
+    discounted sums, which lie on no grid (two plans' totals can differ by far less than a
+    pound), so the step is the finest one, 10**-:data:`MAX_STEP_DECIMALS`: discounted totals
+    closer than that count as equal.
 
     Args:
         instance: the instance.
@@ -147,8 +148,8 @@ def criterion(instance: Instance, name: str, sense: str | None = None) -> Criter
             f"unknown criterion '{name}': use one of {choices} or a figure of the options"
         )
     step = 10.0 ** -min(decimals, MAX_STEP_DECIMALS)
-    if instance.horizon is not None:
-        step *= instance.horizon.discount_factor(instance.horizon.years - 1)
+    if instance.horizon is not None and instance.horizon.discount_rate > 0:
+        step = 10.0**-MAX_STEP_DECIMALS
     return Criterion(name, sense or CRITERIA.get(name, "maximise"), objective, step)
 
 
