@@ -30,7 +30,9 @@ def figures(data: dict[str, Any], choice: tuple[int, ...]) -> dict[str, float] |
     modes = {m["id"]: m for m in data["modes"]}
     constraints = data.get("constraints", {})
     picked = [s["options"][i] for s, i in zip(data["services"], choice, strict=True)]
-    changed = [o["mode"] != s["current_mode"] for s, o in zip(data["services"], picked, strict=True)]
+    changed = [
+        o["mode"] != s["current_mode"] for s, o in zip(data["services"], picked, strict=True)
+    ]
     used = {o["mode"] for o in picked}
     annual = sum(float(o["annual_cost"]) for o in picked)
     transition = sum(
@@ -69,7 +71,9 @@ def figures(data: dict[str, Any], choice: tuple[int, ...]) -> dict[str, float] |
             and limit.get("sector", modes[o["mode"]]["sector"]) == modes[o["mode"]]["sector"]
         ]
         total = sum(_figure(o, limit["metric"]) for o in rows)
-        if total > limit.get("max", float("inf")) + TOL or total < limit.get("min", -float("inf")) - TOL:
+        if total > limit.get("max", float("inf")) + TOL:
+            return None
+        if total < limit.get("min", -float("inf")) - TOL:
             return None
     values = {
         "outcome": outcome,

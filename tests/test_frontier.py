@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from frontier_oracle import non_dominated, plans, random_instance
-from test_multiyear_bruteforce import enumerate_paths, evaluate, termination_case
 
 import portfolio
+from frontier_oracle import non_dominated, plans, random_instance
 from portfolio.errors import ParameterError
 from portfolio.frontier import frontier
+from test_multiyear_bruteforce import enumerate_paths, evaluate, termination_case
 
 PAIRS = [
     ("outcome", "maximise", "cost", "minimise"),
@@ -49,7 +49,8 @@ def _expected(data: dict[str, Any], pair: tuple[str, str, str, str]) -> list[tup
 
 
 def _points(result: Any) -> list[tuple[float, float]]:
-    return [(round(p.values[result.first], 6), round(p.values[result.second], 6)) for p in result.points]
+    first, second = result.first, result.second
+    return [(round(p.values[first], 6), round(p.values[second], 6)) for p in result.points]
 
 
 def _setup_case() -> dict[str, Any]:
@@ -85,7 +86,8 @@ def test_setup_case_has_the_hand_derived_frontier() -> None:
     assert result.complete
     assert [p.changes for p in result.points] == [0, 3]
     assert result.today == {"outcome": 150.0, "cost": 300.0, "feasible": True, "changes": 0}
-    assert result.plan is not None and result.plan["outcome"] == 174.0
+    assert result.plan is not None
+    assert result.plan["outcome"] == 174.0
     assert _expected(_setup_case(), PAIRS[0]) == _points(result)
 
 
@@ -96,7 +98,8 @@ def test_frontier_equals_brute_force(seed: int, pair: tuple[str, str, str, str])
     expected = _expected(data, pair)
     result = _run(data, pair)
     assert _points(result) == expected
-    assert result.complete and result.found == len(expected)
+    assert result.complete
+    assert result.found == len(expected)
 
 
 @pytest.mark.parametrize("pair", PAIRS[:2], ids=lambda p: f"{p[0]}-{p[2]}")
@@ -126,7 +129,8 @@ def test_more_points_than_asked_are_spread_and_marked_incomplete() -> None:
     full = _run(data, PAIRS[0])
     assert full.found >= 3, "the case needs at least three points"
     thinned = _run(data, PAIRS[0], points=2)
-    assert not thinned.complete and thinned.found == full.found
+    assert not thinned.complete
+    assert thinned.found == full.found
     assert _points(thinned) == [_points(full)[0], _points(full)[-1]]
     assert "spread" in thinned.detail
 
@@ -156,7 +160,8 @@ def test_multi_year_frontier_equals_brute_force_of_discounted_totals(rate: float
     data["horizon"]["discount_rate"] = rate
     expected = _multi_year_expected(data, "outcome", "cost")
     result = frontier(portfolio.instance_from_data(data), "outcome", "cost")
-    assert result.multi_year and result.complete
+    assert result.multi_year
+    assert result.complete
     assert [(round(a, 4), round(b, 4)) for a, b in _points(result)] == [
         (round(a, 4), round(b, 4)) for a, b in expected
     ]
@@ -166,7 +171,9 @@ def test_infeasible_instance_has_no_points() -> None:
     data = _setup_case()
     data["constraints"] = {"budget": 100}
     result = _run(data, PAIRS[0])
-    assert result.points == () and result.complete and result.plan is None
+    assert result.points == ()
+    assert result.complete
+    assert result.plan is None
 
 
 @pytest.mark.parametrize(
@@ -200,11 +207,16 @@ def test_cli_writes_json_and_charts(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 0
     data = json.loads(out.read_text())
     assert [(p["outcome"], p["cost"]) for p in data["points"]] == [(150.0, 300.0), (174.0, 315.0)]
-    assert data["complete"] is True and data["criteria"][0]["name"] == "outcome"
+    assert data["complete"] is True
+    assert data["criteria"][0]["name"] == "outcome"
     svg = (tmp_path / "f.svg").read_text()
-    assert svg.startswith("<svg") and 'data-mark="today"' in svg and 'data-mark="plan"' in svg
+    assert svg.startswith("<svg")
+    assert 'data-mark="today"' in svg
+    assert 'data-mark="plan"' in svg
     printed = capsys.readouterr().out
-    assert "174" in printed and "315" in printed and "today" in printed
+    assert "174" in printed
+    assert "315" in printed
+    assert "today" in printed
     pytest.importorskip("matplotlib", reason="matplotlib draws the PNG chart")
     assert _cli("frontier", str(instance), "--chart", str(tmp_path / "f.png")) == 0
     assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -12,13 +12,13 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from frontier_oracle import plans, random_instance
-from test_multiyear_bruteforce import enumerate_paths, evaluate, termination_case
 
 import portfolio
+from frontier_oracle import plans, random_instance
 from portfolio import ServicePath
 from portfolio.baseline import baseline, versus_baseline
 from portfolio.prefer import fewest_changes
+from test_multiyear_bruteforce import enumerate_paths, evaluate, termination_case
 
 TOL = 1e-9
 
@@ -73,7 +73,8 @@ def test_a_change_that_costs_what_doing_nothing_costs_is_dropped(backend: str) -
     solved = portfolio.solve(instance, backend)
     assert solved.objective == 145.0  # 100 (waste either way) + 40 + 5 (parks outsourced)
     gratuitous = _with_plan(instance, solved, [1, 1])  # waste outsourced too: also 145
-    assert gratuitous.objective == 145.0 and len(gratuitous.plan.changes) == 2
+    assert gratuitous.objective == 145.0
+    assert len(gratuitous.plan.changes) == 2
     preferred = fewest_changes(instance, gratuitous, backend)
     assert preferred.objective == 145.0
     assert preferred.plan.assignment == {"waste": "in_house", "parks": "private"}
@@ -129,7 +130,9 @@ def test_a_broken_contract_re_let_unchanged_is_not_broken(backend: str) -> None:
 
 
 # ---------------------------------------------------------------------- brute force
-def _single_minima(data: dict[str, Any], objective: str) -> tuple[float, int, float, tuple[int, ...]]:
+def _single_minima(
+    data: dict[str, Any], objective: str
+) -> tuple[float, int, float, tuple[int, ...]]:
     """(optimum, fewest changes among optimal plans, least one-off among those, and the optimal
     plan with the most changes and one-off money)."""
     name = "outcome" if objective == "maximise_outcome" else "cost"
@@ -198,7 +201,8 @@ def _multi_year_minima(data: dict[str, Any]) -> tuple[float, int, float]:
     counting["objective"] = {"minimise": {"transition_cost": 1}}
     money = copy.deepcopy(data)
     money["horizon"]["discount_rate"] = 0.0
-    money["objective"] = {"minimise": {"transition_cost": 1, "setup_cost": 1, "termination_cost": 1}}
+    paid = {"transition_cost": 1, "setup_cost": 1, "termination_cost": 1}
+    money["objective"] = {"minimise": paid}
     per_service = [enumerate_paths(s, data["horizon"]) for s in data["services"]]
     rows = []
     for choice in itertools.product(*per_service):
@@ -252,9 +256,11 @@ def test_versus_baseline_says_what_the_plan_changes_and_gains() -> None:
     versus = versus_baseline(instance, preferred)
     assert versus is not None
     assert versus["objective"] == -5.0  # 145 against 150 today
-    assert versus["annual_cost"] == -10.0 and versus["one_off_cost"] == 5.0
+    assert versus["annual_cost"] == -10.0
+    assert versus["one_off_cost"] == 5.0
     assert versus["outcome"] == -2.0
-    assert versus["changes"] == ["parks"] and versus["improves"] is True
+    assert versus["changes"] == ["parks"]
+    assert versus["improves"] is True
     assert versus["summary"] == (
         "Against today the plan changes 1 service (parks); it improves the objective by 5 "
         "(annual cost -10, one-off +5, outcome -2)."
@@ -265,9 +271,13 @@ def test_multi_year_baseline_continues_today_every_year() -> None:
     """Hand-derived: the voluntary contract (200 a year, outcome 60) runs all three years."""
     instance = portfolio.instance_from_data(_break_case())
     today = baseline(instance)
-    assert today["annual_cost"] == 600.0 and today["outcome"] == 180.0
-    assert today["one_off_cost"] == 0.0 and today["feasible"] is True
+    assert today["annual_cost"] == 600.0
+    assert today["outcome"] == 180.0
+    assert today["one_off_cost"] == 0.0
+    assert today["feasible"] is True
     assert today["objective"] == pytest.approx(60 * (1 + 1 / 1.035 + 1 / 1.035**2))
     preferred = fewest_changes(instance, portfolio.solve(instance))
     versus = versus_baseline(instance, preferred)
-    assert versus is not None and versus["changes"] == [] and versus["objective"] == 0.0
+    assert versus is not None
+    assert versus["changes"] == []
+    assert versus["objective"] == 0.0

@@ -271,7 +271,8 @@ def _summary(
     verb = "improves" if better else ("matches" if gain == 0 else "worsens")
     text = f"Against today the plan {what}; it {verb} the objective by {abs(gain):,.6g}"
     text += (
-        f" (annual cost {differences['annual_cost']:+,.6g}, one-off {differences['one_off_cost']:+,.6g},"
+        f" (annual cost {differences['annual_cost']:+,.6g},"
+        f" one-off {differences['one_off_cost']:+,.6g},"
         f" outcome {differences['outcome']:+,.6g})"
     )
     if not base["feasible"]:

@@ -105,7 +105,11 @@ class Frontier:
         return {
             "instance": self.instance_name,
             "criteria": [
-                {"name": self.first, "sense": self.senses[self.first], "step": self.steps[self.first]},
+                {
+                    "name": self.first,
+                    "sense": self.senses[self.first],
+                    "step": self.steps[self.first],
+                },
                 {
                     "name": self.second,
                     "sense": self.senses[self.second],
@@ -260,8 +264,12 @@ def _sweep(
         if not best_b.ok:
             return points, solves, _stopped(best_b.status, best_b.detail, len(points)), step
         chosen = best_b
-        values = {a.name: space.value(a, best_b.decisions), b.name: space.value(b, best_b.decisions)}
-        if a.better(a_value, values[a.name]) or b.better(space.value(b, best_a.decisions), values[b.name]):
+        values = {
+            a.name: space.value(a, best_b.decisions),
+            b.name: space.value(b, best_b.decisions),
+        }
+        first_b = space.value(b, best_a.decisions)
+        if a.better(a_value, values[a.name]) or b.better(first_b, values[b.name]):
             # The second solve's tolerances let it give up some of the first criterion, or it
             # did worse than the first plan: keep the first plan.
             chosen = best_a
@@ -326,7 +334,9 @@ def _today(space: PlanSpace, a: Criterion, b: Criterion) -> dict[str, Any]:
     }
 
 
-def _plan(space: PlanSpace, a: Criterion, b: Criterion, deadline: float | None) -> dict[str, Any] | None:
+def _plan(
+    space: PlanSpace, a: Criterion, b: Criterion, deadline: float | None
+) -> dict[str, Any] | None:
     """The instance's own objective optimised: its plan's values on the two criteria."""
     vector = space.model.objective, float(space.model.objective_offset)
     sense = space.instance.objective_sense

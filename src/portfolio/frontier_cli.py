@@ -214,7 +214,9 @@ def frontier_text(data: dict[str, Any]) -> str:
     if not data["points"]:
         lines.append("No plan meets the instance's limits: there is no frontier.")
         return "\n".join(lines) + "\n"
-    rows = [(fmt(first, p[first]), fmt(second, p[second]), str(p["changes"])) for p in data["points"]]
+    rows = [
+        (fmt(first, p[first]), fmt(second, p[second]), str(p["changes"])) for p in data["points"]
+    ]
     marks = []
     for label, mark in (("today", data.get("today")), ("plan", data.get("plan"))):
         if mark:
