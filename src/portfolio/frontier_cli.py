@@ -47,28 +47,10 @@ class _Criterion(argparse.Action):
         setattr(namespace, self.dest, given)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be at least 2, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got '{text}'")
-    return value
-
-
 def add_frontier_command(subparsers: Any) -> None:
     """Add ``portfolio frontier`` to the command's subparsers."""
+    from portfolio.cli import add_solve_options, positive_int
+
     parser = subparsers.add_parser(
         "frontier",
         help="the trade-off between two criteria: every non-dominated plan",
@@ -99,7 +81,7 @@ def add_frontier_command(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--points",
-        type=_positive_int,
+        type=positive_int,
         default=50,
         metavar="N",
         help="most points reported; more are thinned to N spread along the curve (default 50)",
@@ -111,19 +93,11 @@ def add_frontier_command(subparsers: Any) -> None:
         help="draw the frontier with today and the plan marked (matplotlib when installed, "
         "else SVG; a .svg name always gives SVG)",
     )
-    parser.add_argument("--backend", "-b", default="highs", help="solver backend (default: highs)")
-    parser.add_argument(
-        "--time-limit",
-        type=_positive_float,
-        default=None,
-        metavar="SECONDS",
-        help="wall-clock limit for the whole frontier; the points found by then are reported",
+    add_solve_options(
+        parser,
+        time_limit_help="wall-clock limit for the whole frontier; the points found by then are "
+        "reported",
     )
-    parser.add_argument(
-        "--gap", type=float, default=None, metavar="REL", help="relative gap of each solve"
-    )
-    parser.add_argument("--threads", type=_positive_float, default=None, help="solver threads")
-    parser.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
     parser.set_defaults(func=cmd_frontier)
 
 
@@ -150,21 +124,16 @@ def criteria_from(given: list[tuple[str, str]] | None) -> tuple[str, str, list[s
 
 def cmd_frontier(args: argparse.Namespace) -> int:
     """Run ``portfolio frontier``; returns the exit code."""
+    from portfolio.cli import params_from_args
     from portfolio.errors import InstanceFileError, PortfolioError, ValidationError
     from portfolio.frontier import frontier
     from portfolio.io import load_instance, write_json
-    from portfolio.params import DEFAULT_REL_GAP, SolveParams
 
     try:
         first, second, maximised, minimised = criteria_from(args.criteria)
         if args.chart:
             chart_format(args.chart)
-        params = SolveParams(
-            time_limit=args.time_limit,
-            rel_gap=args.gap if args.gap is not None else DEFAULT_REL_GAP,
-            threads=None if args.threads is None else int(args.threads),
-            seed=args.seed,
-        )
+        params = params_from_args(args)
         instance = load_instance(args.file)
         result = frontier(
             instance,
