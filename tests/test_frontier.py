@@ -256,3 +256,24 @@ def test_cli_infeasible_exits_1(tmp_path: Path) -> None:
     instance = tmp_path / "tight.json"
     instance.write_text(json.dumps(data))
     assert _cli("frontier", str(instance)) == 1
+
+
+def test_text_says_when_the_time_ran_out_before_any_point() -> None:
+    from portfolio.frontier_cli import frontier_text
+
+    data = {
+        "instance": "x",
+        "criteria": [
+            {"name": "outcome", "sense": "maximise", "step": 1.0},
+            {"name": "cost", "sense": "minimise", "step": 1.0},
+        ],
+        "points": [],
+        "complete": False,
+        "found": 0,
+        "detail": "the time limit ran out after 0 points: the frontier is incomplete",
+    }
+    assert frontier_text(data).splitlines()[1] == (
+        "No point was found: the time limit ran out after 0 points: the frontier is incomplete."
+    )
+    data["complete"] = True
+    assert "no frontier" in frontier_text(data)

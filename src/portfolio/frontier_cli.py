@@ -181,7 +181,10 @@ def frontier_text(data: dict[str, Any]) -> str:
         + (" (discounted totals)" if data.get("discounted") else ""),
     ]
     if not data["points"]:
-        lines.append("No plan meets the instance's limits: there is no frontier.")
+        if data["complete"]:
+            lines.append("No plan meets the instance's limits: there is no frontier.")
+        else:
+            lines.append(f"No point was found: {data['detail']}.")
         return "\n".join(lines) + "\n"
     rows = [
         (fmt(first, p[first]), fmt(second, p[second]), str(p["changes"])) for p in data["points"]
