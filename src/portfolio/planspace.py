@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -39,7 +39,9 @@ __all__ = [
     "Criterion",
     "Found",
     "PlanSpace",
+    "at_least_as_good",
     "criterion",
+    "known_figures",
 ]
 
 #: The named criteria, each with the objective that defines it and its natural direction.
@@ -385,7 +387,3 @@ def at_least_as_good(
         return Bound(coefficients, offset, lower=value + margin)
     return Bound(coefficients, offset, upper=value - margin)
 
-
-def stated(values: Mapping[str, float]) -> dict[str, float]:
-    """Values as plain floats (for JSON)."""
-    return {name: float(value) for name, value in values.items()}
