@@ -18,7 +18,7 @@ from typing import Any
 from portfolio.domain import Instance, Service, current_option_index
 from portfolio.result import Check
 
-__all__ = ["baseline", "current_options"]
+__all__ = ["baseline", "current_decisions", "current_options", "versus_baseline"]
 
 
 def current_options(instance: Instance) -> list[int]:
@@ -28,6 +28,18 @@ def current_options(instance: Instance) -> list[int]:
         position = current_option_index(service)
         positions.append(0 if position is None else position)
     return positions
+
+
+def current_decisions(instance: Instance) -> Any:
+    """Today's arrangement as a verifier takes it: option positions (single period), or each
+    service's path with its current arrangement continued every year (multi-year)."""
+    positions = current_options(instance)
+    if instance.horizon is None:
+        return positions
+    return [
+        _continued(service, position, instance)
+        for service, position in zip(instance.services, positions, strict=True)
+    ]
 
 
 def baseline(instance: Instance) -> dict[str, Any]:
@@ -165,3 +177,104 @@ def _rule_rows(problems: tuple[str, ...], covered: list[str]) -> list[dict[str, 
         for problem in problems
         if not (prefixes and problem.startswith(prefixes))
     ]
+
+
+def versus_baseline(
+    instance: Instance, result: Any, today: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """What a plan changes and gains against today's arrangement.
+
+    Args:
+        instance: the instance the result solves.
+        result: a :class:`~portfolio.result.SolveResult` (single-period or multi-year).
+        today: :func:`baseline` of the instance, when already computed.
+
+    Returns:
+        None when the result has no plan; else ``{objective, annual_cost, one_off_cost, outcome}``
+        each as the plan's figure minus today's (so a negative ``annual_cost`` is a saving),
+        ``changes`` (the services whose mode differs from today's, in any year),
+        ``other_option`` (the services kept in today's mode on another of its options),
+        ``improves`` (the objective is better
+        than today's in the objective's own sense), ``today_feasible`` and ``summary``, one line.
+    """
+    if not getattr(result, "has_plan", False):
+        return None
+    base = today or baseline(instance)
+    figures = _plan_figures(instance, result)
+    differences = {key: figures[key] - float(base[key]) for key in figures}
+    options = base["options"]
+    if instance.horizon is None:
+        chosen = {sid: [index] for sid, index in result.plan.options.items()}
+    else:
+        chosen = dict(result.multi_year.options)
+    current_mode = {service.id: service.current_mode for service in instance.services}
+    modes = {
+        service.id: [service.options[i].mode for i in chosen[service.id]]
+        for service in instance.services
+    }
+    changed = [sid for sid, used in modes.items() if any(m != current_mode[sid] for m in used)]
+    other_option = [
+        sid
+        for sid, indices in chosen.items()
+        if sid not in changed and any(i != options[sid] for i in indices)
+    ]
+    gain = differences["objective"]
+    maximise = instance.objective_sense == "maximise"
+    better = gain > 0 if maximise else gain < 0
+    summary = _summary(instance, changed, differences, base, better)
+    return {
+        **differences,
+        "changes": changed,
+        "other_option": other_option,
+        "improves": better,
+        "today_feasible": bool(base["feasible"]),
+        "summary": summary,
+    }
+
+
+def _plan_figures(instance: Instance, result: Any) -> dict[str, float]:
+    """The plan's objective, annual cost, one-off money and outcome, as :func:`baseline` counts
+    them for today's arrangement."""
+    if instance.horizon is None:
+        plan = result.plan
+        setup = math.fsum(instance.mode(mode).setup_cost for mode in plan.modes_used)
+        return {
+            "objective": float(plan.objective),
+            "annual_cost": float(plan.annual_cost),
+            "one_off_cost": math.fsum(c.transition_cost for c in plan.choices) + setup,
+            "outcome": math.fsum(c.weighted_outcome for c in plan.choices),
+        }
+    schedule = result.multi_year
+    return {
+        "objective": float(schedule.objective),
+        "annual_cost": math.fsum(t.annual_cost for t in schedule.years),
+        "one_off_cost": math.fsum(t.transition_money for t in schedule.years),
+        "outcome": math.fsum(t.weighted_outcome for t in schedule.years),
+    }
+
+
+def _summary(
+    instance: Instance,
+    changed: list[str],
+    differences: dict[str, float],
+    base: dict[str, Any],
+    better: bool,
+) -> str:
+    """One line: what the plan changes and what it gains against today."""
+    if not changed:
+        what = "keeps every service as today"
+    else:
+        what = f"changes {len(changed)} service{'s' if len(changed) != 1 else ''} " + (
+            f"({', '.join(changed)})" if len(changed) <= 4 else f"({', '.join(changed[:4])}, ...)"
+        )
+    gain = differences["objective"]
+    verb = "improves" if better else ("matches" if gain == 0 else "worsens")
+    text = f"Against today the plan {what}; it {verb} the objective by {abs(gain):,.6g}"
+    text += (
+        f" (annual cost {differences['annual_cost']:+,.6g},"
+        f" one-off {differences['one_off_cost']:+,.6g},"
+        f" outcome {differences['outcome']:+,.6g})"
+    )
+    if not base["feasible"]:
+        text += "; today's arrangement breaks the limits"
+    return text + "."

@@ -10,6 +10,7 @@ and sets ``func`` (taking the parsed args, returning an exit code):
 * :mod:`~portfolio.cli.workbook`: ``template``, ``convert``;
 * :mod:`~portfolio.cli.report`: ``report``;
 * :mod:`~portfolio.cli.explain`: ``explain`` (why this plan);
+* :mod:`~portfolio.cli.frontier`: ``frontier`` (the trade-off between two criteria);
 * :mod:`~portfolio.cli.batch`: ``batch`` (and the options ``sweep`` shares);
 * :mod:`~portfolio.cli.sweep`: ``sweep``;
 * :mod:`~portfolio.cli.bench`: ``bench``;
@@ -27,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from portfolio.cli import batch, bench, explain, report, serve, solve, sweep, workbook
+from portfolio.cli import batch, bench, explain, frontier, report, serve, solve, sweep, workbook
 from portfolio.cli.common import Parser, err, file_size_limit
 from portfolio.cli.interrupts import hard_exit, solver_threads
 from portfolio.errors import PortfolioError
@@ -41,6 +42,7 @@ REGISTER: tuple[Callable[[Any], None], ...] = (
     workbook.register,
     report.register,
     explain.register,
+    frontier.register,
     batch.register,
     sweep.register,
     bench.register,
