@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from portfolio.backends.base import Backend, Feature, get_backend
+from portfolio.backends import Backend, Feature, get_backend
 from portfolio.domain import OPTION_FIGURES, Instance, WeightedObjective
 from portfolio.errors import ParameterError
 from portfolio.linear import FloatArray, LinearModel, RowBlock, Sense

@@ -108,13 +108,15 @@ def fewest_changes(
         objective=float(verdict.plan.objective),
         plan=verdict.first_year if space.multi_year else verdict.plan,
         multi_year=verdict.plan if space.multi_year else result.multi_year,
-        detail=f"{result.detail}; {note}" if result.detail else note,
+        notes=(*result.notes, note),
     )
     return _record(preferred, applied, original, verdict, space, note)
 
 
 def _decisions(instance: Instance, result: SolveResult) -> Any:
     if instance.horizon is not None:
+        if result.multi_year is None:
+            raise ValueError("a multi-year result without its schedule")
         return list(result.multi_year.paths)
     plan = result.require_plan()
     return [plan.options[service.id] for service in instance.services]
