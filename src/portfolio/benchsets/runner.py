@@ -1,5 +1,4 @@
-"""Solve benchmark suites and compare with the known values (the library under ``portfolio
-bench``).
+"""Solve benchmark suites and compare with the known values: the library of ``portfolio bench``.
 
 For each instance and backend the runner builds the canonical instance, solves it through
 :func:`portfolio.solve.solve_instance` (so every plan is verified) and writes a
