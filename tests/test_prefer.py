@@ -159,13 +159,11 @@ def _tied_instance(seed: int) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(1, 11))  # seeds 0 and 11 have no plan
 @pytest.mark.parametrize("objective", ["maximise_outcome", "minimise_cost"])
 def test_fewest_changes_among_optimal_plans_equals_brute_force(seed: int, objective: str) -> None:
     data = _tied_instance(seed)
     data["objective"] = objective
-    if not list(plans(data)):
-        pytest.skip("no plan in this random case")
     best, fewest, least, worst = _single_minima(data, objective)
     instance = portfolio.instance_from_data(data)
     solved = portfolio.solve(instance)
