@@ -75,7 +75,8 @@ class SolveRequest:
             relaxation).
         interrupt: set by the caller to ask the solver to stop and return its best plan.
         relax: a continuous relaxation is asked (``model`` is already relaxed).
-        began: ``time.perf_counter()`` when :meth:`Backend.solve` was called.
+        began: ``time.perf_counter()`` when the hooks were called (after the checks and the
+            scaling of :meth:`Backend.solve`); :attr:`time_limit` counts from here.
     """
 
     model: LinearModel
@@ -270,7 +271,10 @@ class Backend(abc.ABC):
                     params = params.with_(backend_options={**tight, **params.backend_options})
         if relax:
             solved = replace(solved, integrality=integer)
-        request = SolveRequest(solved, params, time_limit, start, interrupt, relax, began)
+        # The hooks' clock starts here, after the checks and the scaling (as the solver's did).
+        request = SolveRequest(
+            solved, params, time_limit, start, interrupt, relax, time.perf_counter()
+        )
         answer = self.settle(request, checked(self.name, solved, self._answer(request)))
         if scaling is not None:
             answer = scaling.unscale(model, answer)

@@ -182,7 +182,8 @@ class HighsBackend(Backend):
             ``bound``), if any.
         """
         h = translated
-        model, deadline = request.model, request.deadline
+        model, limit = request.model, request.time_limit
+        deadline = None if limit is None else time.perf_counter() + limit  # from HiGHS's start
         best: dict[str, Any] = {}
 
         def stop_requested(event: Any) -> None:
