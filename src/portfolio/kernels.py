@@ -39,7 +39,8 @@ class Rows:
         rows, cols, vals: the entries.
         lower, upper: row bounds (one per row).
         items: one label per row, or ``None`` for a single unlabelled row.
-        kind: the constraint family alone (``sector_share``).
+        kind: the constraint family alone (``sector_share``); left out, the family, for the
+            families that are not indexed (``budget``, ``capacity_count``, ``flow``...).
         key: what the block is indexed by (a sector, the position of a ``limits`` row), if any.
         side: ``"upper"`` or ``"lower"`` for a family bounded both ways in separate blocks.
     """
