@@ -17,7 +17,7 @@ import pytest
 import portfolio
 from frontier_oracle import non_dominated, plans, random_instance
 from portfolio.errors import ParameterError
-from portfolio.frontier import frontier
+from portfolio.tradeoff import frontier
 from test_multiyear_bruteforce import enumerate_paths, evaluate, termination_case
 
 PAIRS = [

@@ -37,7 +37,7 @@ from portfolio.errors import (
     UnknownBackendError,
     ValidationError,
 )
-from portfolio.executors import BatchItem, ItemResult, solve_many
+from portfolio.executors import BatchItem, ErrorKind, ItemResult, solve_many
 from portfolio.io import instance_from_data, load_instance, write_json
 from portfolio.multiyear import Contract, MultiYearPlan, ServicePath, YearTotals, verify_schedule
 from portfolio.params import SolveParams
@@ -49,10 +49,14 @@ from portfolio.result import (
     ServiceChoice,
     SolveResult,
     Status,
+    StopReason,
     Timings,
 )
 from portfolio.solve import solve
+from portfolio.tradeoff import Frontier, frontier
 from portfolio.verify import Verification, verify_plan
+from portfolio.whynot import PlanExplanation
+from portfolio.whynot import explain_plan as explain
 
 __version__ = "0.1.0"
 
@@ -66,8 +70,10 @@ __all__ = [
     "Check",
     "Constraints",
     "Contract",
+    "ErrorKind",
     "Explanation",
     "Feature",
+    "Frontier",
     "IncompatibleModelError",
     "InputIssue",
     "Instance",
@@ -81,6 +87,7 @@ __all__ = [
     "OutputPathError",
     "ParameterError",
     "Plan",
+    "PlanExplanation",
     "PortfolioError",
     "ReadTimeLimitError",
     "Relaxation",
@@ -90,6 +97,7 @@ __all__ = [
     "SolveParams",
     "SolveResult",
     "Status",
+    "StopReason",
     "Timings",
     "UnknownBackendError",
     "ValidationError",
@@ -98,6 +106,8 @@ __all__ = [
     "__version__",
     "available_backends",
     "backend_names",
+    "explain",
+    "frontier",
     "get_backend",
     "instance_from_data",
     "load_instance",

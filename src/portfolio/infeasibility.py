@@ -199,41 +199,13 @@ def explain_multi_year(
 
 
 # ---------------------------------------------------------------------- the elastic model
-def _block_keys(
-    model: LinearModel, instance: Instance
-) -> dict[RowBlock, tuple[str | int | None, str | None]]:
-    """Each block's ``key`` and ``side``. A compiler that leaves them unset writes one
-    ``sector_share`` block per sector and bound (max, then min) and one ``limits`` block per row,
-    in the file's order: that order gives them."""
-    constraints = instance.constraints
-    shares = iter(
-        [
-            (sector, side)
-            for sector, bound in constraints.sector_share.items()
-            for side, value in (("upper", bound.max), ("lower", bound.min))
-            if value is not None
-        ]
-    )
-    positions = iter(range(len(constraints.limits)))
-    keys: dict[RowBlock, tuple[str | int | None, str | None]] = {}
-    for block in model.blocks:
-        key, side = block.key, block.side
-        if block.kind == "sector_share" and key is None:
-            key, side = next(shares)
-        elif block.kind == "limits" and key is None:
-            key = next(positions)
-        keys[block] = (key, side)
-    return keys
-
-
 def _slack_columns(model: LinearModel, instance: Instance, soft: Sequence[str]) -> list[_Slack]:
     """A slack for every finite bound of every row of a soft kind."""
-    keys = _block_keys(model, instance)
     slacks = []
     for block in model.blocks:
         if block.kind not in soft:
             continue
-        key, side = keys[block]
+        key, side = block.key, block.side
         for row in range(block.start, block.stop):
             if np.isfinite(model.row_upper[row]):
                 slacks.append(_Slack(row, "upper", block, key, side))

@@ -1,6 +1,6 @@
 """``portfolio frontier``: the trade-off between two criteria, as a table, JSON and a chart.
 
-The command line layer over :func:`portfolio.frontier.frontier`; no library module imports it.
+The command line layer over :func:`portfolio.tradeoff.frontier`; no library module imports it.
 """
 
 from __future__ import annotations
@@ -125,8 +125,8 @@ def criteria_from(given: list[tuple[str, str]] | None) -> tuple[str, str, list[s
 def cmd_frontier(args: argparse.Namespace) -> int:
     """Run ``portfolio frontier``; returns the exit code."""
     from portfolio.errors import InstanceFileError, PortfolioError, ValidationError
-    from portfolio.frontier import frontier
     from portfolio.io import load_instance, write_json
+    from portfolio.tradeoff import frontier
 
     try:
         first, second, maximised, minimised = criteria_from(args.criteria)
