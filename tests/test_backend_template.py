@@ -141,7 +141,7 @@ def _two_column_lp(sense: Sense, scale: float) -> LinearModel:
         col_lower=np.zeros(2),
         col_upper=np.ones(2),
         integrality=np.array([True, True]),
-        blocks=(RowBlock("capacity", 0, 1),),
+        blocks=(RowBlock("capacity", 0, 1, kind="capacity"),),
     )
 
 
