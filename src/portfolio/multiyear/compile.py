@@ -38,7 +38,7 @@ from functools import cached_property
 
 import numpy as np
 
-from portfolio import kernels
+import portfolio.kernels as kernels
 from portfolio.domain import Instance
 from portfolio.kernels import Columns, Labels, Rows
 from portfolio.linear import FloatArray, IntArray, LinearModel
