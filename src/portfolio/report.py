@@ -8,11 +8,14 @@ result without a plan are written once, for both.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
+from typing import Any
 
-from portfolio.domain import Instance
+from portfolio.baseline import baseline, versus_baseline
+from portfolio.domain import Instance, current_option_index
 from portfolio.money import format_money, is_money_check, money_decimals
-from portfolio.result import SolveResult, Status
+from portfolio.result import Check, SolveResult, Status
 
 _BOLD, _DIM, _RED, _GREEN, _YELLOW, _RESET = (
     "\033[1m",
@@ -23,6 +26,11 @@ _BOLD, _DIM, _RED, _GREEN, _YELLOW, _RESET = (
     "\033[0m",
 )
 _BINDING = "*"
+_AT_BOUND = (
+    f"{_BINDING} at its bound (run `portfolio explain` for what each limit is worth)"
+)
+_NAME_WIDTH = 34
+"""Widest service name column; longer names wrap onto further lines, never cut."""
 
 Paint = Callable[[str, str], str]
 Number = Callable[[float], str]
@@ -86,8 +94,9 @@ def _no_plan(result: SolveResult) -> list[str]:
 
 
 def format_result(instance: Instance, result: SolveResult, *, color: bool = False) -> str:
-    """The plan as a table: each service with current and new mode, cost and outcome; totals
-    against every limit with the binding ones marked; or the explanation when there is no plan."""
+    """The plan as a table: each service with today's and the plan's mode, cost, one-off money
+    and outcome; the plan's totals against today's; every limit with those at their bound
+    marked; or the explanation when there is no plan. Ends with a newline."""
     if result.multi_year is not None:
         return format_multi_year(instance, result, color)
     paint = _painter(color)
@@ -102,57 +111,87 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
     def objective_number(value: float) -> str:
         return amount(value, instance.objective == "minimise_cost")
 
-    unit = f" ({instance.currency})" if instance.currency else ""
+    unit = f"({instance.currency})" if instance.currency else "(money)"
     lines = [
         _headline(instance, result, paint, objective_number, "", ""),
         _solver_line(result, objective_number),
+        *_objective_definition(instance),
     ]
     plan = result.plan
     if plan is None:
         return "\n".join(lines + _no_plan(result)) + "\n"
 
     names = {service.id: service.name or service.id for service in instance.services}
-    width = min(34, max(len("service"), *(len(n) for n in names.values())))
-    mode_width = max(len("current"), *(len(m.id) for m in instance.modes))
+    width = min(_NAME_WIDTH, max(len("service"), *(len(n) for n in names.values())))
+    mode_width = max(len("today"), *(len(m.id) for m in instance.modes), len("= option 10"))
+    figures = [("annual cost", unit, 12), ("one-off", unit, 10), ("weighted", "outcome", 9)]
+
+    def row(name: str, today: str, new: str, values: list[str]) -> str:
+        cells = "  ".join(f"{v:>{w}}" for v, (_, _, w) in zip(values, figures, strict=True))
+        return f"{name:<{width}}  {today:<{mode_width}}  {new:<{mode_width}}  {cells}".rstrip()
+
     lines.append("")
-    header = (
-        f"{'service':<{width}}  {'current':<{mode_width}}  {'new':<{mode_width}}  "
-        f"{'annual cost' + unit:>16}  {'transition':>11}  {'outcome':>8}"
-    )
+    lines.append(row("", "", "", [top for top, _, _ in figures]))
+    header = row("service", "today", "plan", [bottom for _, bottom, _ in figures])
     lines.append(header)
-    lines.append("-" * len(header))
+    rule = "-" * len(header)
+    lines.append(rule)
     for choice in plan.choices:
-        name = names[choice.service]
-        if len(name) > width:
-            name = name[: width - 1] + "…"
-        new = choice.mode if choice.changes else "="
-        row = (
-            f"{name:<{width}}  {choice.current_mode:<{mode_width}}  {new:<{mode_width}}  "
-            f"{money(choice.annual_cost):>16}  {money(choice.transition_cost):>11}  "
-            f"{_figure(choice.weighted_outcome):>8}"
+        wrapped = _wrap(names[choice.service], width)
+        new = choice.mode if choice.changes else _same_mode(instance, choice.service, choice.option)
+        text = row(
+            wrapped[0],
+            choice.current_mode,
+            new,
+            [
+                money(choice.annual_cost),
+                money(choice.transition_cost),
+                _number(choice.weighted_outcome),
+            ],
         )
-        lines.append(paint(row, _BOLD) if choice.changes and color else row)
-    lines.append("-" * len(header))
+        lines.append(paint(text, _BOLD) if choice.changes and color else text)
+        lines += [row(more, "", "", ["", "", ""]) for more in wrapped[1:]]
+    setups = [
+        (mode, instance.mode(mode).setup_cost)
+        for mode in plan.modes_used
+        if instance.mode(mode).setup_cost > 0
+    ]
+    for mode, cost in setups:
+        lines.append(row(f"setup of mode {mode}", "", "", ["", money(cost), ""]))
+    lines.append(rule)
+    today = baseline(instance)
+    one_off = sum(c.transition_cost for c in plan.choices) + sum(cost for _, cost in setups)
     total_outcome = sum(c.weighted_outcome for c in plan.choices)
     lines.append(
-        f"{'total':<{width}}  {'':<{mode_width}}  {'':<{mode_width}}  "
-        f"{money(plan.annual_cost):>16}  "
-        f"{money(sum(c.transition_cost for c in plan.choices)):>11}  {_figure(total_outcome):>8}"
+        row("plan", "", "", [money(plan.annual_cost), money(one_off), _number(total_outcome)])
     )
     lines.append(
-        f"{len(plan.changes)} of {len(plan.choices)} services change mode; "
-        f"modes used: {', '.join(plan.modes_used)}"
+        row(
+            "today (every service as now)",
+            "",
+            "",
+            [
+                money(today["annual_cost"]),
+                money(today["one_off_cost"]),
+                _number(today["outcome"]),
+            ],
+        )
     )
+    lines += textwrap.wrap(_against_today(instance, result, today, money), max(79, len(rule)))
+    lines.append(f"modes used: {', '.join(plan.modes_used)}")
     if plan.checks:
         lines.append("")
-        lines.append("limits (* binding):")
-        name_width = max(len(check.name) for check in plan.checks)
-        for check in plan.checks:
+        lines.append("limits:")
+        labels = [_limit_label(check.name, instance) for check in plan.checks]
+        units = [_limit_unit(check, instance) for check in plan.checks]
+        name_width = max(len(label) for label in labels)
+        unit_width = max(len(u) for u in units)
+        for check, label, kind in zip(plan.checks, labels, units, strict=True):
             mark = _BINDING if check.binding else " "
-            is_money = is_money_check(check, instance)
+            shown = _limit_figure(check, instance, money)
             text = (
-                f" {mark} {check.name:<{name_width}}  {amount(check.value, is_money):>14} "
-                f"{check.sense:>2} {amount(check.limit, is_money):<14}"
+                f" {mark} {label:<{name_width}}  {kind:<{unit_width}}  "
+                f"{shown(check.value):>12} {check.sense:>2} {shown(check.limit)}"
             )
             if check.detail:
                 text += f"  {check.detail}"
@@ -161,10 +200,132 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
             elif check.binding and color:
                 text = paint(text, _YELLOW)
             lines.append(text)
-    if result.detail:
+        lines.append(_AT_BOUND)
+    if _says_something(result):
         lines.append("")
         lines.append(paint(f"detail: {result.detail}", _DIM))
     return "\n".join(lines) + "\n"
+
+
+def _wrap(name: str, width: int) -> list[str]:
+    """A service name in full, over as many lines of ``width`` as it needs."""
+    return textwrap.wrap(name, width, break_on_hyphens=False) or [""]
+
+
+def _same_mode(instance: Instance, service_id: str, option: int) -> str:
+    """The plan column for a service kept in today's mode: ``=`` on today's option, else the
+    option's number in the service's list (1-based)."""
+    service = instance.service(service_id)
+    if option == (current_option_index(service) or 0):
+        return "="
+    return f"= option {option + 1}"
+
+
+def _objective_definition(instance: Instance) -> list[str]:
+    """What ``minimise_cost`` counts, stated where the plan is shown."""
+    if instance.objective != "minimise_cost":
+        return []
+    per = ", each year discounted" if instance.horizon is not None else ""
+    return [
+        "minimise_cost = annual cost + one-off money (transition, setup and termination)" + per
+    ]
+
+
+def _limit_label(name: str, instance: Instance) -> str:
+    """A limit's name as the reader knows it: a ``limits`` row by its metric and filter
+    (``limits[0]`` -> ``carbon_t (private)``, ``limits[1].max`` -> ``outcome (mode latc) max``);
+    every other name as it is."""
+    if not name.startswith("limits[") or "]" not in name:
+        return name
+    index = name[len("limits[") : name.index("]")]
+    rows = instance.constraints.limits
+    if not index.isdigit() or int(index) >= len(rows):
+        return name
+    row = rows[int(index)]
+    text = row.metric
+    if row.sector is not None:
+        text += f" ({row.sector})"
+    if row.mode is not None:
+        text += f" (mode {row.mode})"
+    side = name[name.index("]") + 1 :].lstrip(".")
+    return f"{text} {side}" if side else text
+
+
+def _limit_unit(check: Check, instance: Instance) -> str:
+    """What a limit's numbers are: money (the currency), a share, a count, or a total."""
+    name = check.name
+    if is_money_check(check, instance):
+        return instance.currency or "money"
+    if name.startswith("sector_share"):
+        return "share"
+    if name == "min_flexibility":
+        return "0-1 score"
+    if name.startswith(("max_changes", "capacity_count", "min_services")):
+        return "services"
+    if name == "min_outcome":
+        return "outcome"
+    if name.startswith("same_mode"):
+        return "rule"
+    return "total"
+
+
+def _limit_figure(check: Check, instance: Instance, money: Number) -> Number:
+    """How a limit's figures are shown: money as money, shares as percentages, counts whole."""
+    if is_money_check(check, instance):
+        return money
+    if check.name.startswith("sector_share"):
+        return _percent
+    if check.name == "min_flexibility":
+        return lambda value: f"{value:.2f}"
+    return _figure
+
+
+def _percent(value: float) -> str:
+    """A share as a percentage, one decimal unless it is whole: ``35.6%``, ``40%``."""
+    text = f"{value:.1%}"
+    return text.replace(".0%", "%")
+
+
+def _says_something(result: SolveResult) -> bool:
+    """The solver's detail is worth printing: not empty and not just the status again."""
+    detail = (result.detail or "").strip()
+    said = detail.rsplit(":", 1)[-1].strip().lower()
+    return bool(said) and said not in {result.status.value, "optimal"}
+
+
+def _against_today(
+    instance: Instance, result: SolveResult, today: dict[str, Any], money: Number
+) -> str:
+    """One line: what the plan changes and what it gains against today's arrangement."""
+    versus = versus_baseline(instance, result, today)
+    assert versus is not None
+    count = len(versus["changes"])
+    text = f"Against today: {count} of {len(instance.services)} services change mode"
+    if instance.horizon is not None:
+        text += " in some year"
+    others = len(versus["other_option"])
+    if others:
+        text += f" ({others} more keep{'s' if others == 1 else ''} the mode on another option)"
+    unit = f" ({instance.currency})" if instance.currency else ""
+    text += (
+        f"; outcome {_signed(versus['outcome'], _figure)}, "
+        f"annual cost {_signed(versus['annual_cost'], money)}, "
+        f"one-off {_signed(versus['one_off_cost'], money)}{unit}"
+    )
+    if instance.objective not in ("maximise_outcome",):
+        text += f"; objective {_signed(versus['objective'], _figure)}"
+    if not today["feasible"]:
+        broken = len(today["violations"])
+        text += f"; today's arrangement breaks {broken} limit{'s' if broken != 1 else ''}"
+    return text + "."
+
+
+def _signed(value: float, shown: Number) -> str:
+    """A difference with its sign: ``+84.5``, ``-3,000``, ``0``."""
+    text = shown(abs(value))
+    if text.strip("0.,") == "":
+        return text
+    return ("-" if value < 0 else "+") + text
 
 
 def format_multi_year(instance: Instance, result: SolveResult, color: bool = False) -> str:
@@ -195,9 +356,10 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
     rate = f", discounted at {horizon.discount_rate:.1%}" if horizon else ""
     head = _headline(instance, result, paint, objective_number, span, rate)
     lines = [paint(head, _BOLD), _solver_line(result, objective_number)]
+    lines += _objective_definition(instance)
     plan = result.multi_year
     if plan is None:
-        return "\n".join(lines + _no_plan(result))
+        return "\n".join(lines + _no_plan(result)) + "\n"
 
     unit = f" ({instance.currency})" if instance.currency else ""
     years = plan.calendar_years
@@ -210,7 +372,9 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
         for year in years[: c.years_in_horizon]
     }
 
-    def cell(service: str, year: int, mode: str) -> str:
+    def cell(service: str, index: int, year: int, mode: str) -> str:
+        options = plan.options[service]
+        continuing = index > 0 and options[index] == options[index - 1]
         mark = ""
         if (service, year) in starts:
             mark = "+"
@@ -218,19 +382,28 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
             mark = "!"
         if (service, year) in locked:
             mark = "="
+        if continuing and mark in ("", "="):
+            return '"' + mark
         return mode + mark
 
-    names = {s.id: s.id for s in instance.services}
-    table = [["service", *map(str, years)]]
+    names = {s.id: s.name or s.id for s in instance.services}
+    today_mode = {s.id: s.current_mode for s in instance.services}
+    table = [["service", "today", *map(str, years)]]
     for service_id, modes in plan.schedule.items():
+        wrapped = _wrap(names[service_id], _NAME_WIDTH - 4)
         table.append(
-            [names[service_id]]
-            + [cell(service_id, y, m) for y, m in zip(years, modes, strict=True)]
+            [wrapped[0], today_mode[service_id]]
+            + [
+                cell(service_id, i, y, m)
+                for i, (y, m) in enumerate(zip(years, modes, strict=True))
+            ]
         )
+        table += [[more, "", *("" for _ in years)] for more in wrapped[1:]]
     lines += ["", *_grid(table)]
     lines.append(
         "= existing contract (locked)   + new arrangement starts   ! existing contract broken"
     )
+    lines.append('" the same arrangement continues from the year before')
 
     started = [c for c in plan.contracts if not c.existing]
     broken_contracts = [c for c in plan.contracts if c.broken_year is not None]
@@ -254,13 +427,19 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
                 f"({c.years} year{'s' if c.years != 1 else ''}){paid}"
             )
 
+    today = baseline(instance)
+    today_years = today["years"]
     totals = [[f"yearly totals{unit}", *map(str, years)]]
     totals.append(["annual cost", *(money(y.annual_cost) for y in plan.years)])
-    totals.append(
-        ["transition + setup + termination", *(money(y.transition_money) for y in plan.years)]
-    )
+    totals.append(["  today", *(money(y["annual_cost"]) for y in today_years)])
+    totals.append(["transition", *(money(y.transition_cost) for y in plan.years)])
+    totals.append(["setup of modes", *(money(y.setup_cost) for y in plan.years)])
+    totals.append(["termination", *(money(y.termination_cost) for y in plan.years)])
+    totals.append(["one-off total", *(money(y.transition_money) for y in plan.years)])
+    totals.append(["  today", *(money(y["one_off_cost"]) for y in today_years)])
     totals.append(["weighted outcome", *(_number(y.weighted_outcome) for y in plan.years)])
-    totals.append(["services changing mode", *(str(len(y.changes)) for y in plan.years)])
+    totals.append(["  today", *(_number(y["outcome"]) for y in today_years)])
+    totals.append(["services changing mode (count)", *(str(len(y.changes)) for y in plan.years)])
     check_names: list[str] = []
     for year in plan.years:
         for check in year.checks:
@@ -269,6 +448,7 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
     for name in check_names:
         values, limits = [], []
         sense = ""
+        label = name
         for year in plan.years:
             found = next((c for c in year.checks if c.name == name), None)
             if found is None:
@@ -276,15 +456,18 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
                 limits.append("")
                 continue
             sense = found.sense
-            shown = money if is_money_check(found, instance) else _number
+            label = f"{_limit_label(name, instance)}, {_limit_unit(found, instance)}"
+            shown = _limit_figure(found, instance, money)
+            if shown is _figure:
+                shown = _number
             text = shown(found.value) + (_BINDING if found.binding else "")
             values.append(paint(text, _YELLOW) if color and found.binding else text)
             limits.append(shown(found.limit))
-        totals.append([name, *values])
+        totals.append([label, *values])
         if sense != "=":
             totals.append([f"  limit ({sense})", *limits])
     lines += ["", *_grid(totals)]
-    lines.append(f"{_BINDING} binding: the plan sits on the limit that year")
+    lines.append(_AT_BOUND)
     if plan.first_used:
         first = ", ".join(
             f"{mode} {year}"
@@ -293,7 +476,10 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
         )
         if first:
             lines.append(f"modes set up (setup cost paid): {first}")
-    return "\n".join(lines)
+    lines += [""] + textwrap.wrap(_against_today(instance, result, today, money), 99)
+    if _says_something(result):
+        lines += ["", paint(f"detail: {result.detail}", _DIM)]
+    return "\n".join(lines) + "\n"
 
 
 def _visible(text: str) -> int:
