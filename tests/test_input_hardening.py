@@ -8,9 +8,9 @@ rest goes through the library. Every example of the issue is a real file in ``tm
 
 from __future__ import annotations
 
-import re
 import json
 import os
+import re
 import subprocess
 import sys
 import time
