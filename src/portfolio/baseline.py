@@ -213,10 +213,11 @@ def versus_baseline(
         for service in instance.services
     }
     changed = [sid for sid, used in modes.items() if any(m != current_mode[sid] for m in used)]
+    moved = set(changed)
     other_option = [
         sid
         for sid, indices in chosen.items()
-        if sid not in changed and any(i != options[sid] for i in indices)
+        if sid not in moved and any(i != options[sid] for i in indices)
     ]
     gain = differences["objective"]
     maximise = instance.objective_sense == "maximise"

@@ -118,8 +118,8 @@ def _decisions(instance: Instance, result: SolveResult) -> Any:
         if result.multi_year is None:
             raise ValueError("a multi-year result without its schedule")
         return list(result.multi_year.paths)
-    plan = result.require_plan()
-    return [plan.options[service.id] for service in instance.services]
+    options = result.require_plan().options
+    return [options[service.id] for service in instance.services]
 
 
 def _objective_held(space: PlanSpace, instance: Instance, target: float) -> Bound:

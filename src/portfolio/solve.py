@@ -23,16 +23,23 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from portfolio.backends import DEFAULT_BACKEND, Backend, Feature, get_backend
+from portfolio.baseline import baseline, versus_baseline
 from portfolio.clock import Clock
 from portfolio.domain import Instance
 from portfolio.errors import ReadTimeLimitError
 from portfolio.formulation import Formulation, SinglePeriod, Verdict
-from portfolio.guard import explain_guarded, run_heuristic, run_with_deadline
+from portfolio.guard import (
+    explain_guarded,
+    run_guarded,
+    run_heuristic,
+    run_with_deadline,
+)
 from portfolio.heuristic import lp_then_fix
 from portfolio.io import instance_from_data, load_instance
 from portfolio.linear import FloatArray, Sense
 from portfolio.multiyear.formulation import MultiYear
 from portfolio.params import SolveParams
+from portfolio.prefer import fewest_changes
 from portfolio.result import (
     BackendResult,
     SolveResult,
@@ -46,6 +53,10 @@ from portfolio.result import (
 #: The note the result's ``notes`` (and ``detail``) start with when a cancel request stopped
 #: the solve.
 INTERRUPTED_NOTE = "interrupted (stop requested)"
+
+#: Without a time limit, the second phase (no gratuitous changes) gets as long as the first
+#: phase took, and at least this many seconds.
+PREFER_MIN_SECONDS = 1.0
 
 D = TypeVar("D")
 V = TypeVar("V", bound=Verdict)
@@ -326,7 +337,7 @@ def _finish(
     said = judged.notes
     if clock.cancelled:
         said = (INTERRUPTED_NOTE, *said)
-    return SolveResult(
+    result = SolveResult(
         status=judged.status,
         objective=judged.objective,
         bound=judged.bound if judged.status is not Status.INFEASIBLE else None,
@@ -350,6 +361,116 @@ def _finish(
         interrupted=clock.cancelled,
         stop_reason=stop_reason(answer, judged.status, clock),
     )
+    t1 = time.perf_counter()
+    result = prefer_plan(formulation.instance, result, solver, params, clock)
+    t_prefer = time.perf_counter() - t1
+    result = with_baseline(formulation.instance, result)
+    return replace(
+        result,
+        timings=replace(
+            result.timings,
+            prefer=t_prefer,
+            baseline=time.perf_counter() - t1 - t_prefer,
+            total=clock.elapsed(),
+        ),
+    )
+
+
+def with_baseline(instance: Instance, result: SolveResult) -> SolveResult:
+    """The result with today's arrangement (``baseline``) and the plan against it
+    (``versus_baseline``, None without a plan) attached."""
+    today = baseline(instance)
+    versus = versus_baseline(instance, result, today) if result.has_plan else None
+    return replace(result, baseline=today, versus_baseline=versus)
+
+
+def prefer_plan(
+    instance: Instance,
+    result: SolveResult,
+    solver: Backend,
+    params: SolveParams,
+    clock: Clock,
+) -> SolveResult:
+    """The second phase: among plans as good as the one found, the one with the fewest changes,
+    then the least one-off money (:func:`portfolio.prefer.fewest_changes`), when
+    ``params.prefer`` asks for it.
+
+    It runs under the same clock as the first phase and gets what is left of the time limit
+    (without a limit: as long as the first phase took, at least :data:`PREFER_MIN_SECONDS`),
+    passed to its solver as that solver's own limit; a cancel request abandons it.
+    When it has no time, is interrupted or fails, the plan found is kept and a note says so.
+    ``stats["prefer"]`` records what applied (``applied``: ``fewest_changes``,
+    ``least_one_off`` or ``none``).
+    """
+    if not result.has_plan:
+        return result
+    if params.prefer == "none":
+        return _prefer_record(result, "none", "turned off (prefer none)", rule="none")
+    if _fewest_already(instance, result):
+        return _prefer_record(
+            result, "none", "the plan changes no mode and pays no avoidable one-off money"
+        )
+    if clock.cancelled:
+        return _prefer_record(result, "none", "not tried: the solve was interrupted", note=True)
+    remaining = clock.remaining()
+    if remaining is None:
+        remaining = max(PREFER_MIN_SECONDS, clock.elapsed())
+    if remaining <= 0.05:
+        return _prefer_record(result, "none", "not tried: no time left", note=True)
+    try:
+        preferred, ending = run_guarded(
+            lambda stop: fewest_changes(
+                instance, result, solver, params, time_limit=max(0.05, remaining * 0.9)
+            ),
+            name="prefer",
+            cancel=clock.cancel,
+        )
+    except Exception as exc:  # the first plan stands; the failure is reported, not raised
+        return _prefer_record(
+            result, "none", f"not applied: {type(exc).__name__}: {exc}", note=True
+        )
+    if preferred is None:
+        return _prefer_record(
+            result, "none", f"not applied: the second phase did not finish ({ending.value})",
+            note=True,
+        )
+    recorded = preferred.stats.get("prefer", {})
+    if recorded.get("applied") == "none" and recorded.get("detail"):
+        preferred = replace(
+            preferred,
+            notes=(*preferred.notes, f"no gratuitous changes: {recorded['detail']}; "
+                   "the plan as found is kept"),
+        )
+    return preferred
+
+
+def _fewest_already(instance: Instance, result: SolveResult) -> bool:
+    """True when no plan can have fewer changes or less one-off money: the plan changes no
+    mode (then it pays no transition cost and uses exactly today's modes, whose setup costs
+    every plan without a change pays) and, with a horizon, pays no termination fee (every such
+    fee is non-negative)."""
+    if result.multi_year is not None:
+        schedule = result.multi_year
+        return all(not year.changes for year in schedule.years) and all(
+            year.termination_cost <= 0.0 for year in schedule.years
+        )
+    return result.plan is not None and not result.plan.changes
+
+
+def _prefer_record(
+    result: SolveResult, applied: str, detail: str, *, rule: str = "", note: bool = False
+) -> SolveResult:
+    """The result with ``stats["prefer"]`` saying that the plan as found was kept, and why."""
+    stats = dict(result.stats)
+    stats["prefer"] = {
+        "rule": rule or "fewest changes, then least one-off money",
+        "applied": applied,
+        "detail": detail,
+    }
+    notes = result.notes
+    if note:
+        notes = (*notes, f"no gratuitous changes: {detail}; the plan as found is kept")
+    return replace(result, stats=stats, notes=notes)
 
 
 def read_time_limit_result(
