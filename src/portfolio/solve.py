@@ -29,6 +29,7 @@ from portfolio.domain import Instance
 from portfolio.errors import ReadTimeLimitError
 from portfolio.formulation import Formulation, SinglePeriod, Verdict
 from portfolio.guard import (
+    ABANDON_GRACE,
     explain_guarded,
     run_guarded,
     run_heuristic,
@@ -430,7 +431,8 @@ def prefer_plan(
 
     It runs under the same clock as the first phase and gets what is left of the time limit
     (without a limit: as long as the first phase took, at least :data:`PREFER_MIN_SECONDS`),
-    passed to its solver as that solver's own limit; a cancel request abandons it.
+    passed to its solver as that solver's own limit; a run that overruns the user's limit, or
+    does not stop after a cancel request, is abandoned.
     When it has no time, is interrupted or fails, the plan found is kept and a note says so.
     ``stats["prefer"]`` records what applied (``applied``: ``fewest_changes``,
     ``least_one_off`` or ``none``).
@@ -446,6 +448,9 @@ def prefer_plan(
     if clock.cancelled:
         return _prefer_record(result, "none", "not tried: the solve was interrupted", note=True)
     remaining = clock.remaining()
+    # The user's limit is kept (a run that overruns it is abandoned); the cap without a limit
+    # is only passed to the solver.
+    timeout = None if remaining is None else remaining + ABANDON_GRACE
     if remaining is None:
         remaining = max(PREFER_MIN_SECONDS, clock.elapsed())
     if remaining <= 0.05:
@@ -456,6 +461,7 @@ def prefer_plan(
                 instance, result, solver, params, time_limit=max(0.05, remaining * 0.9)
             ),
             name="prefer",
+            timeout=timeout,
             cancel=clock.cancel,
         )
     except Exception as exc:  # the first plan stands; the failure is reported, not raised
