@@ -204,20 +204,16 @@ def versus_baseline(
     differences = {key: figures[key] - float(base[key]) for key in figures}
     options = base["options"]
     if instance.horizon is None:
-        chosen = {sid: [index] for sid, index in result.plan.options.items()}
+        # The plan's choices already hold each service's mode and today's (one pass).
+        choices = result.plan.choices
+        changed = [c.service for c in choices if c.mode != c.current_mode]
+        other_option = [
+            c.service
+            for c in choices
+            if c.mode == c.current_mode and c.option != options[c.service]
+        ]
     else:
-        chosen = dict(result.multi_year.options)
-    current_mode = {service.id: service.current_mode for service in instance.services}
-    modes = {
-        service.id: [service.options[i].mode for i in chosen[service.id]]
-        for service in instance.services
-    }
-    changed = [sid for sid, used in modes.items() if any(m != current_mode[sid] for m in used)]
-    other_option = [
-        sid
-        for sid, indices in chosen.items()
-        if sid not in changed and any(i != options[sid] for i in indices)
-    ]
+        changed, other_option = _multi_year_moves(instance, result, options)
     gain = differences["objective"]
     maximise = instance.objective_sense == "maximise"
     better = gain > 0 if maximise else gain < 0
@@ -230,6 +226,27 @@ def versus_baseline(
         "today_feasible": bool(base["feasible"]),
         "summary": summary,
     }
+
+
+def _multi_year_moves(
+    instance: Instance, result: Any, options: dict[str, int]
+) -> tuple[list[str], list[str]]:
+    """The services whose mode differs from today's in some year, and those kept in today's
+    mode on another option."""
+    chosen = dict(result.multi_year.options)
+    current_mode = {service.id: service.current_mode for service in instance.services}
+    modes = {
+        service.id: [service.options[i].mode for i in chosen[service.id]]
+        for service in instance.services
+    }
+    changed = [sid for sid, used in modes.items() if any(m != current_mode[sid] for m in used)]
+    moved = set(changed)
+    other_option = [
+        sid
+        for sid, indices in chosen.items()
+        if sid not in moved and any(i != options[sid] for i in indices)
+    ]
+    return changed, other_option
 
 
 def _plan_figures(instance: Instance, result: Any) -> dict[str, float]:

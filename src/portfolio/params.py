@@ -11,6 +11,9 @@ from portfolio.errors import ParameterError
 DEFAULT_REL_GAP = 1e-7
 """Relative gap under which a plan counts as optimal, the same for every backend."""
 
+PREFER_RULES = ("changes", "none")
+"""Values of :attr:`SolveParams.prefer`."""
+
 
 @dataclass(frozen=True)
 class SolveParams:
@@ -30,6 +33,10 @@ class SolveParams:
         heuristic: run the LP-guided primal heuristic and pass its plan as a MIP start where the
             backend takes one.
         explain_infeasible: when no plan exists, re-solve an elastic model to say what must give.
+        prefer: what to do once a plan is found: ``"changes"`` (default) reports, among plans
+            whose objective is within 1e-9 (relative) of it, one with the fewest changes of mode,
+            then the least one-off money (:func:`portfolio.prefer.fewest_changes`); ``"none"``
+            reports the plan as found.
     """
 
     time_limit: float | None = None
@@ -41,6 +48,7 @@ class SolveParams:
     presolve: bool = True
     heuristic: bool = True
     explain_infeasible: bool = True
+    prefer: str = "changes"
 
     def __post_init__(self) -> None:
         """Check the common parameters.
@@ -58,6 +66,10 @@ class SolveParams:
             raise ParameterError(f"rel_gap must be in [0, 1), got {self.rel_gap}")
         if self.threads is not None and self.threads < 1:
             raise ParameterError(f"threads must be at least 1, got {self.threads}")
+        if self.prefer not in PREFER_RULES:
+            raise ParameterError(
+                f"prefer must be one of {', '.join(PREFER_RULES)}, got {self.prefer!r}"
+            )
 
     def with_(self, **changes: Any) -> SolveParams:
         """A copy with some fields changed."""

@@ -28,7 +28,7 @@ from portfolio.backends.base import Backend
 from portfolio.domain import Instance, WeightedObjective
 from portfolio.params import SolveParams
 from portfolio.planspace import Bound, Found, PlanSpace
-from portfolio.result import SolveResult
+from portfolio.result import SolveResult, Status
 
 __all__ = ["OBJECTIVE_TOLERANCE", "RULES", "fewest_changes"]
 
@@ -98,7 +98,9 @@ def fewest_changes(
     elif after_changes == before_changes and _less(after_money, before_money):
         applied = "least_one_off"
     else:
-        return _record(result, "none", original, original, space, "")
+        proven = found.status is Status.OPTIMAL and best.status is Status.OPTIMAL
+        why = "" if proven else "the re-solves found no better plan but did not finish"
+        return _record(result, "none", original, original, space, why)
     note = (
         f"among plans as good, preferred one with {after_changes} change(s) "
         f"(was {before_changes}) and one-off money {after_money:,.6g} (was {before_money:,.6g})"
@@ -118,8 +120,8 @@ def _decisions(instance: Instance, result: SolveResult) -> Any:
         if result.multi_year is None:
             raise ValueError("a multi-year result without its schedule")
         return list(result.multi_year.paths)
-    plan = result.require_plan()
-    return [plan.options[service.id] for service in instance.services]
+    options = result.require_plan().options
+    return [options[service.id] for service in instance.services]
 
 
 def _objective_held(space: PlanSpace, instance: Instance, target: float) -> Bound:

@@ -290,6 +290,8 @@ class Timings:
     verify: float = 0.0
     explain: float = 0.0
     total: float = 0.0
+    prefer: float = 0.0
+    baseline: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
         """Plain-data form."""
@@ -321,6 +323,12 @@ class SolveResult:
             then has ``"interrupted": true``.
         stop_reason: why the solve stopped (the result file's ``stop_reason``), or None when
             unknown.
+        baseline: today's arrangement evaluated on the instance
+            (:func:`portfolio.baseline.baseline`: ``objective``, ``annual_cost``,
+            ``one_off_cost``, ``outcome``, ``feasible``, ``violations``, ...), or None when the
+            instance was not read.
+        versus_baseline: the plan against today (:func:`portfolio.baseline.versus_baseline`),
+            or None without a plan.
     """
 
     status: Status
@@ -338,6 +346,8 @@ class SolveResult:
     multi_year: MultiYearPlan | None = None
     interrupted: bool = False
     stop_reason: StopReason | None = None
+    baseline: Mapping[str, Any] | None = None
+    versus_baseline: Mapping[str, Any] | None = None
 
     @property
     def detail(self) -> str:
@@ -397,6 +407,12 @@ class SolveResult:
             out.update(self.multi_year.to_dict())
         if self.interrupted:
             out["interrupted"] = True
+        if "prefer" in self.stats:
+            out["prefer"] = dict(self.stats["prefer"])
+        if self.baseline is not None:
+            out["baseline"] = _plain_data(self.baseline)
+        if self.versus_baseline is not None:
+            out["versus_baseline"] = _plain_data(self.versus_baseline)
         return out
 
 
@@ -408,6 +424,22 @@ def join_notes(notes: tuple[str, ...] | list[str]) -> str:
 def relative_gap(objective: float, bound: float) -> float:
     """|objective - bound| / max(1, |objective|): the gap convention used throughout."""
     return abs(objective - bound) / max(1.0, abs(objective))
+
+
+def _plain_data(value: Any) -> Any:
+    """Nested mappings and sequences as JSON-ready data (numbers as floats, inf and NaN as
+    None)."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_data(item) for item in value]
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return _clean(float(value))
+    return value
 
 
 def _clean(value: float | None) -> float | None:

@@ -23,16 +23,24 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from portfolio.backends import DEFAULT_BACKEND, Backend, Feature, get_backend
+from portfolio.baseline import baseline, versus_baseline
 from portfolio.clock import Clock
 from portfolio.domain import Instance
 from portfolio.errors import ReadTimeLimitError
 from portfolio.formulation import Formulation, SinglePeriod, Verdict
-from portfolio.guard import explain_guarded, run_heuristic, run_with_deadline
+from portfolio.guard import (
+    ABANDON_GRACE,
+    explain_guarded,
+    run_guarded,
+    run_heuristic,
+    run_with_deadline,
+)
 from portfolio.heuristic import lp_then_fix
 from portfolio.io import instance_from_data, load_instance
 from portfolio.linear import FloatArray, Sense
 from portfolio.multiyear.formulation import MultiYear
 from portfolio.params import SolveParams
+from portfolio.prefer import fewest_changes
 from portfolio.result import (
     BackendResult,
     SolveResult,
@@ -46,6 +54,10 @@ from portfolio.result import (
 #: The note the result's ``notes`` (and ``detail``) start with when a cancel request stopped
 #: the solve.
 INTERRUPTED_NOTE = "interrupted (stop requested)"
+
+#: Without a time limit, the second phase (no gratuitous changes) gets as long as the first
+#: phase took, and at least this many seconds.
+PREFER_MIN_SECONDS = 1.0
 
 D = TypeVar("D")
 V = TypeVar("V", bound=Verdict)
@@ -160,6 +172,9 @@ def solve_formulation(
         compile_seconds: seconds spent compiling, for the timings.
     """
     model = formulation.model
+    # Today's arrangement is evaluated while the solver runs (it releases the interpreter), so
+    # that it costs next to no wall-clock time.
+    today = Background(lambda: baseline(formulation.instance))
     notes: list[str] = []
     start: FloatArray | None = None
     fallback: V | None = None
@@ -197,7 +212,7 @@ def solve_formulation(
                     )
                     return _finish(
                         formulation, solver, params, clock, answer, notes, fallback,
-                        read_seconds, compile_seconds,
+                        read_seconds, compile_seconds, today,
                     )
 
     t1 = time.perf_counter()
@@ -210,7 +225,7 @@ def solve_formulation(
     answer = replace(answer, seconds=time.perf_counter() - t1 + t_heur, bound=bound)
     return _finish(
         formulation, solver, params, clock, answer, notes, fallback, read_seconds,
-        compile_seconds,
+        compile_seconds, today,
     )
 
 
@@ -305,9 +320,10 @@ def _finish(
     fallback: V | None,
     read_seconds: float,
     compile_seconds: float,
+    today: Background[dict[str, Any]] | None = None,
 ) -> SolveResult:
     """Decode and verify the backend's answer, explain an infeasible instance, build the
-    result."""
+    result, prefer among equally good plans, and attach today's baseline."""
     t0 = time.perf_counter()
     judged = judge_answer(answer, formulation.check, fallback, notes, params)
     plan, multi_year = (None, None) if judged.verdict is None else formulation.plans(judged.verdict)
@@ -326,7 +342,7 @@ def _finish(
     said = judged.notes
     if clock.cancelled:
         said = (INTERRUPTED_NOTE, *said)
-    return SolveResult(
+    result = SolveResult(
         status=judged.status,
         objective=judged.objective,
         bound=judged.bound if judged.status is not Status.INFEASIBLE else None,
@@ -350,6 +366,150 @@ def _finish(
         interrupted=clock.cancelled,
         stop_reason=stop_reason(answer, judged.status, clock),
     )
+    t1 = time.perf_counter()
+    result = prefer_plan(formulation.instance, result, solver, params, clock)
+    t_prefer = time.perf_counter() - t1
+    result = with_baseline(formulation.instance, result, None if today is None else today.get())
+    return replace(
+        result,
+        timings=replace(
+            result.timings,
+            prefer=t_prefer,
+            baseline=time.perf_counter() - t1 - t_prefer,
+            total=clock.elapsed(),
+        ),
+    )
+
+
+T = TypeVar("T")
+
+
+class Background(Generic[T]):
+    """A computation run in a daemon thread from construction; :meth:`get` waits for it."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self._box: list[T] = []
+        self._failure: list[Exception] = []
+
+        def target() -> None:
+            try:
+                self._box.append(work())
+            except Exception as exc:  # re-raised by get() in the caller's thread
+                self._failure.append(exc)
+
+        self._thread = threading.Thread(target=target, name="portfolio-baseline", daemon=True)
+        self._thread.start()
+
+    def get(self) -> T:
+        """The computation's value (its exception is raised here)."""
+        self._thread.join()
+        if self._failure:
+            raise self._failure[0]
+        return self._box[0]
+
+
+def with_baseline(
+    instance: Instance, result: SolveResult, today: dict[str, Any] | None = None
+) -> SolveResult:
+    """The result with today's arrangement (``baseline``, computed unless given) and the plan
+    against it (``versus_baseline``, None without a plan) attached."""
+    today = baseline(instance) if today is None else today
+    versus = versus_baseline(instance, result, today) if result.has_plan else None
+    return replace(result, baseline=today, versus_baseline=versus)
+
+
+def prefer_plan(
+    instance: Instance,
+    result: SolveResult,
+    solver: Backend,
+    params: SolveParams,
+    clock: Clock,
+) -> SolveResult:
+    """The second phase: among plans as good as the one found, the one with the fewest changes,
+    then the least one-off money (:func:`portfolio.prefer.fewest_changes`), when
+    ``params.prefer`` asks for it.
+
+    It runs under the same clock as the first phase and gets what is left of the time limit
+    (without a limit: as long as the first phase took, at least :data:`PREFER_MIN_SECONDS`),
+    passed to its solver as that solver's own limit; a run that overruns the user's limit, or
+    does not stop after a cancel request, is abandoned.
+    When it has no time, is interrupted or fails, the plan found is kept and a note says so.
+    ``stats["prefer"]`` records what applied (``applied``: ``fewest_changes``,
+    ``least_one_off`` or ``none``).
+    """
+    if not result.has_plan:
+        return result
+    if params.prefer == "none":
+        return _prefer_record(result, "none", "turned off (prefer none)", rule="none")
+    if _fewest_already(instance, result):
+        return _prefer_record(
+            result, "none", "the plan changes no mode and pays no avoidable one-off money"
+        )
+    if clock.cancelled:
+        return _prefer_record(result, "none", "not tried: the solve was interrupted", note=True)
+    remaining = clock.remaining()
+    # The user's limit is kept (a run that overruns it is abandoned); the cap without a limit
+    # is only passed to the solver.
+    timeout = None if remaining is None else remaining + ABANDON_GRACE
+    if remaining is None:
+        remaining = max(PREFER_MIN_SECONDS, clock.elapsed())
+    if remaining <= 0.05:
+        return _prefer_record(result, "none", "not tried: no time left", note=True)
+    try:
+        preferred, ending = run_guarded(
+            lambda stop: fewest_changes(
+                instance, result, solver, params, time_limit=max(0.05, remaining * 0.9)
+            ),
+            name="prefer",
+            timeout=timeout,
+            cancel=clock.cancel,
+        )
+    except Exception as exc:  # the first plan stands; the failure is reported, not raised
+        return _prefer_record(
+            result, "none", f"not applied: {type(exc).__name__}: {exc}", note=True
+        )
+    if preferred is None:
+        return _prefer_record(
+            result, "none", f"not applied: the second phase did not finish ({ending.value})",
+            note=True,
+        )
+    recorded = preferred.stats.get("prefer", {})
+    if recorded.get("applied") == "none" and recorded.get("detail"):
+        preferred = replace(
+            preferred,
+            notes=(*preferred.notes, f"no gratuitous changes: {recorded['detail']}; "
+                   "the plan as found is kept"),
+        )
+    return preferred
+
+
+def _fewest_already(instance: Instance, result: SolveResult) -> bool:
+    """True when no plan can have fewer changes or less one-off money: the plan changes no
+    mode (then it pays no transition cost and uses exactly today's modes, whose setup costs
+    every plan without a change pays) and, with a horizon, pays no termination fee (every such
+    fee is non-negative)."""
+    if result.multi_year is not None:
+        schedule = result.multi_year
+        return all(not year.changes for year in schedule.years) and all(
+            year.termination_cost <= 0.0 for year in schedule.years
+        )
+    return result.plan is not None and not result.plan.changes
+
+
+def _prefer_record(
+    result: SolveResult, applied: str, detail: str, *, rule: str = "", note: bool = False
+) -> SolveResult:
+    """The result with ``stats["prefer"]`` saying that the plan as found was kept, and why."""
+    stats = dict(result.stats)
+    stats["prefer"] = {
+        "rule": rule or "fewest changes, then least one-off money",
+        "applied": applied,
+        "detail": detail,
+    }
+    notes = result.notes
+    if note:
+        notes = (*notes, f"no gratuitous changes: {detail}; the plan as found is kept")
+    return replace(result, stats=stats, notes=notes)
 
 
 def read_time_limit_result(

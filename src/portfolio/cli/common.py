@@ -125,6 +125,13 @@ def add_solve_options(
     parser.add_argument(
         "--no-heuristic", action="store_true", help="skip the LP-guided start heuristic"
     )
+    parser.add_argument(
+        "--prefer",
+        choices=("changes", "none"),
+        default="changes",
+        help="among plans as good as the one found, report one with the fewest changes of "
+        "mode, then the least one-off money (changes, the default), or the plan as found (none)",
+    )
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -151,6 +158,7 @@ def params_from_args(args: argparse.Namespace, time_limit: float | None = None) 
         verbose=args.verbose,
         backend_options=_backend_options(args.option),
         heuristic=not args.no_heuristic,
+        prefer=getattr(args, "prefer", "changes"),
     )
 
 

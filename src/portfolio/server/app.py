@@ -439,6 +439,11 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         "gap": Query(None, ge=0, lt=1, description="relative optimality gap"),
         "threads": Query(None, ge=1, le=MAX_THREADS, description="solver threads"),
         "seed": Query(None, ge=0, le=MAX_SEED, description="solver random seed"),
+        "prefer": Query(
+            None,
+            description="changes (default): among plans as good, the fewest changes, then the "
+            "least one-off money; none: the plan as found",
+        ),
     }
 
     @app.post(
@@ -457,6 +462,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         gap: float | None = query_doc["gap"],
         threads: int | None = query_doc["threads"],
         seed: int | None = query_doc["seed"],
+        prefer: str | None = query_doc["prefer"],
     ) -> JSONResponse:
         instance, params, source = await read_solve_request(request, settings)
         return JSONResponse(await solve_in_thread(instance, params, source))
@@ -478,6 +484,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         gap: float | None = query_doc["gap"],
         threads: int | None = query_doc["threads"],
         seed: int | None = query_doc["seed"],
+        prefer: str | None = query_doc["prefer"],
     ) -> JSONResponse:
         instance, _params, source = await read_solve_request(request, settings)
         return JSONResponse(validation_summary(instance, source))

@@ -1,6 +1,7 @@
 """Reading what a request sends: solve parameters and instances (no web framework here).
 
-Parameters (``objective``, ``backend``, ``time_limit``, ``gap``, ``threads``, ``seed``) may come
+Parameters (``objective``, ``backend``, ``time_limit``, ``gap``, ``threads``, ``seed``,
+``prefer``) may come
 from the query string, from form fields or from a JSON body; all three are validated by the same
 model, so they are named the same way in errors. Instances may come as JSON data or as the bytes
 of a file (YAML, TOML, JSON or an XLSX workbook).
@@ -16,7 +17,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -30,7 +31,7 @@ from portfolio.params import DEFAULT_REL_GAP, SolveParams
 from portfolio.server.problems import Problem, invalid_parameters, missing_extra, parameter_error
 from portfolio.server.settings import ServerSettings
 
-PARAMETER_NAMES = ("objective", "backend", "time_limit", "gap", "threads", "seed")
+PARAMETER_NAMES = ("objective", "backend", "time_limit", "gap", "threads", "seed", "prefer")
 """The solve parameters a request may give."""
 
 MAX_SEED = 2**31 - 1
@@ -81,6 +82,9 @@ class SolveParameters(BaseModel):
     """Solver threads (at most the server's cores are used)."""
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     """Solver random seed."""
+    prefer: Literal["changes", "none"] = "changes"
+    """Among plans as good as the one found, report one with the fewest changes, then the least
+    one-off money (``changes``), or the plan as found (``none``)."""
 
     @field_validator("objective", mode="before")
     @classmethod
@@ -111,6 +115,7 @@ class SolveParameters(BaseModel):
             rel_gap=self.gap if self.gap is not None else DEFAULT_REL_GAP,
             threads=None if self.threads is None else min(self.threads, cores),
             seed=self.seed,
+            prefer=self.prefer,
         )
 
 

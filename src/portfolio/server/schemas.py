@@ -58,6 +58,7 @@ def _parameter_properties() -> dict[str, Any]:
         "gap": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
         "threads": {"type": "integer", "minimum": 1, "maximum": MAX_THREADS},
         "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED},
+        "prefer": {"type": "string", "enum": ["changes", "none"]},
     }
 
 
@@ -155,6 +156,9 @@ RESULT_SCHEMA: dict[str, Any] = {
         "violations": {"type": "array", "items": {"type": "string"}},
         "stats": {"type": "object"},
         "file": {"type": "string"},
+        "prefer": {"type": "object"},
+        "baseline": {"type": "object"},
+        "versus_baseline": _nullable("object"),
     },
 }
 
