@@ -26,8 +26,9 @@ there is room, trade-offs: a set found plus one more limit whose moving lets the
 (budget to 11,170 instead of 12,180 when more changes are allowed). A limit is a limit as written
 in the file; over a horizon, a limit's family across its years (``budget`` for ``budget@2028``
 and ``budget@2029``) is one limit, whose way out moves it in each year that must move. The search
-gets at most :data:`WAYS_OUT_SECONDS`, within the caller's time limit, and stops on an interrupt;
-what it found by then is reported.
+makes at most :data:`WAYS_OUT_SOLVES` solves, so that what it finds is the same on any machine,
+and stops sooner when :data:`WAYS_OUT_SECONDS` or the caller's time limit is up, or on an
+interrupt; what it found by then is reported.
 """
 
 from __future__ import annotations
@@ -72,8 +73,14 @@ SLACK_TOL = 1e-6
 MAX_SECONDS = 15.0
 #: At most this many ways out (:func:`ways_out`) are reported.
 MAX_WAYS_OUT = 3
-#: The search for ways out gets at most this long, within the caller's time limit.
-WAYS_OUT_SECONDS = 10.0
+#: The search for ways out makes at most this many solves (so that what it finds does not depend
+#: on the machine's speed) ...
+WAYS_OUT_SOLVES = 24
+#: ... and gets at most this long, within the caller's time limit, whichever comes first.
+WAYS_OUT_SECONDS = 30.0
+#: A trade-off must let the set move at least this much less (relative, in the weighted total),
+#: well beyond the solver's gap, so that no trade-off is solver noise.
+TRADE_OFF_GAIN = 1e-4
 
 
 @dataclass(frozen=True)
@@ -456,6 +463,7 @@ class _Search:
     interrupt: threading.Event | None
     params: SolveParams
     joint: FloatArray  # the joint relaxation's solution: the model's columns, then the slacks
+    solves: int = 0
 
     def seconds(self) -> float | None:
         """Time left for one solve, or None for no limit; <= 0 when the time is up."""
@@ -466,7 +474,9 @@ class _Search:
         return self.deadline - time.perf_counter()
 
     def out_of_time(self) -> bool:
-        """Whether the search must stop."""
+        """Whether the search must stop: its solves or its time used up."""
+        if self.solves >= WAYS_OUT_SOLVES:
+            return True
         left = self.seconds()
         return left is not None and left < 0.05
 
@@ -581,9 +591,10 @@ def _run(search: _Search, model: LinearModel, *, proven: bool = True) -> FloatAr
 
     ``proven``: only a proven optimum counts (else any verified plan).
     """
-    seconds = search.seconds()
-    if seconds is not None and seconds < 0.05:
+    if search.out_of_time():
         return None
+    seconds = search.seconds()
+    search.solves += 1
     answer = search.backend.solve(
         model, search.params, time_limit=seconds, interrupt=search.interrupt
     )
@@ -763,9 +774,10 @@ def _ways_out(search: _Search) -> tuple[WayOut, ...]:
     trade-offs: a set found plus one more limit, when moving that limit too lets the set move
     less (the budget needs 11,170 instead of 12,180 when two more changes are allowed); the amounts
     are lexicographic (the set's first, then the extra limit's), and the way out is kept only if
-    none of its limits can stay at its bound at those amounts. Deterministic: limits in the order
-    of the model's rows, one backend, every solve to optimality; each solve runs under the time
-    that is left, and the search stops when it is up.
+    none of its limits can stay at its bound at those amounts (the extra limits are tried in the
+    order of the model's rows, those the set's plan sits on first). Deterministic: one backend,
+    every solve to optimality, at most :data:`WAYS_OUT_SOLVES` solves; each solve runs under the
+    time that is left, and the search stops when it is up.
     """
     model = search.rows.model
     found: list[tuple[frozenset[int], FloatArray, WayOut]] = []
@@ -796,8 +808,8 @@ def _ways_out(search: _Search) -> tuple[WayOut, ...]:
                 continue
             amounts = first[model.num_cols :]
             cheaper = float(weight @ np.where(search.mask(limits), amounts, 0.0))
-            if cheaper >= alone * (1 - 1e-6) - 1e-9:
-                continue  # moving the extra limit does not let the set move less
+            if cheaper >= alone * (1 - TRADE_OFF_GAIN):
+                continue  # moving the extra limit does not let the set move (much) less
             held = np.where(search.mask(limits), amounts * (1 + 1e-9) + 1e-9, np.inf)
             held = np.where(search.mask(limits | {extra}), held, 0.0)
             second = _run(search, _with_slacks(model, search.slacks, held, weight))
