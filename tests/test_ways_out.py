@@ -245,3 +245,14 @@ def test_the_result_file_carries_the_ways_out_beside_the_explanation() -> None:
 def test_ways_out_are_deterministic() -> None:
     first = [_ways(_two_sets()) for _ in range(2)]
     assert first[0] == first[1]
+
+
+def test_ways_out_can_be_turned_off_and_the_rest_of_the_explanation_stays() -> None:
+    params = SolveParams(time_limit=30, ways_out=False)
+    result = portfolio.solve(_newcomer(), params=params)
+    assert result.explanation is not None
+    assert result.explanation.ways_out == ()
+    assert [(r.constraint, r.needed) for r in result.explanation.relaxations] == [("budget", 12180)]
+    again = portfolio.solve(_newcomer(), params=params.with_(ways_out=True)).explanation
+    assert again is not None
+    assert len(again.ways_out) == 2

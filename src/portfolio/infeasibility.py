@@ -119,10 +119,12 @@ def explain_infeasibility(
     time_limit: float | None = None,
     *,
     interrupt: threading.Event | None = None,
+    ways_out: bool = True,
 ) -> Explanation:
     """Say what must give for an infeasible single-period instance (see the module docstring).
 
-    ``interrupt``, when set, stops the elastic re-solves (the explanation is then partial).
+    ``interrupt``, when set, stops the elastic re-solves (the explanation is then partial);
+    ``ways_out=False`` skips the search for several ways out.
     """
     began = time.perf_counter()
     compiled = compile_instance(instance, reduce=False)
@@ -174,7 +176,7 @@ def explain_infeasibility(
     if structural and not relaxations:
         summary = "No plan meets every limit; the conflict is structural:"
     ways: tuple[WayOut, ...] = ()
-    if relaxations:
+    if relaxations and ways_out:
         joint = np.concatenate((x, amounts))
         search = _search(backend, rows, slacks, began, time_limit, interrupt, params, joint)
         ways = _ways_out(search)
@@ -186,10 +188,12 @@ def explain_multi_year(
     time_limit: float | None = None,
     *,
     interrupt: threading.Event | None = None,
+    ways_out: bool = True,
 ) -> Explanation:
     """Say what must give for an infeasible multi-year instance (see the module docstring).
 
-    ``interrupt``, when set, stops the elastic re-solve.
+    ``interrupt``, when set, stops the elastic re-solve; ``ways_out=False`` skips the search for
+    several ways out.
     """
     began = time.perf_counter()
     model = compiled.model
@@ -222,8 +226,11 @@ def explain_multi_year(
     relaxations, _ = _translate(rows, slacks, amounts, x)
     if not relaxations:
         return Explanation("No plan meets every yearly limit.")
-    joint = np.concatenate((x, amounts))
-    ways = _ways_out(_search(backend, rows, slacks, began, time_limit, interrupt, params, joint))
+    ways: tuple[WayOut, ...] = ()
+    if ways_out:
+        joint = np.concatenate((x, amounts))
+        search = _search(backend, rows, slacks, began, time_limit, interrupt, params, joint)
+        ways = _ways_out(search)
     return Explanation(
         "No plan meets every yearly limit. The smallest joint relaxation found:",
         tuple(relaxations),

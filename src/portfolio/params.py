@@ -30,6 +30,8 @@ class SolveParams:
         heuristic: run the LP-guided primal heuristic and pass its plan as a MIP start where the
             backend takes one.
         explain_infeasible: when no plan exists, re-solve an elastic model to say what must give.
+        ways_out: with ``explain_infeasible``, also look for several ways out (up to three sets of
+            limits, each with its amounts: more solves).
     """
 
     time_limit: float | None = None
@@ -41,6 +43,7 @@ class SolveParams:
     presolve: bool = True
     heuristic: bool = True
     explain_infeasible: bool = True
+    ways_out: bool = True
 
     def __post_init__(self) -> None:
         """Check the common parameters.

@@ -770,7 +770,7 @@ def _run(
 ) -> dict[tuple[str, tuple[Any, ...]], ItemResult | None]:
     """Solve every job through :func:`solve_many`; jobs the deadline leaves no time for map to
     None."""
-    params = params.with_(explain_infeasible=True)
+    params = params.with_(explain_infeasible=True, ways_out=False)  # reads no ways out
     items = [
         BatchItem(f"why-{index:05d}", job.content, "json", f"{source} [{job.label}]")
         for index, job in enumerate(jobs)
