@@ -465,7 +465,7 @@ class _Search:
     rows: _Rows
     slacks: list[_Slack]
     group: IntArray  # the limit (index into ``names``) of each slack; -1: never relaxed
-    names: list[str]
+    names: list[str]  # one per limit, for debugging: its kind, key, side and mode
     deadline: float | None  # time.perf_counter() value
     interrupt: threading.Event | None
     params: SolveParams
@@ -533,7 +533,7 @@ def _limit_groups(rows: _Rows, slacks: list[_Slack]) -> tuple[IntArray, list[str
         key = (block.kind, block.key, slack.bound_side, slack.side, label)
         if key not in keys:
             keys[key] = len(names)
-            names.append("")
+            names.append(":".join(str(part) for part in key if part not in (None, "")))
         group[index] = keys[key]
     return group, names
 
