@@ -111,9 +111,13 @@ class Formulation(abc.ABC, Generic[D, V]):
 
     @abc.abstractmethod
     def explain(
-        self, time_limit: float | None, *, interrupt: threading.Event | None = None
+        self,
+        time_limit: float | None,
+        *,
+        interrupt: threading.Event | None = None,
+        ways_out: bool = True,
     ) -> Explanation:
-        """Why the instance has no plan (the elastic re-solve)."""
+        """Why the instance has no plan (the elastic re-solve; ``ways_out``: several ways out)."""
 
     @abc.abstractmethod
     def plans(self, verdict: V) -> tuple[Plan, MultiYearPlan | None]:
@@ -155,9 +159,15 @@ class SinglePeriod(Formulation[Sequence[int], Verification]):
         return verify_plan(self.instance, decision)
 
     def explain(
-        self, time_limit: float | None, *, interrupt: threading.Event | None = None
+        self,
+        time_limit: float | None,
+        *,
+        interrupt: threading.Event | None = None,
+        ways_out: bool = True,
     ) -> Explanation:
-        return explain_infeasibility(self.instance, time_limit, interrupt=interrupt)
+        return explain_infeasibility(
+            self.instance, time_limit, interrupt=interrupt, ways_out=ways_out
+        )
 
     def plans(self, verdict: Verification) -> tuple[Plan, MultiYearPlan | None]:
         return verdict.plan, None

@@ -37,6 +37,8 @@ class SolveParams:
             whose objective is within 1e-9 (relative) of it, one with the fewest changes of mode,
             then the least one-off money (:func:`portfolio.prefer.fewest_changes`); ``"none"``
             reports the plan as found.
+        ways_out: with ``explain_infeasible``, also look for several ways out (up to three sets of
+            limits, each with its amounts: more solves).
     """
 
     time_limit: float | None = None
@@ -49,6 +51,7 @@ class SolveParams:
     heuristic: bool = True
     explain_infeasible: bool = True
     prefer: str = "changes"
+    ways_out: bool = True
 
     def __post_init__(self) -> None:
         """Check the common parameters.

@@ -15,7 +15,7 @@ from typing import Any
 from portfolio.baseline import baseline, versus_baseline
 from portfolio.domain import Instance, current_option_index
 from portfolio.money import format_money, is_money_check, money_decimals
-from portfolio.result import Check, SolveResult, Status
+from portfolio.result import Check, Explanation, SolveResult, Status
 
 _BOLD, _DIM, _RED, _GREEN, _YELLOW, _RESET = (
     "\033[1m",
@@ -90,6 +90,25 @@ def _no_plan(result: SolveResult) -> list[str]:
             lines.append("Any one of these alone would also do:")
             lines += [f"  - {relaxation}" for relaxation in explanation.single_fixes]
         lines += [f"  - {conflict}" for conflict in explanation.structural]
+        lines += _ways_out_lines(explanation)
+    return lines
+
+
+def _ways_out_lines(explanation: Explanation) -> list[str]:
+    """The ways out, one line each: the limits that move and where to (nothing when none)."""
+    if not explanation.ways_out:
+        return []
+
+    def figure(value: float) -> str:
+        whole = abs(value) >= 100 or float(value).is_integer()
+        return f"{value:,.0f}" if whole else f"{value:,.4g}"
+
+    lines = ["Ways out (each restores a plan on its own; every other limit stays as it is):"]
+    for number, way in enumerate(explanation.ways_out, start=1):
+        moves = [
+            f"{r.constraint} {figure(r.current)} -> {figure(r.needed)}" for r in way.relaxations
+        ]
+        lines.append(f"  {number}. " + "; ".join(moves))
     return lines
 
 

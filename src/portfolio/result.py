@@ -255,6 +255,36 @@ class Relaxation:
 
 
 @dataclass(frozen=True)
+class WayOut:
+    """One set of limits whose relaxation alone restores a plan, with the amounts.
+
+    Attributes:
+        limits: the limits that move, as named in the file (over a horizon, a limit's family
+            across its years: ``budget`` for ``budget@2028`` and ``budget@2029``).
+        relaxations: how far each moves (over a horizon, one per year that moves); the other
+            limits stay where they are.
+    """
+
+    limits: tuple[str, ...]
+    relaxations: tuple[Relaxation, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form: ``{limits, relaxations: [{limit, from, to, change}]}``."""
+        return {
+            "limits": list(self.limits),
+            "relaxations": [
+                {
+                    "limit": r.constraint,
+                    "from": _clean(r.current),
+                    "to": _clean(r.needed),
+                    "change": _clean(r.change),
+                }
+                for r in self.relaxations
+            ],
+        }
+
+
+@dataclass(frozen=True)
 class Explanation:
     """Why no plan exists: the limits in conflict and the smallest moves that would fix it.
 
@@ -263,12 +293,16 @@ class Explanation:
         relaxations: limits to move, each with the amount (the elastic re-solve's answer).
         single_fixes: limits that alone, moved by the amount shown, restore feasibility.
         structural: conflicts no amount of money fixes (bundles sharing no mode, ...).
+        ways_out: up to three distinct sets of limits, each of which alone, moved by the amounts
+            shown, restores a plan and none of whose limits can stay put at those amounts
+            (:mod:`portfolio.infeasibility` says how they are found).
     """
 
     summary: str
     relaxations: tuple[Relaxation, ...] = ()
     single_fixes: tuple[Relaxation, ...] = ()
     structural: tuple[str, ...] = ()
+    ways_out: tuple[WayOut, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form."""
@@ -277,6 +311,7 @@ class Explanation:
             "relaxations": [r.to_dict() for r in self.relaxations],
             "single_fixes": [r.to_dict() for r in self.single_fixes],
             "structural": list(self.structural),
+            "ways_out": [way.to_dict() for way in self.ways_out],
         }
 
 

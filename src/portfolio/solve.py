@@ -335,7 +335,8 @@ def _finish(
         t1 = time.perf_counter()
         remaining = clock.remaining()
         explanation = explain_guarded(
-            lambda stop: formulation.explain(remaining, interrupt=stop), clock
+            lambda stop: formulation.explain(remaining, interrupt=stop, ways_out=params.ways_out),
+            clock,
         )
         t_explain = time.perf_counter() - t1
 

@@ -770,7 +770,8 @@ def _run(
 ) -> dict[tuple[str, tuple[Any, ...]], ItemResult | None]:
     """Solve every job through :func:`solve_many`; jobs the deadline leaves no time for map to
     None."""
-    params = params.with_(explain_infeasible=True, prefer="none")  # objectives only
+    # objectives only: no tie-break, no ways out
+    params = params.with_(explain_infeasible=True, prefer="none", ways_out=False)
     items = [
         BatchItem(f"why-{index:05d}", job.content, "json", f"{source} [{job.label}]")
         for index, job in enumerate(jobs)

@@ -58,9 +58,13 @@ class MultiYear(Formulation[Sequence[ServicePath], MultiYearVerification]):
         return self.compiled.encode(decision)
 
     def explain(
-        self, time_limit: float | None, *, interrupt: threading.Event | None = None
+        self,
+        time_limit: float | None,
+        *,
+        interrupt: threading.Event | None = None,
+        ways_out: bool = True,
     ) -> Explanation:
-        return explain_multi_year(self.compiled, time_limit, interrupt=interrupt)
+        return explain_multi_year(self.compiled, time_limit, interrupt=interrupt, ways_out=ways_out)
 
     def plans(self, verdict: MultiYearVerification) -> tuple[Plan, MultiYearPlan | None]:
         return verdict.first_year, verdict.plan
