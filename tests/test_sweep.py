@@ -246,7 +246,7 @@ def test_scale_multiplies_every_year_exactly() -> None:
 def test_scale_sweep_objectives_hand_derived(tmp_path: Path) -> None:
     """At 0.9 year 3's budget 126 buys no plan; at 0.95 the best plan is bb, bb, ba (outcomes
     5, 5, 3: year 3's 133 does not pay for bb's 140); at 1.0 it is bb every year."""
-    file = _write(tmp_path / "tiny.json", TINY_3_YEARS)
+    file = Path(__file__).parent.parent / "instances/budget_path_multiyear.yaml"  # TINY_3_YEARS
     out = tmp_path / "out"
     code = main([
         "sweep", str(file), "--scale", "constraints.budget=0.9:1.0:3", "--out", str(out),
@@ -258,7 +258,7 @@ def test_scale_sweep_objectives_hand_derived(tmp_path: Path) -> None:
     assert [r["status"] for r in rows] == ["infeasible", "optimal", "optimal"]
     assert float(rows[1]["objective"]) == pytest.approx(5 + 5 * D1 + 3 * D2, rel=1e-9)
     assert float(rows[2]["objective"]) == pytest.approx(5 + 5 * D1 + 5 * D2, rel=1e-9)
-    result = json.loads((out / "tiny-001.result.json").read_text())
+    result = json.loads((out / "budget_path_multiyear-001.result.json").read_text())
     assert result["parameters"] == {
         "scale:constraints.budget": 0.95, "constraints.budget": [152, 142.5, 133]
     }
