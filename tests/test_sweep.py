@@ -15,6 +15,7 @@ from portfolio import solve
 from portfolio.cli import main
 from portfolio.errors import PortfolioError
 from portfolio.generate import random_instance_data
+from portfolio.io import read_data
 from portfolio.sweep import (
     Axis,
     Grid,
@@ -149,22 +150,9 @@ def test_bad_path_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture
 # ---------------------------------------------------------------------- sweeps of lists
 # Three years, discount 3.5%; the yearly budget limits the annual cost. Annual costs of the four
 # plans (s1, s2): aa 150 (outcome 2), ab 160 (4), ba 130 (3), bb 140 (5); s1 to b pays 10 once.
-TINY_3_YEARS: dict[str, Any] = {
-    "name": "tiny three-year council",
-    "modes": [{"id": "a", "sector": "public"}, {"id": "b", "sector": "private"}],
-    "services": [
-        {"id": "s1", "current_mode": "a", "options": [
-            {"mode": "a", "annual_cost": 100, "outcome": 1},
-            {"mode": "b", "annual_cost": 80, "transition_cost": 10, "outcome": 2},
-        ]},
-        {"id": "s2", "current_mode": "a", "options": [
-            {"mode": "a", "annual_cost": 50, "outcome": 1},
-            {"mode": "b", "annual_cost": 60, "outcome": 3},
-        ]},
-    ],
-    "constraints": {"budget": [160, 150, 140]},
-    "horizon": {"start_year": 2027, "years": 3, "discount_rate": 0.035},
-}
+# instances/budget_path_multiyear.yaml (its comments derive the answers).
+BUDGET_PATH_FILE = Path(__file__).parent.parent / "instances" / "budget_path_multiyear.yaml"
+TINY_3_YEARS: dict[str, Any] = read_data(BUDGET_PATH_FILE)
 D1, D2 = 1 / 1.035, 1 / 1.035**2
 
 
@@ -246,7 +234,7 @@ def test_scale_multiplies_every_year_exactly() -> None:
 def test_scale_sweep_objectives_hand_derived(tmp_path: Path) -> None:
     """At 0.9 year 3's budget 126 buys no plan; at 0.95 the best plan is bb, bb, ba (outcomes
     5, 5, 3: year 3's 133 does not pay for bb's 140); at 1.0 it is bb every year."""
-    file = Path(__file__).parent.parent / "instances/budget_path_multiyear.yaml"  # TINY_3_YEARS
+    file = BUDGET_PATH_FILE
     out = tmp_path / "out"
     code = main([
         "sweep", str(file), "--scale", "constraints.budget=0.9:1.0:3", "--out", str(out),
