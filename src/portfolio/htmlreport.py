@@ -43,7 +43,7 @@ PLAN_STATUSES = ("optimal", "feasible")
 #: Columns of ``curve.csv`` that are not swept parameters (see :mod:`portfolio.sweep`).
 CURVE_FIELDS = (
     "variant", "status", "objective", "bound", "gap", "changes", "annual_cost",
-    "transition_cost", "seconds", "error",
+    "transition_cost", "one_off_cost", "outcome", "seconds", "error",
 )
 SECTOR_COLORS = {
     "public": "#2b6a99",

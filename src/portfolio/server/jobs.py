@@ -9,8 +9,9 @@ pool, or a Dask cluster when the server has a scheduler), the same machinery as
 ``batch``
     several named instances; the result lists one result file per item, in the order given.
 ``sweep``
-    one instance expanded along ``sets`` (``PATH=START:STOP:COUNT`` or ``PATH=V1,V2``, as
-    ``portfolio sweep --set``); the result has the curve (one row per variant) and the items.
+    one instance expanded along ``sets`` (``PATH=START:STOP:COUNT``, ``PATH=V1,V2`` or
+    ``PATH=[V1, V2]``, as ``portfolio sweep --set``) and ``scales`` (factors, as
+    ``portfolio sweep --scale``); the result has the curve (one row per variant) and the items.
 
 More kinds register themselves in :data:`JOB_KINDS`.
 
@@ -78,7 +79,11 @@ class JobRequest(BaseModel):
     instances: list[JobInstance] | None = Field(default=None, max_length=MAX_ITEMS)
     """The instances (``batch``)."""
     sets: list[str] | None = Field(default=None, max_length=8)
-    """Swept parameters (``sweep``): ``constraints.budget=300000:320000:5``."""
+    """Swept parameters (``sweep``): ``constraints.budget=300000:320000:5``, or a JSON array of
+    values, each of which may be a yearly list: ``constraints.budget=[[318000, 312000]]``."""
+    scales: list[str] | None = Field(default=None, max_length=8)
+    """Scaled parameters (``sweep``): ``constraints.budget=0.9:1.0:11`` multiplies the
+    instance's value (every year of a yearly list) by each factor."""
     parameters: SolveParameters = Field(default_factory=SolveParameters)
     """Solve parameters for every instance (time limit per instance)."""
 
@@ -174,23 +179,39 @@ def _batch_job(request: JobRequest) -> JobSpec:
 
 
 def _sweep_job(request: JobRequest) -> JobSpec:
-    from portfolio.sweep import curve_rows, expand, parse_set, variant_items
+    from portfolio.sweep import (
+        check_axes,
+        curve_rows,
+        expand,
+        parse_scale,
+        parse_set,
+        variant_items,
+    )
 
     instance = _need(request.instance, "instance", "sweep")
-    sets = _need(request.sets, "sets", "sweep")
-    if not sets:
-        raise invalid_parameters([parameter_error("sets", "a sweep needs at least one set", "job")])
+    sets, scales = request.sets or [], request.scales or []
+    if not sets and not scales:
+        raise invalid_parameters(
+            [parameter_error("sets", "a sweep needs at least one set (or scale)", "job")]
+        )
     objective = request.parameters.objective
     data = dict(instance)
     instance_from_data(data, "instance", objective)
     if objective is not None:
         data["objective"] = objective
     axes = []
-    for k, text in enumerate(sets):
-        try:
-            axes.append(parse_set(text))
-        except PortfolioError as exc:
-            raise invalid_parameters([parameter_error(f"sets[{k}]", str(exc), "job")]) from None
+    for name, texts, parse in (("sets", sets, parse_set), ("scales", scales, parse_scale)):
+        for k, text in enumerate(texts):
+            try:
+                axes.append(parse(text))
+            except PortfolioError as exc:
+                raise invalid_parameters(
+                    [parameter_error(f"{name}[{k}]", str(exc), "job")]
+                ) from None
+    try:
+        check_axes(data, axes)
+    except PortfolioError as exc:
+        raise invalid_parameters([parameter_error("sets", str(exc), "job")]) from None
     count = 1
     for axis in axes:
         count *= len(axis.values)
@@ -208,9 +229,9 @@ def _sweep_job(request: JobRequest) -> JobSpec:
 
     def finish(rows: list[ItemResult]) -> dict[str, Any]:
         ordered = sorted(rows, key=lambda row: row.index)
-        values = {variant.name: variant.values for variant in variants}
+        values = {variant.name: variant.point().parameters for variant in variants}
         return {
-            "parameters": [axis.path for axis in axes],
+            "parameters": [axis.name for axis in axes],
             "curve": curve_rows(variants, ordered),
             "items": [
                 {"name": row.name, **row.to_file_dict({"parameters": values.get(row.name, {})})}
