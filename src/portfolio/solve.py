@@ -57,7 +57,9 @@ INTERRUPTED_NOTE = "interrupted (stop requested)"
 
 #: Without a time limit, the second phase (no gratuitous changes) gets as long as the first
 #: phase took, and at least this many seconds.
-PREFER_MIN_SECONDS = 1.0
+PREFER_MIN_SECONDS = 5.0
+#: The second phase's time, as a share of the first phase's (see :func:`prefer_plan`).
+PREFER_SHARE = 0.5
 
 D = TypeVar("D")
 V = TypeVar("V", bound=Verdict)
@@ -431,7 +433,8 @@ def prefer_plan(
     ``params.prefer`` asks for it.
 
     It runs under the same clock as the first phase and gets what is left of the time limit
-    (without a limit: as long as the first phase took, at least :data:`PREFER_MIN_SECONDS`),
+    (at most :data:`PREFER_SHARE` of the time the first phase took, at least
+    :data:`PREFER_MIN_SECONDS`, and never past the user's limit),
     passed to its solver as that solver's own limit; a run that overruns the user's limit, or
     does not stop after a cancel request, is abandoned.
     When it has no time, is interrupted or fails, the plan found is kept and a note says so.
@@ -449,11 +452,12 @@ def prefer_plan(
     if clock.cancelled:
         return _prefer_record(result, "none", "not tried: the solve was interrupted", note=True)
     remaining = clock.remaining()
-    # The user's limit is kept (a run that overruns it is abandoned); the cap without a limit
-    # is only passed to the solver.
+    # The user's limit is kept (a run that overruns it is abandoned). Within it, the second
+    # phase gets at most half as long as the first took (at least PREFER_MIN_SECONDS): a
+    # tie-break must not turn a 3 s answer into a 60 s one.
     timeout = None if remaining is None else remaining + ABANDON_GRACE
-    if remaining is None:
-        remaining = max(PREFER_MIN_SECONDS, clock.elapsed())
+    cap = max(PREFER_MIN_SECONDS, PREFER_SHARE * clock.elapsed())
+    remaining = cap if remaining is None else min(remaining, cap)
     if remaining <= 0.05:
         return _prefer_record(result, "none", "not tried: no time left", note=True)
     try:
