@@ -148,9 +148,13 @@ def test_lp_guided_heuristic_gives_a_verified_plan(monkeypatch: pytest.MonkeyPat
 # ---------------------------------------------------------------------- result and plan
 @pytest.fixture(scope="module")
 def example_result() -> tuple[Instance, portfolio.SolveResult]:
-    """The multi-year example, solved once to a 0.1% gap (the optimum takes ~30 s to prove)."""
+    """The multi-year example, solved once to a 1% gap (the optimum takes ~30 s to prove; these
+    tests read the plan's structure). The limit is generous so that a loaded machine still gets
+    its plan: a quiet one stops at the gap in a few seconds."""
     instance = portfolio.load_instance(ROOT / "instances" / "example_borough_multiyear.yaml")
-    result = portfolio.solve(instance, params=QUIET.with_(time_limit=15, rel_gap=1e-3))
+    result = portfolio.solve(
+        instance, params=QUIET.with_(time_limit=120, rel_gap=1e-2, prefer="none")
+    )
     return instance, result
 
 
