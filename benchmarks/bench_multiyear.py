@@ -47,6 +47,7 @@ def run_one(services: int, years: int, seed: int, args: argparse.Namespace) -> d
         threads=args.threads,
         heuristic=not args.no_heuristic,
         explain_infeasible=False,
+        prefer=args.prefer,
     )
     result = solve(instance, backend=args.backend, params=params)
     return {
@@ -79,6 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--gap", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--prefer",
+        choices=("changes", "none"),
+        default="changes",
+        help="the tie-break phase (default changes, as solve; none measures the solve alone)",
+    )
     parser.add_argument("--no-heuristic", action="store_true", help="skip the LP-guided start")
     parser.add_argument("--json", help="write every run to this JSON file")
     args = parser.parse_args(argv)
