@@ -474,6 +474,118 @@ class Horizon(BaseModel):
         return float((1.0 + self.discount_rate) ** -year)
 
 
+# ---------------------------------------------------------------------- funding scenarios
+Factor = Annotated[float, Field(gt=0, allow_inf_nan=False), AfterValidator(_within_range)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class LimitOverride(BaseModel):
+    """A scenario's bounds for one ``limits`` row (given by its position)."""
+
+    model_config = _STRICT
+
+    max: YearlyFinite | None = None
+    """Upper limit in this scenario (one number, or one per year)."""
+    min: YearlyFinite | None = None
+    """Lower limit in this scenario (one number, or one per year)."""
+
+    @model_validator(mode="after")
+    def _has_bound(self) -> LimitOverride:
+        if self.max is None and self.min is None:
+            raise ValueError("a limits override needs 'max', 'min' or both")
+        return self
+
+
+class ScenarioConstraints(BaseModel):
+    """The yearly limits a funding scenario overrides; every key is optional and replaces the
+    instance's value of that key (a sector share or a ``limits`` row: the bounds given)."""
+
+    model_config = _STRICT
+
+    budget: YearlyNonNegative | None = None
+    """The budget in this scenario (one number, or one per year)."""
+    transition_budget: YearlyNonNegative | None = None
+    """The transition budget in this scenario."""
+    min_flexibility: YearlyFraction | None = None
+    """The flexibility floor in this scenario."""
+    min_outcome: YearlyFinite | None = None
+    """The outcome floor in this scenario."""
+    max_changes: YearlyCount | None = None
+    """The changes allowed per year in this scenario."""
+    sector_share: dict[Sector, ShareBound] = Field(default_factory=dict)
+    """Sector share bounds in this scenario (the bounds given replace the instance's)."""
+    limits: dict[str, LimitOverride] = Field(default_factory=dict)
+    """``limits`` rows by position (0 is the first row): the bounds given replace the row's."""
+
+    @field_validator("limits", mode="before")
+    @classmethod
+    def _positions(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {str(key): item for key, item in value.items()}
+        return value
+
+
+def _factor_kind(value: Any) -> str:
+    return "by_sector" if isinstance(value, Mapping) else "all"
+
+
+if TYPE_CHECKING:
+    CostFactor = list[float] | dict[str, list[float]]
+else:
+    CostFactor = Annotated[
+        Annotated[list[Factor], Field(min_length=1), Tag("all")]
+        | Annotated[dict[Sector, Annotated[list[Factor], Field(min_length=1)]], Tag("by_sector")],
+        Discriminator(_factor_kind),
+    ]
+
+
+class Scenario(BaseModel):
+    """One funding future of a multi-year instance (issue 9; models/scenarios.md)."""
+
+    model_config = _STRICT
+
+    name: Identifier
+    """Unique name, used in reports and results."""
+    probability: Probability
+    """Its probability; the scenarios' probabilities sum to 1."""
+    constraints: ScenarioConstraints = Field(default_factory=ScenarioConstraints)
+    """The yearly limits that differ from the instance's in this scenario."""
+    cost_factor: CostFactor | None = None
+    """Year-t factor on every option's annual cost (one list), or per sector (a mapping); 1 where
+    none is given. Transition, setup and termination costs are not factored."""
+
+    def factor(self, sector: str, year: int) -> float:
+        """The factor on annual costs of ``sector`` in horizon year ``year``."""
+        if self.cost_factor is None:
+            return 1.0
+        if isinstance(self.cost_factor, Mapping):
+            factors = self.cost_factor.get(sector)
+            return 1.0 if factors is None else float(factors[year])
+        return float(self.cost_factor[year])
+
+
+class CVaR(BaseModel):
+    """Conditional value at risk: the mean objective over the worst ``cvar`` of probability."""
+
+    model_config = _STRICT
+
+    cvar: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+    """The tail's probability mass (0.2: the mean of the worst 20%)."""
+
+
+def _risk_kind(value: Any) -> str:
+    return "cvar" if isinstance(value, Mapping | CVaR) else "name"
+
+
+if TYPE_CHECKING:
+    RiskField = Literal["expected", "worst_case"] | CVaR
+else:
+    RiskField = Annotated[
+        Annotated[Literal["expected", "worst_case"], Tag("name")] | Annotated[CVaR, Tag("cvar")],
+        Discriminator(_risk_kind),
+    ]
+
+
 ObjectiveName = Literal["maximise_outcome", "minimise_cost"]
 _OBJECTIVE_ALIASES = {"maximize_outcome": "maximise_outcome", "minimize_cost": "minimise_cost"}
 OBJECTIVE_NAMES: tuple[str, ...] = ("maximise_outcome", "minimise_cost")
@@ -515,6 +627,12 @@ class Instance(BaseModel):
     """maximise_outcome (default), minimise_cost, or a weighted sum of figures."""
     horizon: Horizon | None = None
     """Multi-year planning horizon; absent for the single-period model."""
+    scenarios: Annotated[list[Scenario], Field(min_length=1)] | None = None
+    """Funding scenarios (multi-year only): the plan must hold in each, deciding each year only
+    on what is known by then (models/scenarios.md)."""
+    risk: RiskField | None = None
+    """How the scenarios' objectives combine: ``expected`` (the default), ``worst_case`` or
+    ``{cvar: alpha}``."""
 
     @field_validator("objective", mode="before")
     @classmethod
@@ -698,6 +816,7 @@ def check_references(instance: Instance, source: str = "<data>") -> list[InputIs
                     _unknown_metric(name, known_metrics | special),
                 )
     _check_multi_year(instance, add)
+    _check_scenarios(instance, add)
     return issues
 
 
@@ -762,6 +881,90 @@ def _check_multi_year(instance: Instance, add: Any) -> None:
                 add(item, f"options[{index}].lead_time_years",
                     f"a lead time of {lead} years is beyond the {years}-year horizon ({span}): "
                     "the option could never start")
+
+
+def _check_scenarios(instance: Instance, add: Any) -> None:
+    """Funding scenarios: only with a horizon; names unique; probabilities summing to 1 (within
+    :data:`PROBABILITY_TOL`); every list of the horizon's length; ``limits`` positions that
+    exist; a min not above its max once the scenario's values replace the instance's."""
+    scenarios = instance.scenarios
+    if scenarios is None:
+        if instance.risk is not None:
+            add("risk", "risk", "a risk measure needs funding scenarios (scenarios: [...])")
+        return
+    horizon = instance.horizon
+    if horizon is None:
+        add("scenarios", "scenarios", "funding scenarios need a multi-year horizon "
+            "(horizon: {start_year, years})")
+        return
+    years = horizon.years
+    span = f"{horizon.start_year}-{horizon.start_year + years - 1}"
+    _check_duplicates((s.name for s in scenarios), "scenario", "name", add)
+    total = math.fsum(s.probability for s in scenarios)
+    if abs(total - 1.0) > PROBABILITY_TOL:
+        add("scenarios", "probability",
+            f"the scenarios' probabilities sum to {total:.10g}; they must sum to 1")
+    base = instance.constraints
+    for scenario in scenarios:
+        item = f"scenario '{scenario.name}'"
+        own = scenario.constraints
+        lists: list[tuple[str, Any]] = [
+            (f"constraints.{name}", getattr(own, name))
+            for name in ("budget", "transition_budget", "min_flexibility", "min_outcome",
+                         "max_changes")
+        ]
+        for sector, bound in own.sector_share.items():
+            lists += [(f"constraints.sector_share.{sector}.min", bound.min),
+                      (f"constraints.sector_share.{sector}.max", bound.max)]
+            old = base.sector_share.get(sector)
+            low = bound.min if bound.min is not None or old is None else old.min
+            high = bound.max if bound.max is not None or old is None else old.max
+            try:
+                _check_min_below_max(low, high)
+            except ValueError as exc:
+                add(item, f"constraints.sector_share.{sector}", str(exc))
+        for key, bound in own.limits.items():
+            field = f"constraints.limits.{key}"
+            if not key.isdigit() or int(key) >= len(base.limits):
+                rows = (f"positions 0 to {len(base.limits) - 1}" if base.limits
+                        else "the instance has no limits rows")
+                add(item, field, f"there is no limits row at position '{shown(key)}' ({rows})")
+                continue
+            lists += [(f"{field}.max", bound.max), (f"{field}.min", bound.min)]
+            row = base.limits[int(key)]
+            try:
+                _check_min_below_max(bound.min if bound.min is not None else row.min,
+                                     bound.max if bound.max is not None else row.max)
+            except ValueError as exc:
+                add(item, field, str(exc))
+        factor = scenario.cost_factor
+        if isinstance(factor, Mapping):
+            lists += [(f"cost_factor.{sector}", values) for sector, values in factor.items()]
+        elif factor is not None:
+            lists.append(("cost_factor", factor))
+        for field, value in lists:
+            if is_per_year(value) and len(value) != years:
+                add(item, field, f"has {len(value)} yearly values; the horizon ({span}) has "
+                    f"{years}")
+
+
+PROBABILITY_TOL = 1e-6
+"""How far the scenarios' probabilities may sum from 1."""
+
+
+def year_values(instance: Instance, year: int) -> tuple[float | None, ...]:
+    """Every figure of horizon year ``year`` that a scenario can change: each yearly limit's
+    value that year, and each option's annual cost that year (indexed). Two scenarios are
+    indistinguishable at t when these agree in every year up to t (models/scenarios.md)."""
+    values: list[float | None] = []
+    for _item, field, value in _yearly_fields(instance):
+        if not field.endswith(".annual_cost"):
+            values.append(value_in_year(value, year))
+    for service in instance.services:
+        for option in service.options:
+            cost = value_in_year(option.annual_cost, year) or 0.0
+            values.append(cost * (1.0 + option.indexation) ** year)
+    return tuple(values)
 
 
 def _unknown_metric(name: str, known: Iterable[str] = ()) -> str:
@@ -846,7 +1049,7 @@ def _check_duplicates(ids: Iterable[str], kind: str, field: str, add: Any) -> No
     reported: set[str] = set()
     for item_id in ids:
         if item_id in seen and item_id not in reported:
-            add(f"{kind} '{item_id}'", field, f"duplicate {kind} id")
+            add(f"{kind} '{item_id}'", field, f"duplicate {kind} {field}")
             reported.add(item_id)
         seen.add(item_id)
 
@@ -907,6 +1110,17 @@ def _locate(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> tuple[str, s
     parts = [p for p in parts if p not in ("WeightedObjective",)]
     if len(parts) >= 2 and parts[0] == "objective" and parts[1] in ("name", "weighted"):
         del parts[1]  # the tag of the objective's form
+    if len(parts) >= 2 and parts[0] == "risk" and parts[1] in ("name", "cvar"):
+        del parts[1]  # the tag of the risk measure's form
+    if len(parts) >= 3 and parts[0] == "scenarios" and parts[2] == "cost_factor":
+        parts = [p for i, p in enumerate(parts) if not (i == 3 and p in ("all", "by_sector"))]
+    if len(parts) >= 2 and parts[0] == "scenarios" and isinstance(parts[1], int):
+        raw = data.get("scenarios")
+        name = None
+        if isinstance(raw, list) and parts[1] < len(raw) and isinstance(raw[parts[1]], Mapping):
+            name = raw[parts[1]].get("name")
+        item = f"scenario '{shown(name)}'" if isinstance(name, str) else f"scenario #{parts[1] + 1}"
+        return item, _join(parts[2:])
     if len(parts) >= 2 and parts[0] in ("services", "modes") and isinstance(parts[1], int):
         kind = "service" if parts[0] == "services" else "mode"
         raw = data.get(parts[0])

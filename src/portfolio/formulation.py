@@ -29,7 +29,7 @@ from portfolio.heuristic import SinglePeriodStart, StartHooks
 from portfolio.infeasibility import explain_infeasibility
 from portfolio.linear import FloatArray, LinearModel
 from portfolio.params import SolveParams
-from portfolio.result import Explanation, Plan
+from portfolio.result import Explanation, Plan, SolveResult
 from portfolio.verify import Verification, verify_plan
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ class Axis(enum.StrEnum):
     """Every service chooses an option (every formulation has it)."""
     YEARS = "years"
     """A plan per horizon year: contracts, lock-in, lead times, yearly limits."""
+    SCENARIOS = "scenarios"
+    """A plan per funding scenario, the same decisions where scenarios cannot be told apart."""
 
 
 class Verdict(Protocol):
@@ -122,6 +124,11 @@ class Formulation(abc.ABC, Generic[D, V]):
     @abc.abstractmethod
     def plans(self, verdict: V) -> tuple[Plan, MultiYearPlan | None]:
         """The result's ``plan`` (the first year's, with a horizon) and its year-by-year plan."""
+
+    def attach(self, result: SolveResult, verdict: V | None) -> SolveResult:
+        """The result with what this formulation adds to it (the scenarios' plans); as is by
+        default."""
+        return result
 
     @abc.abstractmethod
     def stats(self) -> dict[str, Any]:

@@ -132,7 +132,7 @@ def lp_then_fix(
     # the shared indicators the LP does not settle).
     base = np.empty(model.num_cols, dtype=np.bool_)
     base[owned] = settled[groups[owned]]
-    base[~owned] = _integral(x_lp[~owned])
+    base[~owned] = _integral(x_lp[~owned]) & model.integrality[~owned]  # never a continuous one
     rounded = np.round(x_lp)
     sub_params = lp_params.with_(rel_gap=hooks.sub_gap(params))
     tried: BoolArray | None = None
@@ -159,7 +159,7 @@ def lp_then_fix(
                 return None
             continue
         full = rounded.copy()
-        full[free] = np.round(sub.x)
+        full[free] = np.where(model.integrality[free], np.round(sub.x), sub.x)
         freed = np.zeros(hooks.num_services, dtype=np.bool_)
         freed[groups[owned & ~fixed]] = True
         note = (

@@ -15,7 +15,9 @@ from typing import Any
 from portfolio.baseline import baseline, versus_baseline
 from portfolio.domain import Instance, current_option_index
 from portfolio.money import format_money, is_money_check, money_decimals
+from portfolio.multiyear.schedule import MultiYearPlan
 from portfolio.result import Check, Explanation, SolveResult, Status
+from portfolio.scenarios.data import scenario_instance
 
 _BOLD, _DIM, _RED, _GREEN, _YELLOW, _RESET = (
     "\033[1m",
@@ -116,6 +118,8 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
     """The plan as a table: each service with today's and the plan's mode, cost, one-off money
     and outcome; the plan's totals against today's; every limit with those at their bound
     marked; or the explanation when there is no plan. Ends with a newline."""
+    if instance.scenarios is not None:
+        return format_scenarios(instance, result, color)
     if result.multi_year is not None:
         return format_multi_year(instance, result, color)
     paint = _painter(color)
@@ -379,7 +383,25 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
     plan = result.multi_year
     if plan is None:
         return "\n".join(lines + _no_plan(result)) + "\n"
+    today = baseline(instance)
+    lines += _plan_lines(instance, plan, today, paint, money, color)
+    lines += [""] + textwrap.wrap(_against_today(instance, result, today, money), 99)
+    if _says_something(result):
+        lines += ["", paint(f"detail: {result.detail}", _DIM)]
+    return "\n".join(lines) + "\n"
 
+
+def _plan_lines(
+    instance: Instance,
+    plan: MultiYearPlan,
+    today: dict[str, Any],
+    paint: Paint,
+    money: Number,
+    color: bool,
+) -> list[str]:
+    """A year-by-year plan: the schedule, the arrangements started, the yearly totals against
+    today's and against each limit, the modes set up."""
+    lines: list[str] = []
     unit = f" ({instance.currency})" if instance.currency else ""
     years = plan.calendar_years
     starts = {(c.service, c.start_year) for c in plan.contracts if not (c.existing or c.renewal)}
@@ -446,7 +468,6 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
                 f"({c.years} year{'s' if c.years != 1 else ''}){paid}"
             )
 
-    today = baseline(instance)
     today_years = today["years"]
     totals = [[f"yearly totals{unit}", *map(str, years)]]
     totals.append(["annual cost", *(money(y.annual_cost) for y in plan.years)])
@@ -495,7 +516,71 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
         )
         if first:
             lines.append(f"modes set up (setup cost paid): {first}")
-    lines += [""] + textwrap.wrap(_against_today(instance, result, today, money), 99)
+    return lines
+
+
+def format_scenarios(instance: Instance, result: SolveResult, color: bool = False) -> str:
+    """A plan under funding scenarios: what to commit now, then each scenario's year-by-year
+    plan.
+
+    Args:
+        instance: the instance solved (with a horizon and scenarios).
+        result: its result; ``result.scenarios`` holds the plans (when there are).
+        color: use ANSI colours.
+    """
+    paint = _painter(color)
+    decimals = money_decimals(instance)
+
+    def money(value: float) -> str:
+        return format_money(value, decimals)
+
+    objective_number = money if instance.objective == "minimise_cost" else _number
+    horizon = instance.horizon
+    assert horizon is not None
+    scenarios = instance.scenarios or []
+    span = ""
+    if str(horizon.start_year) not in instance.name:
+        span = f" {horizon.start_year}-{horizon.start_year + horizon.years - 1}"
+    plans = result.scenarios
+    risk = plans.risk_label if plans is not None else ("expected" if instance.risk is None
+                                                      else str(instance.risk))
+    rate = f", discounted at {horizon.discount_rate:.1%}; {risk} over {len(scenarios)} scenarios"
+    head = _headline(instance, result, paint, objective_number, span, rate)
+    lines = [paint(head, _BOLD), _solver_line(result, objective_number)]
+    lines += _objective_definition(instance)
+    if plans is None:
+        return "\n".join(lines + _no_plan(result)) + "\n"
+    split = (
+        f"told apart from {plans.first_split}"
+        if plans.first_split is not None
+        else "never told apart"
+    )
+    lines += ["", f"Funding scenarios ({split}):"]
+    for outcome in plans.outcomes:
+        lines.append(
+            f"  {outcome.name:<24} probability {outcome.probability:<6g} objective "
+            f"{objective_number(outcome.objective)}"
+        )
+    first = horizon.start_year
+    now = [d for d in plans.here_and_now if d.changes_mode or d.action == "break"
+           or d.start_year > first]
+    kept = len(plans.here_and_now) - len(now)
+    lines += ["", paint(f"Commit now ({first}), whichever scenario comes:", _BOLD)]
+    lines += [f"  - {decision.words}" for decision in now] or ["  - no change"]
+    if kept:
+        lines.append(f"  ({kept} more keep their current arrangement for {first})")
+    for scenario, outcome, own in zip(
+        scenarios, plans.outcomes, [scenario_instance(instance, s) for s in scenarios], strict=True
+    ):
+        lines += [
+            "",
+            paint(
+                f"Scenario {outcome.name} (probability {scenario.probability:g}): objective "
+                f"{objective_number(outcome.objective)}",
+                _BOLD,
+            ),
+        ]
+        lines += _plan_lines(own, outcome.plan, baseline(own), paint, money, color)
     if _says_something(result):
         lines += ["", paint(f"detail: {result.detail}", _DIM)]
     return "\n".join(lines) + "\n"

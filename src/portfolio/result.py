@@ -15,6 +15,7 @@ from portfolio.linear import FloatArray
 
 if TYPE_CHECKING:
     from portfolio.multiyear.schedule import MultiYearPlan
+    from portfolio.scenarios.plan import ScenarioPlan
 
 
 @enum.unique
@@ -364,6 +365,8 @@ class SolveResult:
             instance was not read.
         versus_baseline: the plan against today (:func:`portfolio.baseline.versus_baseline`),
             or None without a plan.
+        scenarios: for instances with funding scenarios, each scenario's plan and the decisions
+            taken now (merged into the result file: ``risk``, ``here_and_now``, ``scenarios``).
     """
 
     status: Status
@@ -383,6 +386,7 @@ class SolveResult:
     stop_reason: StopReason | None = None
     baseline: Mapping[str, Any] | None = None
     versus_baseline: Mapping[str, Any] | None = None
+    scenarios: ScenarioPlan | None = None
 
     @property
     def detail(self) -> str:
@@ -440,6 +444,8 @@ class SolveResult:
             out["stats"] = dict(self.stats)
         if self.multi_year is not None:
             out.update(self.multi_year.to_dict())
+        if self.scenarios is not None:
+            out.update(self.scenarios.to_dict())
         if self.interrupted:
             out["interrupted"] = True
         if "prefer" in self.stats:

@@ -39,6 +39,7 @@ from portfolio.heuristic import lp_then_fix
 from portfolio.io import instance_from_data, load_instance
 from portfolio.linear import FloatArray, Sense
 from portfolio.multiyear.formulation import MultiYear
+from portfolio.scenarios.formulation import Scenarios
 from portfolio.params import SolveParams
 from portfolio.prefer import fewest_changes
 from portfolio.result import (
@@ -149,6 +150,8 @@ def solve_instance(
 
 def formulation_for(instance: Instance) -> type[Formulation[Any, Any]]:
     """The formulation of an instance's axes: multi-year with a ``horizon``, else single-period."""
+    if instance.scenarios is not None:
+        return Scenarios
     if instance.horizon is not None:
         return MultiYear
     return SinglePeriod
@@ -369,6 +372,7 @@ def _finish(
         interrupted=clock.cancelled,
         stop_reason=stop_reason(answer, judged.status, clock),
     )
+    result = formulation.attach(result, judged.verdict)
     t1 = time.perf_counter()
     result = prefer_plan(formulation.instance, result, solver, params, clock)
     t_prefer = time.perf_counter() - t1
@@ -417,7 +421,8 @@ def with_baseline(
     """The result with today's arrangement (``baseline``, computed unless given) and the plan
     against it (``versus_baseline``, None without a plan) attached."""
     today = baseline(instance) if today is None else today
-    versus = versus_baseline(instance, result, today) if result.has_plan else None
+    comparable = result.has_plan and result.scenarios is None
+    versus = versus_baseline(instance, result, today) if comparable else None
     return replace(result, baseline=today, versus_baseline=versus)
 
 
@@ -443,6 +448,10 @@ def prefer_plan(
     """
     if not result.has_plan:
         return result
+    if result.scenarios is not None:
+        return _prefer_record(
+            result, "none", "not available with funding scenarios yet", rule="none"
+        )
     if params.prefer == "none":
         return _prefer_record(result, "none", "turned off (prefer none)", rule="none")
     if _fewest_already(instance, result):

@@ -28,7 +28,18 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from portfolio.cli import batch, bench, explain, frontier, report, serve, solve, sweep, workbook
+from portfolio.cli import (
+    appraise,
+    batch,
+    bench,
+    explain,
+    frontier,
+    report,
+    serve,
+    solve,
+    sweep,
+    workbook,
+)
 from portfolio.cli.common import Parser, err, file_size_limit
 from portfolio.cli.interrupts import hard_exit, solver_threads
 from portfolio.errors import PortfolioError
@@ -43,6 +54,7 @@ REGISTER: tuple[Callable[[Any], None], ...] = (
     report.register,
     explain.register,
     frontier.register,
+    appraise.register,
     batch.register,
     sweep.register,
     bench.register,

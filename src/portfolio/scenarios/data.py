@@ -1,0 +1,234 @@
+"""Each funding scenario as a plain multi-year instance, and the scenario tree the data imply.
+
+A scenario's instance is the instance with the scenario's constraint overrides put in place and
+its cost factors applied to every option's yearly annual cost (``annual_cost`` becomes the list of
+indexed, factored yearly costs; transition, setup and termination costs are unchanged). Two
+scenarios are indistinguishable at year t when their data agree in every year up to t
+(:func:`portfolio.domain.year_values`): that is the information structure, a tree whose nodes at
+year t are the classes of indistinguishable scenarios (models/scenarios.md, "Information").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from portfolio.domain import (
+    Constraints,
+    Instance,
+    Scenario,
+    is_per_year,
+    value_in_year,
+    year_values,
+)
+
+
+def scenario_instance(instance: Instance, scenario: Scenario) -> Instance:
+    """The multi-year instance of one scenario (no ``scenarios`` or ``risk`` of its own)."""
+    assert instance.horizon is not None
+    years = instance.horizon.years
+    constraints = _constraints(instance.constraints, scenario)
+    sectors = {mode.id: mode.sector for mode in instance.modes}
+    services = []
+    for service in instance.services:
+        options = []
+        for option in service.options:
+            factors = [scenario.factor(sectors.get(option.mode, ""), t) for t in range(years)]
+            if all(f == 1.0 for f in factors):
+                options.append(option)
+                continue
+            costs = [
+                float(value_in_year(option.annual_cost, t) or 0.0)
+                * (1.0 + option.indexation) ** t
+                * factors[t]
+                for t in range(years)
+            ]
+            options.append(option.model_copy(update={"annual_cost": costs, "indexation": 0.0}))
+        services.append(service.model_copy(update={"options": options}))
+    return instance.model_copy(
+        update={
+            "name": f"{instance.name} [{scenario.name}]",
+            "constraints": constraints,
+            "services": services,
+            "scenarios": None,
+            "risk": None,
+        }
+    )
+
+
+def _constraints(base: Constraints, scenario: Scenario) -> Constraints:
+    own = scenario.constraints
+    update: dict[str, object] = {
+        name: getattr(own, name)
+        for name in ("budget", "transition_budget", "min_flexibility", "min_outcome",
+                     "max_changes")
+        if getattr(own, name) is not None
+    }
+    if own.sector_share:
+        shares = dict(base.sector_share)
+        for sector, bound in own.sector_share.items():
+            old = shares.get(sector)
+            if old is None:
+                shares[sector] = bound
+                continue
+            given = {k: v for k, v in (("min", bound.min), ("max", bound.max)) if v is not None}
+            shares[sector] = old.model_copy(update=given)
+        update["sector_share"] = shares
+    if own.limits:
+        rows = list(base.limits)
+        for key, bound in own.limits.items():
+            given = {k: v for k, v in (("min", bound.min), ("max", bound.max)) if v is not None}
+            rows[int(key)] = rows[int(key)].model_copy(update=given)
+        update["limits"] = rows
+    return base.model_copy(update=update)
+
+
+def base_instance(instance: Instance) -> Instance:
+    """The instance without its scenarios (the base data, as a plain multi-year instance)."""
+    return instance.model_copy(update={"scenarios": None, "risk": None})
+
+
+def mean_instance(instance: Instance) -> Instance:
+    """The expected-value problem's instance: every figure a scenario can change replaced by its
+    probability-weighted mean over the scenarios, year by year (a count limit, ``max_changes``,
+    rounded down; a limit some scenarios lack is the mean of those that have it)."""
+    scenarios = instance.scenarios or []
+    parts = [(s.probability, scenario_instance(instance, s)) for s in scenarios]
+    assert instance.horizon is not None
+    years = instance.horizon.years
+
+    def mean(values: Sequence[tuple[float, object]], count: bool = False) -> object:
+        given = [(p, v) for p, v in values if v is not None]
+        if not given:
+            return None
+        mass = math.fsum(p for p, _ in given)
+        per_year: list[float] = []
+        for t in range(years):
+            if mass <= 0:
+                total = math.fsum(float(value_in_year(v, t) or 0.0) for _, v in given) / len(given)
+            else:
+                total = math.fsum(p * float(value_in_year(v, t) or 0.0) for p, v in given) / mass
+            per_year.append(float(math.floor(total + 1e-9)) if count else total)
+        if all(v == per_year[0] for v in per_year) and not any(is_per_year(v) for _, v in given):
+            first = per_year[0]
+            return int(first) if count else first
+        return [int(v) for v in per_year] if count else per_year
+
+    first = parts[0][1]
+    update: dict[str, object] = {}
+    for name in ("budget", "transition_budget", "min_flexibility", "min_outcome", "max_changes"):
+        update[name] = mean(
+            [(p, getattr(inst.constraints, name)) for p, inst in parts], count=name == "max_changes"
+        )
+    shares = {}
+    for sector in sorted({k for _, inst in parts for k in inst.constraints.sector_share}):
+        bounds = [(p, inst.constraints.sector_share.get(sector)) for p, inst in parts]
+        low = mean([(p, None if b is None else b.min) for p, b in bounds])
+        high = mean([(p, None if b is None else b.max) for p, b in bounds])
+        template = next(b for _, b in bounds if b is not None)
+        shares[sector] = template.model_copy(update={"min": low, "max": high})
+    update["sector_share"] = shares
+    rows = []
+    for index, row in enumerate(first.constraints.limits):
+        low = mean([(p, inst.constraints.limits[index].min) for p, inst in parts])
+        high = mean([(p, inst.constraints.limits[index].max) for p, inst in parts])
+        rows.append(row.model_copy(update={"min": low, "max": high}))
+    update["limits"] = rows
+    services = []
+    for s_index, service in enumerate(first.services):
+        options = []
+        for o_index, option in enumerate(service.options):
+            costs = [
+                math.fsum(
+                    p
+                    * float(
+                        value_in_year(inst.services[s_index].options[o_index].annual_cost, t) or 0
+                    )
+                    * (1.0 + inst.services[s_index].options[o_index].indexation) ** t
+                    for p, inst in parts
+                )
+                for t in range(years)
+            ]
+            options.append(option.model_copy(update={"annual_cost": costs, "indexation": 0.0}))
+        services.append(service.model_copy(update={"options": options}))
+    return instance.model_copy(
+        update={
+            "name": f"{instance.name} [expected value]",
+            "constraints": first.constraints.model_copy(update=update),
+            "services": services,
+            "scenarios": None,
+            "risk": None,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ScenarioTree:
+    """The information structure: which scenarios are told apart by each year.
+
+    Attributes:
+        names: the scenarios' names.
+        probability: their probabilities.
+        node: ``node[s][t]``, the node scenario s is in at year t; nodes are numbered year by
+            year (every node of year t before any of year t + 1), in order of their first
+            scenario.
+        node_year: the year of each node.
+        members: the scenarios of each node.
+    """
+
+    names: tuple[str, ...]
+    probability: tuple[float, ...]
+    node: tuple[tuple[int, ...], ...]
+    node_year: tuple[int, ...]
+    members: tuple[tuple[int, ...], ...]
+
+    @property
+    def num_nodes(self) -> int:
+        """Number of nodes over all years."""
+        return len(self.node_year)
+
+    def nodes_in(self, year: int) -> list[int]:
+        """The nodes of year ``year``."""
+        return [n for n, y in enumerate(self.node_year) if y == year]
+
+    def together(self, a: int, b: int, year: int) -> bool:
+        """True when scenarios ``a`` and ``b`` are indistinguishable at ``year``."""
+        return self.node[a][year] == self.node[b][year]
+
+    def first_split(self) -> int | None:
+        """The first year in which some scenarios are told apart (None: never)."""
+        for year in sorted(set(self.node_year)):
+            if len(self.nodes_in(year)) > 1:
+                return year
+        return None
+
+
+def build_tree(instance: Instance, instances: Sequence[Instance]) -> ScenarioTree:
+    """The scenario tree of ``instance``'s scenarios, from their instances' yearly data."""
+    scenarios = instance.scenarios or []
+    assert instance.horizon is not None
+    years = instance.horizon.years
+    history: list[tuple[object, ...]] = [() for _ in instances]
+    node = [[0] * years for _ in instances]
+    node_year: list[int] = []
+    members: list[tuple[int, ...]] = []
+    for t in range(years):
+        seen: dict[tuple[object, ...], int] = {}
+        for s, inst in enumerate(instances):
+            history[s] = (*history[s], year_values(inst, t))
+            key = history[s]
+            if key not in seen:
+                seen[key] = len(node_year)
+                node_year.append(t)
+                members.append(())
+            n = seen[key]
+            node[s][t] = n
+            members[n] = (*members[n], s)
+    return ScenarioTree(
+        names=tuple(s.name for s in scenarios),
+        probability=tuple(s.probability for s in scenarios),
+        node=tuple(tuple(row) for row in node),
+        node_year=tuple(node_year),
+        members=tuple(members),
+    )

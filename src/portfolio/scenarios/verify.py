@@ -1,0 +1,191 @@
+"""The independent verifier of a plan under funding scenarios.
+
+Each scenario's decisions are checked by the multi-year verifier against that scenario's own
+instance (every rule and yearly limit, and its objective re-derived from the plan). What the
+scenarios add is checked here from the decisions alone, never from the model: scenarios whose
+data agree in every year up to d (:func:`portfolio.domain.year_values`) take the same decisions
+in year d (each contract decided in d, which is its start year less its lead time, and a break
+in d); and the reported objective is the scenarios' objectives combined by the risk measure
+(:func:`portfolio.scenarios.risk.combine`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from portfolio.domain import Instance, year_values
+from portfolio.multiyear.schedule import MultiYearPlan, ServicePath
+from portfolio.multiyear.verify import MultiYearVerification, verify_schedule
+from portfolio.result import Plan
+from portfolio.scenarios.data import scenario_instance
+from portfolio.scenarios.plan import Decision, ScenarioOutcome, ScenarioPlan
+from portfolio.scenarios.risk import as_data, combine, label
+
+
+@dataclass(frozen=True)
+class ScenarioVerification:
+    """The verdict on a plan under funding scenarios.
+
+    Attributes:
+        ok: every scenario's plan holds and the decisions respect what is known when.
+        plan: the evaluated plan (its ``objective`` is the risk-combined one).
+        verdicts: each scenario's multi-year verdict.
+        violations: one line per broken rule, limit or non-anticipativity, named by scenario.
+    """
+
+    ok: bool
+    plan: ScenarioPlan
+    verdicts: tuple[MultiYearVerification, ...]
+    violations: tuple[str, ...]
+
+    @property
+    def first_year(self) -> Plan:
+        """The first year's arrangement (of the first scenario: the year every scenario shares
+        unless their first year's data differ)."""
+        return self.verdicts[0].first_year
+
+
+Decided = tuple[str, str, int, int]
+"""A decision: (service, ``start`` or ``break``, option position, start year index)."""
+
+
+def decisions_in(instance: Instance, path: ServicePath, year: int) -> set[Decided]:
+    """The decisions of one service's plan taken in horizon year ``year``: the contracts whose
+    start year less their lead time is ``year``, and a break in ``year``."""
+    service = instance.service(path.service)
+    taken: set[Decided] = set()
+    for position, start in path.starts:
+        lead = service.options[position].lead_time_years or 0
+        if start - lead == year:
+            taken.add((path.service, "start", position, start))
+    if path.broken_in == year:
+        taken.add((path.service, "break", -1, year))
+    return taken
+
+
+def verify_scenarios(
+    instance: Instance, paths: Sequence[Sequence[ServicePath]]
+) -> ScenarioVerification:
+    """Check a plan given as each scenario's decisions.
+
+    Args:
+        instance: the instance, with a horizon and scenarios.
+        paths: per scenario (file order), one :class:`ServicePath` per service.
+
+    Raises:
+        ValueError: the instance has no scenarios, or ``paths`` has the wrong length.
+    """
+    scenarios = instance.scenarios
+    horizon = instance.horizon
+    if not scenarios or horizon is None:
+        raise ValueError("verify_scenarios needs an instance with a horizon and scenarios")
+    if len(paths) != len(scenarios):
+        raise ValueError(f"the plan has {len(paths)} scenarios; the instance has {len(scenarios)}")
+    instances = [scenario_instance(instance, s) for s in scenarios]
+    verdicts = tuple(
+        verify_schedule(inst, own) for inst, own in zip(instances, paths, strict=True)
+    )
+    problems = [
+        f"scenario '{s.name}': {line}"
+        for s, verdict in zip(scenarios, verdicts, strict=True)
+        for line in verdict.violations
+    ]
+    years = horizon.years
+    data = [[year_values(inst, t) for t in range(years)] for inst in instances]
+    for a in range(len(scenarios)):
+        for b in range(a + 1, len(scenarios)):
+            for d in range(years):
+                if data[a][d] != data[b][d]:
+                    break  # told apart from year d on
+                mine = set().union(*(decisions_in(instance, p, d) for p in paths[a]))
+                theirs = set().union(*(decisions_in(instance, p, d) for p in paths[b]))
+                for service, action, position, start in sorted(mine ^ theirs):
+                    who = scenarios[a].name if (service, action, position, start) in mine \
+                        else scenarios[b].name
+                    what = (
+                        f"starts option {position} in {horizon.start_year + start}"
+                        if action == "start"
+                        else "breaks its contract"
+                    )
+                    problems.append(
+                        f"non-anticipativity: in {horizon.start_year + d} scenarios "
+                        f"'{scenarios[a].name}' and '{scenarios[b].name}' cannot be told apart, "
+                        f"but only in '{who}' service '{service}' {what} (decided "
+                        f"{horizon.start_year + d})"
+                    )
+    maximise = instance.objective_sense == "maximise"
+    values = [verdict.plan.objective for verdict in verdicts]
+    objective = combine(instance.risk, [s.probability for s in scenarios], values, maximise)
+    first_split = next(
+        (
+            horizon.start_year + t
+            for t in range(years)
+            if len({tuple(data[s][: t + 1]) for s in range(len(scenarios))}) > 1
+        ),
+        None,
+    )
+    plan = ScenarioPlan(
+        risk=as_data(instance.risk),
+        risk_label=label(instance.risk),
+        objective=objective,
+        outcomes=tuple(
+            ScenarioOutcome(s.name, s.probability, verdict.plan.objective, verdict.plan)
+            for s, verdict in zip(scenarios, verdicts, strict=True)
+        ),
+        here_and_now=here_and_now(instance, paths[0], verdicts[0].plan),
+        first_split=first_split,
+    )
+    return ScenarioVerification(not problems, plan, verdicts, tuple(problems))
+
+
+def here_and_now(
+    instance: Instance, paths: Sequence[ServicePath], plan: MultiYearPlan
+) -> tuple[Decision, ...]:
+    """The decisions one scenario's plan takes in the first year, in words."""
+    horizon = instance.horizon
+    assert horizon is not None
+    first = horizon.start_year
+    found: list[Decision] = []
+    for path in paths:
+        service = instance.service(path.service)
+        modes = plan.schedule[path.service]
+        if path.broken_in == 0:
+            fee = service.termination_cost or 0.0
+            found.append(
+                Decision(
+                    service=service.id, action="break", mode=service.current_mode,
+                    option=-1, label=None, start_year=first, contract_years=0,
+                    decided_year=first, changes_mode=False,
+                    words=f"break {service.id}'s current contract in {first} (termination fee "
+                    f"{fee:,.0f})",
+                )
+            )
+        for position, start in path.starts:
+            option = service.options[position]
+            lead = option.lead_time_years or 0
+            if start - lead != 0:
+                continue
+            before = service.current_mode if start == 0 else modes[start - 1]
+            length = option.contract_years or 1
+            year = first + start
+            term = f"{length} year{'s' if length != 1 else ''}"
+            changes = option.mode != before
+            if lead:
+                verb = f"let {service.id} to {option.mode}" if changes else \
+                    f"renew {service.id} in {option.mode}"
+                words = f"{verb} for {term} from {year}: procure now"
+            elif changes:
+                words = f"move {service.id} to {option.mode} in {year} for {term}"
+            else:
+                words = f"keep {service.id} in {option.mode} in {year} for {term}"
+            if option.label:
+                words += f" ({option.label})"
+            found.append(
+                Decision(
+                    service=service.id, action="start", mode=option.mode, option=position,
+                    label=option.label, start_year=year, contract_years=length,
+                    decided_year=first, changes_mode=changes, words=words,
+                )
+            )
+    return tuple(found)
