@@ -169,6 +169,11 @@ def frontier(
     params = params or SolveParams()
     if points < 2:
         raise ParameterError(f"points must be at least 2, got {points}")
+    if instance.scenarios is not None:
+        raise ParameterError(
+            "the frontier is drawn for one future; this instance has funding scenarios: give "
+            "one scenario's instance, or use `portfolio appraise`"
+        )
     if first == second:
         raise ParameterError(f"the two criteria are the same ('{first}'): give two different ones")
     for name in maximise:

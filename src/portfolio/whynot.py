@@ -472,6 +472,11 @@ def explain_plan(
     params = params or SolveParams()
     deadline = None if params.time_limit is None else began + params.time_limit
     inst = _as_instance(instance, deadline)
+    if inst.scenarios is not None:
+        raise ParameterError(
+            "explain answers for one future; this instance has funding scenarios: explain one "
+            "scenario's instance, or use `portfolio appraise` for what the uncertainty is worth"
+        )
     wanted = _wanted_services(inst, services)
     if workers < 1:
         raise ParameterError(f"workers must be at least 1, got {workers}")
