@@ -194,7 +194,7 @@ def test_scenarios_that_differ_in_the_first_year_are_each_solved_alone() -> None
         {"name": "inflation", "probability": 0.6, "cost_factor": [1.0, 1.02, 1.03, 1.04]},
     ]
     instance = Instance.from_data(data)
-    tree = build_tree(instance, [scenario_instance(instance, s) for s in instance.scenarios or []])
+    tree = build_tree(instance)
     assert tree.first_split() == 0
     appraisal = appraise(instance, EXACT, per_service=False)
     alone = [

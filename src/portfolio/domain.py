@@ -820,8 +820,9 @@ def check_references(instance: Instance, source: str = "<data>") -> list[InputIs
     return issues
 
 
-def _yearly_fields(instance: Instance) -> Iterable[tuple[str, str, Any]]:
-    """Every field that may hold one value per year: (item, field, value)."""
+def _yearly_fields(instance: Instance, options: bool = True) -> Iterable[tuple[str, str, Any]]:
+    """Every field that may hold one value per year: (item, field, value); the options' annual
+    costs only with ``options``."""
     constraints = instance.constraints
     for name in ("budget", "transition_budget", "min_flexibility", "min_outcome", "max_changes"):
         yield "constraints", name, getattr(constraints, name)
@@ -834,6 +835,8 @@ def _yearly_fields(instance: Instance) -> Iterable[tuple[str, str, Any]]:
     for mode in instance.modes:
         yield f"mode '{mode.id}'", "max_services", mode.max_services
         yield f"mode '{mode.id}'", "max_spend", mode.max_spend
+    if not options:
+        return
     for service in instance.services:
         for index, option in enumerate(service.options):
             yield f"service '{service.id}'", f"options[{index}].annual_cost", option.annual_cost
@@ -952,19 +955,28 @@ PROBABILITY_TOL = 1e-6
 """How far the scenarios' probabilities may sum from 1."""
 
 
-def year_values(instance: Instance, year: int) -> tuple[float | None, ...]:
-    """Every figure of horizon year ``year`` that a scenario can change: each yearly limit's
-    value that year, and each option's annual cost that year (indexed). Two scenarios are
-    indistinguishable at t when these agree in every year up to t (models/scenarios.md)."""
-    values: list[float | None] = []
-    for _item, field, value in _yearly_fields(instance):
-        if not field.endswith(".annual_cost"):
-            values.append(value_in_year(value, year))
-    for service in instance.services:
-        for option in service.options:
-            cost = value_in_year(option.annual_cost, year) or 0.0
-            values.append(cost * (1.0 + option.indexation) ** year)
-    return tuple(values)
+def limit_values(instance: Instance, year: int) -> tuple[float | None, ...]:
+    """Each yearly limit's value in horizon year ``year`` (None where a limit is not set)."""
+    return tuple(value_in_year(value, year) for _, _, value in _yearly_fields(instance, False))
+
+
+def year_values(instance: Instance) -> list[tuple[float | None, ...]]:
+    """Every figure a scenario can change, year by year: each yearly limit's value that year,
+    then each option's annual cost that year (indexed). Two scenarios are indistinguishable at t
+    when these agree in every year up to t (models/scenarios.md)."""
+    assert instance.horizon is not None
+    years = instance.horizon.years
+    costs = [
+        [
+            (value_in_year(option.annual_cost, t) or 0.0) * (1.0 + option.indexation) ** t
+            for t in range(years)
+        ]
+        for service in instance.services
+        for option in service.options
+    ]
+    return [
+        (*limit_values(instance, t), *(row[t] for row in costs)) for t in range(years)
+    ]
 
 
 def _unknown_metric(name: str, known: Iterable[str] = ()) -> str:

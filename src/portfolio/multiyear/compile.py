@@ -472,13 +472,16 @@ class MultiYearModel:
         return x
 
 
-def compile_multi_year(instance: Instance) -> MultiYearModel:
+def compile_multi_year(instance: Instance, *, table: YearTable | None = None) -> MultiYearModel:
     """Compile an instance with a horizon into a LinearModel and the maps back to the instance.
+
+    ``table`` is the instance's table when the caller already has it (a funding scenario's: the
+    base table with the scenario's costs, :mod:`portfolio.scenarios.compile`).
 
     Raises:
         ValueError: the instance has no horizon.
     """
-    table = YearTable.from_instance(instance)
+    table = table if table is not None else YearTable.from_instance(instance)
     lay = _layout(table)
     cols = lay.columns
     blocks: list[Rows | None] = [_add_flow(lay), _add_activity(lay)]

@@ -24,19 +24,22 @@ The objective is the scenarios' objectives combined by the risk measure: by prob
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
-from portfolio.domain import CVaR, Instance
+from portfolio.domain import SECTORS, CVaR, Instance
 from portfolio.linear import FloatArray, IntArray, LinearModel, RowBlock, Sense
 from portfolio.multiyear.compile import Layout, MultiYearModel, compile_multi_year
 from portfolio.multiyear.network import ARC_BROKEN, ARC_KEPT, ARC_NEW
 from portfolio.multiyear.schedule import ServicePath
-from portfolio.multiyear.table import NO_LOCK
-from portfolio.scenarios.data import ScenarioTree, build_tree, scenario_instance
+from portfolio.multiyear.table import NO_LOCK, YearTable
+from portfolio.scenarios.data import ScenarioTree, build_tree, cost_factors, limits_instance
 
 
 def column_years(layout: Layout) -> IntArray:
@@ -71,7 +74,6 @@ class ScenarioModel:
 
     Attributes:
         model: the linear model.
-        instances: each scenario's instance.
         compiled: each scenario's own multi-year model (the same layout for all).
         tree: the scenario tree.
         colmap: ``colmap[s][j]``, the column of the extensive form that is column j of scenario
@@ -84,7 +86,6 @@ class ScenarioModel:
     """
 
     model: LinearModel
-    instances: tuple[Instance, ...]
     compiled: tuple[MultiYearModel, ...]
     tree: ScenarioTree
     colmap: tuple[IntArray, ...]
@@ -162,9 +163,19 @@ def compile_scenarios(
     """
     if not instance.scenarios or instance.horizon is None:
         raise ValueError("compile_scenarios needs an instance with a horizon and scenarios")
-    instances = tuple(scenario_instance(instance, s) for s in instance.scenarios)
-    tree = build_tree(instance, instances)
-    compiled = tuple(compile_multi_year(inst) for inst in instances)
+    scenarios = instance.scenarios
+    base_table = YearTable.from_instance(instance)
+    sector_of_option = base_table.mode_sector[base_table.mode]
+    sector_cost = np.zeros((len(SECTORS), base_table.years), dtype=np.bool_)
+    np.logical_or.at(sector_cost, sector_of_option, base_table.cost != 0)
+    tree = build_tree(instance, sector_cost)
+    compiled_list = []
+    for scenario in scenarios:
+        own = limits_instance(instance, scenario)
+        factors = cost_factors(instance, scenario, sector_of_option)
+        table = dataclasses.replace(base_table, instance=own, cost=base_table.cost * factors)
+        compiled_list.append(compile_multi_year(own, table=table))
+    compiled = tuple(compiled_list)
     base = compiled[0]
     layout = base.layout
     for other in compiled[1:]:
@@ -174,15 +185,16 @@ def compile_scenarios(
             raise AssertionError("the scenarios' networks differ")
     col_year = column_years(layout)
     colmap, num_shared = _column_map(tree, col_year)
-    num_scen = len(instances)
+    num_scen = len(scenarios)
 
-    matrices: list[sp.csr_matrix] = []
-    lowers: list[FloatArray] = []
-    uppers: list[FloatArray] = []
-    blocks: list[RowBlock] = []
-    seen: dict[tuple[float, float, bytes, bytes], int] = {}
-    owners: list[list[int]] = []
-    kept_rows: list[tuple[int, int, int]] = []  # (scenario, block index, row)
+    # Each scenario's rows over its column copies; a row identical to an earlier one (same
+    # entries, same bounds: a row of a year in which the scenarios are one node) is kept once.
+    weights = _hash_weights(num_shared)
+    mapped_all: list[sp.csr_matrix] = []
+    key_parts: list[npt.NDArray[np.uint64]] = []
+    row_scenario: list[IntArray] = []
+    row_block: list[IntArray] = []
+    row_local: list[IntArray] = []
     for s, comp in enumerate(compiled):
         model = comp.model
         matrix = model.matrix
@@ -190,48 +202,49 @@ def compile_scenarios(
             (matrix.data, colmap[s][matrix.indices], matrix.indptr),
             shape=(model.num_rows, num_shared),
         )
-        keep = np.zeros(model.num_rows, dtype=np.bool_)
-        for b, block in enumerate(model.blocks):
-            for r in range(block.start, block.stop):
-                lo, hi = mapped.indptr[r], mapped.indptr[r + 1]
-                key = (
-                    float(model.row_lower[r]),
-                    float(model.row_upper[r]),
-                    mapped.indices[lo:hi].tobytes(),
-                    mapped.data[lo:hi].tobytes(),
-                )
-                found = seen.get(key)
-                if found is None:
-                    seen[key] = len(owners)
-                    owners.append([s])
-                    kept_rows.append((s, b, r))
-                    keep[r] = True
-                else:
-                    owners[found].append(s)
-        rows = np.flatnonzero(keep)
-        matrices.append(mapped[rows])
-        lowers.append(model.row_lower[rows])
-        uppers.append(model.row_upper[rows])
-
-    # Row blocks: runs of kept rows from one block of one scenario with the same owners.
-    start = 0
-    run: tuple[int, int, tuple[int, ...]] | None = None
-    run_items: list[str] = []
-    for k, (s, b, r) in enumerate(kept_rows):
-        key = (s, b, tuple(owners[k]))
-        if key != run:
-            if run is not None:
-                blocks.append(_block(compiled, instances, run, start, k, run_items, num_scen))
-            run, start, run_items = key, k, []
-        block = compiled[s].model.blocks[b]
-        run_items.append("" if block.items is None else block.items[r - block.start])
-    if run is not None:
-        blocks.append(_block(compiled, instances, run, start, len(kept_rows), run_items, num_scen))
+        mapped_all.append(mapped)
+        key_parts.append(_row_keys(mapped, model.row_lower, model.row_upper, weights))
+        row_scenario.append(np.full(model.num_rows, s, dtype=np.int64))
+        row_block.append(
+            np.repeat(np.arange(len(model.blocks)), [b.stop - b.start for b in model.blocks])
+        )
+        row_local.append(np.arange(model.num_rows, dtype=np.int64))
+    keys = np.concatenate(key_parts)
+    scen_of = np.concatenate(row_scenario)
+    block_of = np.concatenate(row_block)
+    local_of = np.concatenate(row_local)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = np.asarray(inverse, dtype=np.int64).ravel()
+    owner_mask = np.zeros(first.shape[0], dtype=np.int64)
+    np.bitwise_or.at(owner_mask, inverse, np.left_shift(1, scen_of))
+    kept = np.zeros(keys.shape[0], dtype=np.bool_)
+    kept[first] = True
+    matrices: list[sp.csr_matrix] = []
+    lowers: list[FloatArray] = []
+    uppers: list[FloatArray] = []
+    offset = 0
+    for s, comp in enumerate(compiled):
+        rows = np.flatnonzero(kept[offset : offset + comp.model.num_rows])
+        matrices.append(mapped_all[s][rows])
+        lowers.append(comp.model.row_lower[rows])
+        uppers.append(comp.model.row_upper[rows])
+        offset += comp.model.num_rows
+    kept_index = np.flatnonzero(kept)
+    masks = owner_mask[inverse[kept_index]]
+    run_key = np.stack([scen_of[kept_index], block_of[kept_index], masks], axis=1)
+    change = np.flatnonzero(np.any(np.diff(run_key, axis=0) != 0, axis=1)) + 1
+    starts = np.concatenate(([0], change)).astype(np.int64)
+    stops = np.concatenate((change, [kept_index.shape[0]])).astype(np.int64)
+    blocks: list[RowBlock] = [
+        _block(compiled, tree, (int(run_key[a, 0]), int(run_key[a, 1]), int(run_key[a, 2])),
+               int(a), int(z), local_of[kept_index[a:z]].tolist(), num_scen)
+        for a, z in zip(starts.tolist(), stops.tolist(), strict=True)
+    ]
+    row_count = int(kept_index.shape[0])
 
     extra = [_nonanticipativity(base, tree, colmap, num_shared)]
     if fixed_first is not None:
         extra.append(_fix_first(base, tree, colmap, num_shared, fixed_first))
-    row_count = len(kept_rows)
     for block_rows in extra:
         if block_rows is None:
             continue
@@ -336,7 +349,6 @@ def compile_scenarios(
     model.validate_shapes()
     return ScenarioModel(
         model=model,
-        instances=instances,
         compiled=compiled,
         tree=tree,
         colmap=tuple(colmap),
@@ -373,33 +385,80 @@ def _column_map(tree: ScenarioTree, col_year: IntArray) -> tuple[list[IntArray],
 
 def _block(
     compiled: Sequence[MultiYearModel],
-    instances: Sequence[Instance],
-    run: tuple[int, int, tuple[int, ...]],
+    tree: ScenarioTree,
+    run: tuple[int, int, int],
     start: int,
     stop: int,
-    items: list[str],
+    rows: list[int],
     num_scen: int,
 ) -> RowBlock:
-    s, b, owners = run
+    s, b, mask = run
     block = compiled[s].model.blocks[b]
     family = block.family
+    owners = [o for o in range(num_scen) if mask >> o & 1]
     if len(owners) < num_scen:
-        names = ", ".join(_scenario_name(instances[o]) for o in owners)
-        family = f"{family} in {names}"
-    return RowBlock(
-        family,
-        start,
-        stop,
-        None if block.items is None else tuple(items),
-        kind=block.kind,
-        key=block.key,
-        side=block.side,
+        family = f"{family} in {', '.join(tree.names[o] for o in owners)}"
+    items = None
+    if block.items is not None:
+        items = _Picked(block.items, [r - block.start for r in rows])
+    return RowBlock(family, start, stop, items, kind=block.kind, key=block.key, side=block.side)
+
+
+class _Picked(Sequence[str]):
+    """Some of a block's row labels, read when asked for (labels are built lazily)."""
+
+    def __init__(self, items: Sequence[str], picked: list[int]) -> None:
+        self._items = items
+        self._picked = picked
+
+    def __len__(self) -> int:
+        return len(self._picked)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self._items[i] for i in self._picked[index]]
+        return self._items[self._picked[index]]
+
+
+def _hash_weights(num_cols: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """Two fixed random 64-bit weights per column, for row keys (:func:`_row_keys`)."""
+    rng = np.random.default_rng(20261202)
+    return (
+        rng.integers(1, 2**63, size=num_cols, dtype=np.uint64) | np.uint64(1),
+        rng.integers(1, 2**63, size=num_cols, dtype=np.uint64) | np.uint64(1),
     )
 
 
-def _scenario_name(instance: Instance) -> str:
-    name = instance.name
-    return name[name.rfind("[") + 1 : -1] if name.endswith("]") else name
+def _row_keys(
+    matrix: sp.csr_matrix,
+    lower: FloatArray,
+    upper: FloatArray,
+    weights: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]],
+) -> npt.NDArray[np.uint64]:
+    """A 128-bit key per row (rows x 2) from its entries and bounds: equal rows have equal keys, and
+    different rows equal keys with probability about 2**-100 (each entry's column weight times
+    its value's bits, summed modulo 2**64, twice with independent weights)."""
+    bits = np.ascontiguousarray(matrix.data, dtype=np.float64).view(np.uint64)
+    keys = []
+    for weight, salt in zip(weights, (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F), strict=True):
+        with np.errstate(over="ignore"):
+            term = weight[matrix.indices] * (bits ^ np.uint64(salt))
+            term ^= term >> np.uint64(29)
+            running = np.concatenate(([np.uint64(0)], np.cumsum(term, dtype=np.uint64)))
+            per_row = running[matrix.indptr[1:]] - running[matrix.indptr[:-1]]
+            bounds = (
+                np.ascontiguousarray(lower, dtype=np.float64).view(np.uint64) * np.uint64(salt)
+                + np.ascontiguousarray(upper, dtype=np.float64).view(np.uint64)
+                * np.uint64(0xFF51AFD7ED558CCD)
+            )
+            keys.append(per_row + bounds)
+    return np.stack(keys, axis=1)
 
 
 def _decision_groups(base: MultiYearModel) -> tuple[IntArray, IntArray, IntArray, IntArray]:

@@ -4,7 +4,7 @@ A scenario's instance is the instance with the scenario's constraint overrides p
 its cost factors applied to every option's yearly annual cost (``annual_cost`` becomes the list of
 indexed, factored yearly costs; transition, setup and termination costs are unchanged). Two
 scenarios are indistinguishable at year t when their data agree in every year up to t
-(:func:`portfolio.domain.year_values`): that is the information structure, a tree whose nodes at
+(every yearly limit, and every option's cost): that is the information structure, a tree whose nodes at
 year t are the classes of indistinguishable scenarios (models/scenarios.md, "Information").
 """
 
@@ -14,14 +14,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from portfolio.domain import (
+    SECTORS,
     Constraints,
     Instance,
     Scenario,
     is_per_year,
+    limit_values,
     value_in_year,
-    year_values,
 )
+from portfolio.linear import BoolArray, FloatArray, IntArray
 
 
 def scenario_instance(instance: Instance, scenario: Scenario) -> Instance:
@@ -204,19 +208,67 @@ class ScenarioTree:
         return None
 
 
-def build_tree(instance: Instance, instances: Sequence[Instance]) -> ScenarioTree:
-    """The scenario tree of ``instance``'s scenarios, from their instances' yearly data."""
+def limits_instance(instance: Instance, scenario: Scenario) -> Instance:
+    """The instance with the scenario's limits in place and its options untouched: with
+    :func:`cost_factors` on the base table, what the compiler needs (cheaper than
+    :func:`scenario_instance`, which rewrites every factored option)."""
+    return instance.model_copy(
+        update={
+            "constraints": _constraints(instance.constraints, scenario),
+            "scenarios": None,
+            "risk": None,
+        }
+    )
+
+
+def cost_factors(instance: Instance, scenario: Scenario, sector_of_option: IntArray) -> FloatArray:
+    """The scenario's factor on each option's annual cost in each year (options x years), given
+    each option's sector (its index in :data:`portfolio.domain.SECTORS`)."""
+    assert instance.horizon is not None
+    years = instance.horizon.years
+    by_sector = np.array(
+        [[scenario.factor(sector, t) for t in range(years)] for sector in SECTORS],
+        dtype=np.float64,
+    )
+    return np.asarray(by_sector[sector_of_option], dtype=np.float64)
+
+
+def build_tree(instance: Instance, sector_cost: BoolArray | None = None) -> ScenarioTree:
+    """The scenario tree of ``instance``'s scenarios.
+
+    Scenario data differ only in the limits they override and in their cost factors, so two
+    scenarios agree in year t when every yearly limit has the same value and every sector that
+    has an option with a non-zero cost that year has the same factor.
+
+    Args:
+        instance: the instance with its scenarios.
+        sector_cost: ``sector_cost[k, t]``: some option of sector k costs something in year t
+            (computed from the instance when not given).
+    """
     scenarios = instance.scenarios or []
     assert instance.horizon is not None
     years = instance.horizon.years
-    history: list[tuple[object, ...]] = [() for _ in instances]
-    node = [[0] * years for _ in instances]
+    if sector_cost is None:
+        sector_cost = np.zeros((len(SECTORS), years), dtype=np.bool_)
+        sectors = {mode.id: SECTORS.index(mode.sector) for mode in instance.modes}
+        for service in instance.services:
+            for option in service.options:
+                for t in range(years):
+                    if option.annual_cost_in_year(t) != 0:
+                        sector_cost[sectors[option.mode], t] = True
+    history: list[tuple[object, ...]] = [() for _ in scenarios]
+    node = [[0] * years for _ in scenarios]
     node_year: list[int] = []
     members: list[tuple[int, ...]] = []
+    limited = [limits_instance(instance, s) for s in scenarios]
     for t in range(years):
         seen: dict[tuple[object, ...], int] = {}
-        for s, inst in enumerate(instances):
-            history[s] = (*history[s], year_values(inst, t))
+        for s, scenario in enumerate(scenarios):
+            factors = tuple(
+                scenario.factor(sector, t) if sector_cost[k, t] else 1.0
+                for k, sector in enumerate(SECTORS)
+            )
+            history[s] = (*history[s], (limit_values(limited[s], t), factors))
             key = history[s]
             if key not in seen:
                 seen[key] = len(node_year)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import cached_property
 from typing import Any, Self
 
 import numpy as np
@@ -21,6 +22,7 @@ from portfolio.multiyear.schedule import MultiYearPlan, ServicePath
 from portfolio.params import SolveParams
 from portfolio.result import BackendResult, Explanation, Plan, SolveResult, Status
 from portfolio.scenarios.compile import ScenarioModel, compile_scenarios
+from portfolio.scenarios.data import scenario_instance
 from portfolio.scenarios.verify import ScenarioVerification, verify_scenarios
 
 ScenarioPaths = Sequence[Sequence[ServicePath]]
@@ -70,7 +72,12 @@ class Scenarios(Formulation[ScenarioPaths, ScenarioVerification]):
         return self.compiled.decode(x)
 
     def verify(self, decision: ScenarioPaths) -> ScenarioVerification:
-        return verify_scenarios(self.instance, decision)
+        return verify_scenarios(self.instance, decision, self.scenario_instances)
+
+    @cached_property
+    def scenario_instances(self) -> tuple[Instance, ...]:
+        """Each scenario's instance, as the verifier reads it (built once)."""
+        return tuple(scenario_instance(self.instance, s) for s in self.instance.scenarios or [])
 
     def start_vector(self, x: FloatArray, decision: ScenarioPaths) -> FloatArray:
         return self.compiled.encode(decision)

@@ -65,13 +65,17 @@ def decisions_in(instance: Instance, path: ServicePath, year: int) -> set[Decide
 
 
 def verify_scenarios(
-    instance: Instance, paths: Sequence[Sequence[ServicePath]]
+    instance: Instance,
+    paths: Sequence[Sequence[ServicePath]],
+    instances: Sequence[Instance] | None = None,
 ) -> ScenarioVerification:
     """Check a plan given as each scenario's decisions.
 
     Args:
         instance: the instance, with a horizon and scenarios.
         paths: per scenario (file order), one :class:`ServicePath` per service.
+        instances: each scenario's instance
+            (:func:`portfolio.scenarios.data.scenario_instance`), when the caller has them.
 
     Raises:
         ValueError: the instance has no scenarios, or ``paths`` has the wrong length.
@@ -82,7 +86,8 @@ def verify_scenarios(
         raise ValueError("verify_scenarios needs an instance with a horizon and scenarios")
     if len(paths) != len(scenarios):
         raise ValueError(f"the plan has {len(paths)} scenarios; the instance has {len(scenarios)}")
-    instances = [scenario_instance(instance, s) for s in scenarios]
+    if instances is None:
+        instances = [scenario_instance(instance, s) for s in scenarios]
     verdicts = tuple(
         verify_schedule(inst, own) for inst, own in zip(instances, paths, strict=True)
     )
@@ -92,7 +97,7 @@ def verify_scenarios(
         for line in verdict.violations
     ]
     years = horizon.years
-    data = [[year_values(inst, t) for t in range(years)] for inst in instances]
+    data = [year_values(inst) for inst in instances]
     for a in range(len(scenarios)):
         for b in range(a + 1, len(scenarios)):
             for d in range(years):
