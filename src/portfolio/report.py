@@ -566,9 +566,11 @@ def format_scenarios(instance: Instance, result: SolveResult, color: bool = Fals
            or d.start_year > first]
     kept = len(plans.here_and_now) - len(now)
     lines += ["", paint(f"Commit now ({first}), whichever scenario comes:", _BOLD)]
-    lines += [f"  - {decision.words}" for decision in now] or ["  - no change"]
-    if kept:
-        lines.append(f"  ({kept} more keep their current arrangement for {first})")
+    lines += [f"  - {decision.words}" for decision in now] or [
+        f"  - no change: every service keeps its current arrangement in {first}"
+    ]
+    if kept and now:
+        lines.append(f"  ({kept} more keep their current arrangement in {first})")
     for scenario, outcome, own in zip(
         scenarios, plans.outcomes, [scenario_instance(instance, s) for s in scenarios], strict=True
     ):

@@ -442,11 +442,16 @@ def format_appraisal(appraisal: Appraisal, currency: str | None = None) -> str:
     unit = f" ({currency})" if currency else ""
 
     def fig(value: float | None) -> str:
-        return "-" if value is None else f"{value:,.1f}"
+        if value is None:
+            return "-"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.4g}" if value != 0 else "0"
 
     lines = [
         f"{appraisal.instance}: appraisal under {len(appraisal.scenarios)} funding scenarios "
-        f"({label_of(appraisal.risk)}; {appraisal.sense} the objective{unit})",
+        f"(risk measure {label_of(appraisal.risk)}; objective {appraisal.sense}d{unit})",
+        "EVPI, VSS and the value of flexibility are gains in the objective's units (>= 0).",
         "",
     ]
     rows = [
