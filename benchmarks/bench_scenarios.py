@@ -38,7 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BOROUGH = ROOT / "instances" / "example_borough_scenarios.yaml"
 
 
-def _solve_case(name: str, instance: Instance, gap: float, args: argparse.Namespace) -> dict[str, Any]:
+def _solve_case(
+    name: str, instance: Instance, gap: float, args: argparse.Namespace
+) -> dict[str, Any]:
     params = SolveParams(
         time_limit=args.time_limit, rel_gap=gap, explain_infeasible=False, prefer="none"
     )

@@ -360,12 +360,14 @@ def test_solve_and_appraise_from_the_command_line(tmp_path: Path) -> None:
 def test_appraise_names_a_file_without_scenarios(tmp_path: Path, examples: Path) -> None:
     done = _run("appraise", str(examples / "example_borough.yaml"))
     assert done.returncode == 2
-    assert "example_borough.yaml" in done.stderr and "no funding scenarios" in done.stderr
+    assert "example_borough.yaml" in done.stderr
+    assert "no funding scenarios" in done.stderr
     bad = tmp_path / "bad.json"
     data = one_service()
     data["scenarios"][0]["probability"] = 0.2
     bad.write_text(json.dumps(data))
     done = _run("solve", str(bad))
     assert done.returncode == 2
-    assert "bad.json" in done.stderr and "probabilities sum to 0.7" in done.stderr
+    assert "bad.json" in done.stderr
+    assert "probabilities sum to 0.7" in done.stderr
     assert "Traceback" not in done.stderr

@@ -926,18 +926,18 @@ def _check_scenarios(instance: Instance, add: Any) -> None:
                 _check_min_below_max(low, high)
             except ValueError as exc:
                 add(item, f"constraints.sector_share.{sector}", str(exc))
-        for key, bound in own.limits.items():
+        for key, override in own.limits.items():
             field = f"constraints.limits.{key}"
             if not key.isdigit() or int(key) >= len(base.limits):
                 rows = (f"positions 0 to {len(base.limits) - 1}" if base.limits
                         else "the instance has no limits rows")
                 add(item, field, f"there is no limits row at position '{shown(key)}' ({rows})")
                 continue
-            lists += [(f"{field}.max", bound.max), (f"{field}.min", bound.min)]
+            lists += [(f"{field}.max", override.max), (f"{field}.min", override.min)]
             row = base.limits[int(key)]
             try:
-                _check_min_below_max(bound.min if bound.min is not None else row.min,
-                                     bound.max if bound.max is not None else row.max)
+                _check_min_below_max(override.min if override.min is not None else row.min,
+                                     override.max if override.max is not None else row.max)
             except ValueError as exc:
                 add(item, field, str(exc))
         factor = scenario.cost_factor

@@ -39,7 +39,6 @@ from portfolio.heuristic import lp_then_fix
 from portfolio.io import instance_from_data, load_instance
 from portfolio.linear import FloatArray, Sense
 from portfolio.multiyear.formulation import MultiYear
-from portfolio.scenarios.formulation import Scenarios
 from portfolio.params import SolveParams
 from portfolio.prefer import fewest_changes
 from portfolio.result import (
@@ -51,6 +50,7 @@ from portfolio.result import (
     join_notes,
     relative_gap,
 )
+from portfolio.scenarios.formulation import Scenarios
 
 #: The note the result's ``notes`` (and ``detail``) start with when a cancel request stopped
 #: the solve.

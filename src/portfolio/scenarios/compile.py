@@ -267,14 +267,14 @@ def compile_scenarios(
         (comp.model.objective, float(comp.model.objective_offset)) for comp in compiled
     )
     objective = np.zeros(num_shared)
-    offset = 0.0
+    objective_offset = 0.0
     eta = -1
     shortfall = np.zeros(0, dtype=np.int64)
     num_cols = num_shared
     if risk is None or risk == "expected":
         for s in range(num_scen):
             np.add.at(objective, colmap[s], probs[s] * objectives[s][0])
-            offset += float(probs[s]) * objectives[s][1]
+            objective_offset += float(probs[s]) * objectives[s][1]
     else:
         maximise = sense is Sense.MAXIMISE
         eta = num_shared
@@ -337,7 +337,7 @@ def compile_scenarios(
     model = LinearModel(
         sense=sense,
         objective=objective,
-        objective_offset=offset,
+        objective_offset=objective_offset,
         matrix=matrix,
         row_lower=lower,
         row_upper=upper,

@@ -4,7 +4,8 @@ A scenario's instance is the instance with the scenario's constraint overrides p
 its cost factors applied to every option's yearly annual cost (``annual_cost`` becomes the list of
 indexed, factored yearly costs; transition, setup and termination costs are unchanged). Two
 scenarios are indistinguishable at year t when their data agree in every year up to t
-(every yearly limit, and every option's cost): that is the information structure, a tree whose nodes at
+(every yearly limit, and every option's cost): that is the information structure, a tree whose
+nodes at
 year t are the classes of indistinguishable scenarios (models/scenarios.md, "Information").
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -81,8 +83,9 @@ def _constraints(base: Constraints, scenario: Scenario) -> Constraints:
         update["sector_share"] = shares
     if own.limits:
         rows = list(base.limits)
-        for key, bound in own.limits.items():
-            given = {k: v for k, v in (("min", bound.min), ("max", bound.max)) if v is not None}
+        for key, override in own.limits.items():
+            given = {k: v for k, v in (("min", override.min), ("max", override.max))
+                     if v is not None}
             rows[int(key)] = rows[int(key)].model_copy(update=given)
         update["limits"] = rows
     return base.model_copy(update=update)
@@ -102,7 +105,7 @@ def mean_instance(instance: Instance) -> Instance:
     assert instance.horizon is not None
     years = instance.horizon.years
 
-    def mean(values: Sequence[tuple[float, object]], count: bool = False) -> object:
+    def mean(values: Sequence[tuple[float, Any]], count: bool = False) -> Any:
         given = [(p, v) for p, v in values if v is not None]
         if not given:
             return None

@@ -44,7 +44,7 @@ def random_scenario_data(
     # Give the base a little room, so that the harder branches keep a plan.
     budget = [b * (1 + cut) for b in budget]
     data["constraints"]["budget"] = [round(b, 1) for b in budget]
-    scenarios = []
+    scenarios: list[dict[str, Any]] = []
     for path in itertools.product(*(range(k) for k in branching)):
         probability = float(np.prod([1.0 / k for k in branching]))
         factor_budget = [1.0] * years
@@ -66,7 +66,7 @@ def random_scenario_data(
                 "cost_factor": {"private": [round(f, 4) for f in factor_cost]},
             }
         )
-    total = sum(s["probability"] for s in scenarios)
+    total = sum(float(s["probability"]) for s in scenarios)
     scenarios[-1]["probability"] += 1.0 - total
     data["scenarios"] = scenarios
     data["name"] = (
