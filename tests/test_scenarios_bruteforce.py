@@ -22,7 +22,11 @@ enumerator's answers by ``python tests/test_scenarios_bruteforce.py``.
 from __future__ import annotations
 
 import copy
+import itertools
+import json
 import random
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -474,6 +478,36 @@ def test_the_generated_cases_cover_what_issue_9_asks() -> None:
     )
 
 
+@pytest.mark.parametrize("name", [*NAMED, *(f"seed{s}" for s in SEEDS)])
+def test_the_pruned_search_equals_the_plain_product(name: str) -> None:
+    """Every combination of feasible plans, one per scenario, checked pairwise: the same optimum.
+
+    The enumerator keeps one plan per sequence of decisions other scenarios see; this checks that
+    the reduction is exact, and that its optimal plans are non-anticipative and feasible.
+    """
+    data = all_cases()[name]
+    a = answer(name)
+    paths = [sb.service_paths(s, data["horizon"]) for s in data["services"]]
+    per_scenario = []
+    for scenario in a.scenarios:
+        plans = sb.feasible_plans(data, scenario, paths)
+        per_scenario.append([(value, sb.decisions(data, plan)) for value, plan in plans])
+    pairs = [(j, k, a.common[j][k] + 1) for j in range(len(a.scenarios)) for k in range(j)]
+    masses = [s.probability for s in a.scenarios]
+    best: float | None = None
+    for chosen in itertools.product(*per_scenario):
+        if all(chosen[j][1][:depth] == chosen[k][1][:depth] for j, k, depth in pairs):
+            value = sb.combine([v for v, _ in chosen], masses, a.sense, a.risk)
+            best = value if sb.better(value, best, a.sense) else best
+    if best is None:
+        assert a.recourse is None
+        return
+    assert a.recourse == pytest.approx(best, rel=1e-12)
+    assert sb.is_non_anticipative(data, a.recourse_plans)
+    for k, plan in enumerate(a.recourse_plans):
+        assert sb.scenario_value(data, k, plan) == pytest.approx(a.recourse_values[k])
+
+
 def objective_of(data: dict[str, Any]) -> str:
     """max or min."""
     return sb.objective_sense(data)
@@ -610,8 +644,13 @@ def test_one_scenario_and_identical_scenarios_are_the_multi_year_plan(backend: s
         assert result.objective == pytest.approx(reference.objective, rel=REL)
 
 
-def _report() -> None:
-    """Print every case with the enumerator's answers (for cross-checking by hand)."""
+def _report(folder: str | None = None) -> None:
+    """Print every case with the enumerator's answers; with a folder, also write the cases there.
+
+    ``python tests/test_scenarios_bruteforce.py [FOLDER]`` writes ``FOLDER/<case>.json`` (the
+    instance, for ``portfolio solve``) and ``FOLDER/answers.json``.
+    """
+    answers = {}
     for name, data in all_cases().items():
         a = answer(name)
         depths = sorted({a.common[j][k] for j in range(len(a.common)) for k in range(j)})
@@ -621,7 +660,18 @@ def _report() -> None:
             f"common={depths} recourse={a.recourse} wait_and_see={a.wait_and_see} "
             f"evpi={a.evpi} alone={a.alone}"
         )
+        answers[name] = {
+            "recourse": a.recourse,
+            "wait_and_see": a.wait_and_see,
+            "evpi": a.evpi,
+            "alone": a.alone,
+            "recourse_values": a.recourse_values,
+        }
+        if folder is not None:
+            Path(folder, f"{name}.json").write_text(json.dumps(data, indent=1) + "\n")
+    if folder is not None:
+        Path(folder, "answers.json").write_text(json.dumps(answers, indent=1) + "\n")
 
 
 if __name__ == "__main__":
-    _report()
+    _report(sys.argv[1] if len(sys.argv) > 1 else None)
