@@ -422,22 +422,28 @@ def plan_value(
             checks.append(_ge(figure, value_at(limit.get("min"), t)))
         if not all(checks):
             return None
-        if objective == "maximise_outcome":
-            value = outcome
-        elif objective == "minimise_cost":
-            value = spend + paid + setup + fees
-        else:
-            ((_, terms),) = objective.items()
-            value = 0.0
-            for name, weight in terms.items():
-                if name == "setup_cost":
-                    value += weight * setup
-                elif name == "termination_cost":
-                    value += weight * fees
-                else:
-                    value += weight * sum(_figure(r, name, weighted=True) for r in year)
+        value = _year_objective(objective, year, {"setup_cost": setup, "termination_cost": fees})
         total += (1.0 + rate) ** -t * value
     return total
+
+
+def _year_objective(objective: Any, year: Sequence[_Year], once: dict[str, float]) -> float:
+    """One year's objective: every objective is a weighted sum of figures.
+
+    ``maximise_outcome`` is the weighted outcome; ``minimise_cost`` is annual + transition +
+    setup + termination cost; ``once`` holds the year's setup and termination money, which
+    belong to no option.
+    """
+    if objective == "maximise_outcome":
+        terms = {"outcome": 1.0}
+    elif objective == "minimise_cost":
+        terms = dict.fromkeys(("annual_cost", "transition_cost", *once), 1.0)
+    else:
+        ((_, terms),) = objective.items()
+    return sum(
+        weight * (once[name] if name in once else sum(_figure(r, name, True) for r in year))
+        for name, weight in terms.items()
+    )
 
 
 # ---------------------------------------------------------------------- risk measures
