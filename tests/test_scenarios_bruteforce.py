@@ -227,7 +227,7 @@ RISKS: list[Any] = ["expected", "worst_case", {"cvar": 0.5}, {"cvar": 0.3}]
 OBJECTIVES: list[Any] = ["maximise_outcome", "minimise_cost"]
 
 
-def scenario_case(seed: int) -> dict[str, Any]:
+def scenario_case(seed: int, extras: bool = True, stream: int = 6261) -> dict[str, Any]:
     """A seeded tiny scenario instance: 2 services, 3 years, 2-3 scenarios.
 
     Seeds 0-15 run through every (risk measure, objective, divergence year 1 or 2); later seeds
@@ -343,7 +343,41 @@ def scenario_case(seed: int) -> dict[str, Any]:
         scenarios.append(scenario)
     data["scenarios"] = scenarios
     data["name"] = f"tiny scenarios {seed}"
+    if extras:
+        _more_overrides(data, random.Random(stream + seed), diverge)
     return data
+
+
+def _more_overrides(data: dict[str, Any], rng: random.Random, diverge: int) -> None:
+    """Scenario overrides of limits other than the budget, from the divergence year on.
+
+    A scenario that cuts the budget may also cut the transition budget, tighten a ``limits``
+    row (given whole, at its position) or a sector's share of spend. Only limits the base data
+    set are overridden, so that the scenarios agree before the divergence year.
+    """
+    cons = data["constraints"]
+    if rng.random() < 0.4:
+        return
+    if rng.random() < 0.5:
+        cons["limits"] = [{"metric": "transition_cost", "max": 30}]
+    if rng.random() < 0.5:
+        cons["sector_share"] = {"private": {"max": 0.8}}
+    for scenario in data["scenarios"]:
+        if scenario["name"] != "cut":
+            continue
+        override = scenario["constraints"]
+        tight = [t >= diverge for t in range(3)]
+        if "transition_budget" in cons and rng.random() < 0.5:
+            base = cons["transition_budget"]
+            override["transition_budget"] = [
+                round(0.6 * (sb.value_at(base, t) or 0)) if late else sb.value_at(base, t)
+                for t, late in enumerate(tight)
+            ]
+        if "limits" in cons and rng.random() < 0.7:
+            caps = [15 if late else 30 for late in tight]
+            override["limits"] = [{"metric": "transition_cost", "max": caps}]
+        if "sector_share" in cons and rng.random() < 0.7:
+            override["sector_share"] = {"private": {"max": [0.65 if x else 0.8 for x in tight]}}
 
 
 NAMED = {
@@ -355,6 +389,7 @@ NAMED = {
     "break_worst": lambda: break_case(risk="worst_case"),
     "predecessor": predecessor_case,
     "identical": identical_case,
+    "na_infeasible": lambda: scenario_case(16, extras=False),
     "year0": year0_case,
 }
 SEEDS = range(24)
@@ -456,7 +491,7 @@ def test_the_generated_cases_cover_what_issue_9_asks() -> None:
     assert {answer(n).common[0][1] for n in generated} == {0, 1}  # diverging in year 1 or 2
     assert any("cost_factor" in s for d in generated.values() for s in d["scenarios"])
     solved = [n for n in cases if answer(n).recourse is not None]
-    assert len(solved) >= len(cases) - 3
+    assert len(solved) >= len(cases) - 4  # a few infeasible cases, not many
     # non-anticipativity binds: the stochastic optimum is worse than each scenario's own
     binding = [n for n in solved if answer(n).evpi > 1e-6]
     assert len([n for n in binding if objective_of(cases[n]) == "max"]) >= 2
@@ -469,6 +504,17 @@ def test_the_generated_cases_cover_what_issue_9_asks() -> None:
         and abs(sb.solve(cases[n], lead_times=False).recourse - answer(n).recourse) > 1e-6
     ]
     assert lead
+    # scenarios override other limits than the budget, in cases with a plan
+    overridden = {
+        key
+        for n in solved
+        for scenario in cases[n]["scenarios"]
+        for key in scenario.get("constraints", {})
+    }
+    assert overridden >= {"budget", "transition_budget", "limits", "sector_share"}
+    # every scenario has a plan alone, but no non-anticipative plan exists
+    assert answer("na_infeasible").recourse is None
+    assert None not in answer("na_infeasible").alone
     # a breakable contract is broken in some scenario of some optimal plan
     assert any(
         path.broken is not None
