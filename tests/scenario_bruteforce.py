@@ -130,14 +130,14 @@ def _scenario_constraints(base: dict[str, Any], override: dict[str, Any], name: 
         elif key == "sector_share":
             shares = merged.setdefault("sector_share", {})
             for sector, bounds in value.items():
-                shares[sector] = copy.deepcopy(bounds)
+                # The bounds given replace the instance's; a bound not given stays.
+                shares[sector] = {**shares.get(sector, {}), **copy.deepcopy(bounds)}
         elif key == "limits":
-            rows = merged.get("limits", [])
-            if len(value) != len(rows):
-                raise ValueError(f"scenario {name}: limits has {len(value)} rows, not {len(rows)}")
-            merged["limits"] = [
-                dict(row, **(change or {})) for row, change in zip(rows, value, strict=True)
-            ]
+            # {position: {max, min}}: the bounds given replace that row's.
+            rows = [dict(row) for row in merged.get("limits", [])]
+            for position, change in value.items():
+                rows[int(position)].update(copy.deepcopy(change))
+            merged["limits"] = rows
         else:
             raise ValueError(f"scenario {name}: constraints.{key} is not a yearly limit")
     return merged

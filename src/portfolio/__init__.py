@@ -52,6 +52,7 @@ from portfolio.result import (
     StopReason,
     Timings,
 )
+from portfolio.scenarios.appraise import Appraisal, appraise
 from portfolio.solve import solve
 from portfolio.tradeoff import Frontier, frontier
 from portfolio.verify import Verification, verify_plan
@@ -63,6 +64,8 @@ __version__ = "0.1.0"
 # The user's API. The compiled model (``portfolio.compile.CompiledModel``,
 # ``portfolio.linear.LinearModel``, ...) is internal: import it from its module.
 __all__ = [
+    "Appraisal",
+    "appraise",
     "Backend",
     "BackendOptionError",
     "BackendUnavailableError",

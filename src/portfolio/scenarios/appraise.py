@@ -24,6 +24,7 @@ long-contracts problems) go through :func:`portfolio.executors.solve_many`, so `
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -36,7 +37,7 @@ from portfolio.clock import Clock
 from portfolio.domain import Instance, Option
 from portfolio.errors import PortfolioError
 from portfolio.executors import BatchItem, ItemResult, solve_many
-from portfolio.io import dump_instance
+from portfolio.io import dump_instance, instance_from_data, load_instance
 from portfolio.multiyear.schedule import ServicePath
 from portfolio.params import SolveParams
 from portfolio.result import SolveResult
@@ -182,7 +183,7 @@ def has_shorter(instance: Instance, service_id: str) -> bool:
 
 
 def appraise(
-    instance: Instance,
+    instance: Instance | str | os.PathLike[str] | Mapping[str, Any],
     params: SolveParams | None = None,
     *,
     backend: str = "highs",
@@ -195,7 +196,8 @@ def appraise(
     """Appraise an instance with funding scenarios (see the module docstring).
 
     Args:
-        instance: a validated instance with a horizon and scenarios.
+        instance: an instance with a horizon and scenarios (an :class:`Instance`, a path to an
+            instance file, or the parsed data).
         params: solve parameters for every solve (its gap bounds how exact the figures are).
         backend: the solver backend.
         executor, workers, scheduler: how the independent solves are spread
@@ -205,8 +207,13 @@ def appraise(
         progress: called with a line of text as each solve ends.
 
     Raises:
-        PortfolioError: the instance has no scenarios.
+        InstanceFileError, ValidationError: bad input.
+        PortfolioError: the instance has no scenarios, or the recourse problem has no plan.
     """
+    if isinstance(instance, Mapping):
+        instance = instance_from_data(instance)
+    elif not isinstance(instance, Instance):
+        instance = load_instance(instance)
     if not instance.scenarios or instance.horizon is None:
         raise PortfolioError(
             "appraise needs an instance with a horizon and funding scenarios (scenarios: [...])"
