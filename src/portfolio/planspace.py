@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from portfolio.backends import Backend, Feature, get_backend
+from portfolio.decisions import Decisions
 from portfolio.domain import OPTION_FIGURES, Instance, WeightedObjective
 from portfolio.errors import ParameterError
 from portfolio.linear import FloatArray, LinearModel, RowBlock, Sense
@@ -288,8 +289,12 @@ class PlanSpace:
         """The decisions of a verified plan, as :meth:`verify` takes them."""
         plan = verdict.plan
         if self.multi_year:
-            return list(plan.paths)
-        return [plan.options[service.id] for service in self.instance.services]
+            made = {i: year - plan.start_year for i, year in plan.investments.items()}
+            return Decisions(plan.paths, made)
+        return Decisions(
+            [plan.options[service.id] for service in self.instance.services],
+            dict.fromkeys(plan.investments, 0),
+        )
 
     def encode(self, decisions: Any) -> FloatArray | None:
         """Column values of a plan (None when it cannot be encoded)."""

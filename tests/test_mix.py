@@ -1,0 +1,299 @@
+"""The vehicle cap, investments and prevention effects (issue 14) against brute force.
+
+Every case is solved on every backend and compared with :mod:`mix_oracle`, an enumerator that
+imports nothing from ``portfolio`` and lists every plan and every set of investments (with the
+year each is made). The named cases are built so that each feature binds: removing it changes
+the optimum (``test_each_feature_binds``, on the oracle alone), and their optima are derived by
+hand in the comments.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from mix_oracle import brute_force
+
+import portfolio
+from portfolio import SolveParams, Status
+
+
+def _option(mode: str, cost: float, outcome: float, transition: float = 0.0) -> dict[str, Any]:
+    return {"mode": mode, "annual_cost": cost, "outcome": outcome, "transition_cost": transition}
+
+
+def _modes(**extra: dict[str, Any]) -> list[dict[str, Any]]:
+    modes = [
+        {"id": "inhouse", "sector": "public"},
+        {"id": "vcs", "sector": "voluntary"},
+        {"id": "private", "sector": "private"},
+        {"id": "cease", "sector": "public", "ceases_service": True},
+    ]
+    for mode in modes:
+        mode.update(extra.get(mode["id"], {}))
+    return modes
+
+
+def _service(sid: str, *options: dict[str, Any], current: str = "inhouse") -> dict[str, Any]:
+    return {"id": sid, "current_mode": current, "options": list(options)}
+
+
+# ---------------------------------------------------------------------- single period
+def cap_binds() -> dict[str, Any]:
+    """Each service is best in its own mode (outcomes 5): with at most two vehicles one service
+    takes its second best (4). Ceasing does not count, so 'c' may cease (outcome 4.5) instead.
+    Optimum 5 + 5 + 4.5 = 14.5 (without the cap 15)."""
+    return {
+        "modes": _modes(),
+        "services": [
+            _service("a", _option("inhouse", 10, 5), _option("vcs", 10, 4)),
+            _service("b", _option("vcs", 10, 5), _option("inhouse", 10, 4)),
+            _service("c", _option("private", 10, 5), _option("inhouse", 10, 4),
+                     _option("cease", 0, 4.5)),
+        ],
+        "constraints": {"max_modes_used": 2},
+    }
+
+
+def investment_binds() -> dict[str, Any]:
+    """The voluntary sector can take one service; a fund (cost 3) lets it take two. Transition
+    budget 4 allows the fund. Optimum: a and b both in vcs (6 + 6) + c private (2.5) = 14.5
+    (without the fund: 6 + 3 + 2.5 = 11.5)."""
+    return {
+        "modes": _modes(vcs={"max_services": 1}),
+        "services": [
+            _service("a", _option("inhouse", 10, 3), _option("vcs", 10, 6)),
+            _service("b", _option("inhouse", 10, 3), _option("vcs", 10, 6)),
+            _service("c", _option("inhouse", 10, 2), _option("private", 12, 2.5)),
+        ],
+        "constraints": {"transition_budget": 4},
+        "investments": [{"id": "fund", "mode": "vcs", "cost": 3, "max_services": 1}],
+    }
+
+
+def effect_binds() -> dict[str, Any]:
+    """Budget 25: public health in the voluntary sector (cost 12) saves 4 on children's care, so it fits
+    (12 + 15 - 4 = 23) and gains 2 x weight 2 = 4 there. Optimum 3 + 8 + 4 = 15 (without the
+    effect the voluntary option is over budget: 4 + 8 = 12)."""
+    return {
+        "modes": _modes(),
+        "services": [
+            _service("health", _option("inhouse", 9, 4), _option("vcs", 12, 3)),
+            {**_service("children", _option("inhouse", 15, 4)), "weight": 2},
+        ],
+        "constraints": {"budget": 25},
+        "effects": [{"when": {"service": "health", "mode": "vcs"}, "on": "children",
+                     "saving": 4, "outcome": 2}],
+    }
+
+
+def everything_minimise_cost() -> dict[str, Any]:
+    """minimise_cost with all three: private is cheapest for all but capped at one service; the
+    fund (cost 2) raises the spend cap; the effect saves 3 when 'a' is in vcs."""
+    return {
+        "modes": _modes(private={"max_services": 1, "max_spend": 10}),
+        "services": [
+            _service("a", _option("inhouse", 10, 1), _option("vcs", 9, 1),
+                     _option("private", 7, 1, 1)),
+            _service("b", _option("inhouse", 10, 1), _option("private", 6, 1, 1)),
+            _service("c", _option("inhouse", 8, 1), _option("private", 5, 1, 1)),
+        ],
+        "constraints": {"max_modes_used": 2, "min_outcome": 3},
+        "investments": [
+            {"id": "market", "mode": "private", "cost": 2, "max_services": 1, "max_spend": 6}
+        ],
+        "effects": [{"when": {"service": "a", "mode": "vcs"}, "on": "b", "saving": 3}],
+        "objective": "minimise_cost",
+    }
+
+
+# ---------------------------------------------------------------------- multi-year
+def _horizon(case: dict[str, Any], years: int = 3) -> dict[str, Any]:
+    case["horizon"] = {"start_year": 2026, "years": years, "discount_rate": 0.05}
+    return case
+
+
+def delayed_investment() -> dict[str, Any]:
+    """Three years; the fund takes a year to work: made in 2026, vcs takes a second service from
+    2027. Transition budget 3 a year (the fund's cost 3 fits in one year only with no move)."""
+    return _horizon({
+        "modes": _modes(vcs={"max_services": 1}),
+        "services": [
+            _service("a", _option("inhouse", 10, 3), _option("vcs", 10, 6, 1)),
+            _service("b", _option("inhouse", 10, 3), _option("vcs", 10, 6, 1)),
+        ],
+        "constraints": {"transition_budget": 3},
+        "investments": [{"id": "fund", "mode": "vcs", "cost": 3, "max_services": 1,
+                         "years_to_effect": 1}],
+    })
+
+
+def lagged_saving() -> dict[str, Any]:
+    """The saving lands two years after the arrangement: only the 2026 arrangement's saving
+    counts (in 2028), so the budget of 2028 binds and 2028's choice depends on 2026's."""
+    return _horizon({
+        "modes": _modes(),
+        "services": [
+            _service("health", _option("inhouse", 9, 4), _option("vcs", 11, 3.5)),
+            _service("children", _option("inhouse", 15, 4), _option("private", 18, 6)),
+            _service("roads", _option("inhouse", 5, 1), _option("private", 4, 1)),
+        ],
+        "constraints": {"budget": [30, 30, 28]},
+        "effects": [{"when": {"service": "health", "mode": "vcs"}, "on": "children",
+                     "saving": 4, "outcome": 1, "lag_years": 2}],
+    })
+
+
+def yearly_cap() -> dict[str, Any]:
+    """A cap of three vehicles, then two, then one (a list), with a lagged outcome gain."""
+    return _horizon({
+        "modes": _modes(),
+        "services": [
+            _service("a", _option("inhouse", 10, 5), _option("vcs", 10, 4)),
+            _service("b", _option("vcs", 10, 5), _option("inhouse", 10, 4)),
+            _service("c", _option("private", 10, 5), _option("inhouse", 10, 4)),
+        ],
+        "constraints": {"max_modes_used": [3, 2, 1]},
+        "effects": [{"when": {"service": "b", "mode": "vcs"}, "on": "c", "outcome": 0.5,
+                     "lag_years": 1}],
+    })
+
+
+def everything_multi_year() -> dict[str, Any]:
+    """minimise_cost over three years with the cap, a delayed fund and a lagged saving."""
+    case = everything_minimise_cost()
+    case["investments"][0]["years_to_effect"] = 1
+    case["effects"][0]["lag_years"] = 1
+    return _horizon(case)
+
+
+NAMED: dict[str, Callable[[], dict[str, Any]]] = {
+    f.__name__: f
+    for f in (
+        cap_binds, investment_binds, effect_binds, everything_minimise_cost,
+        delayed_investment, lagged_saving, yearly_cap, everything_multi_year,
+    )
+}
+
+#: For each named case, the feature whose removal changes the optimum.
+BINDS = {
+    "cap_binds": "max_modes_used",
+    "investment_binds": "investments",
+    "effect_binds": "effects",
+    "everything_minimise_cost": "investments",
+    "delayed_investment": "investments",
+    "lagged_saving": "effects",
+    "yearly_cap": "max_modes_used",
+    "everything_multi_year": "effects",
+}
+
+
+def _without(case: dict[str, Any], feature: str) -> dict[str, Any]:
+    case = copy.deepcopy(case)
+    if feature == "max_modes_used":
+        del case["constraints"]["max_modes_used"]
+    else:
+        del case[feature]
+    return case
+
+
+def random_case(seed: int) -> dict[str, Any]:
+    """A tiny random instance with all three features (single period for even seeds, three
+    years for odd seeds)."""
+    rng = random.Random(seed)
+    multi = seed % 2 == 1
+    count = 2 if multi else 3
+    modes = ["inhouse", "vcs", "private"]
+    services = []
+    for s in range(count):
+        options = [
+            _option(mode, rng.randint(5, 12), rng.randint(1, 6), rng.choice([0, 1, 2]))
+            for mode in rng.sample(modes, 2 if multi else 3)
+        ]
+        if all(o["mode"] != "inhouse" for o in options):
+            options[0]["mode"] = "inhouse"
+        services.append(_service(f"s{s}", *options))
+    case: dict[str, Any] = {
+        "modes": _modes(vcs={"max_services": 1}, private={"max_spend": rng.randint(8, 14)}),
+        "services": services,
+        "constraints": {
+            "max_modes_used": rng.randint(1, 2),
+            "budget": 10 * count + rng.randint(-2, 4),
+            "transition_budget": rng.randint(2, 5),
+        },
+        "investments": [
+            {"id": "fund", "mode": "vcs", "cost": rng.randint(1, 3), "max_services": 1,
+             "years_to_effect": rng.randint(0, 1) if multi else 0},
+            {"id": "market", "mode": "private", "cost": rng.randint(1, 3), "max_spend": 6},
+        ],
+        "effects": [],
+        "objective": rng.choice(["maximise_outcome", "minimise_cost"]),
+    }
+    first = services[0]
+    case["effects"].append({
+        "when": {"service": first["id"], "mode": first["options"][-1]["mode"]},
+        "on": services[1]["id"],
+        "saving": rng.randint(0, 4),
+        "outcome": rng.randint(1, 3),
+        "lag_years": rng.randint(0, 2) if multi else 0,
+    })
+    if multi:
+        _horizon(case)
+    return case
+
+
+# ---------------------------------------------------------------------- tests
+def _check(data: dict[str, Any], backend: str) -> None:
+    best = brute_force(copy.deepcopy(data))
+    result = portfolio.solve(
+        copy.deepcopy(data),
+        backend=backend,
+        params=SolveParams(time_limit=30, explain_infeasible=False),
+    )
+    if best is None:
+        assert result.status is Status.INFEASIBLE, (result.status, result.detail)
+        return
+    allowed = {Status.OPTIMAL} | ({Status.FEASIBLE} if backend == "cpsat" else set())
+    assert result.status in allowed, (result.status, result.detail)
+    assert result.verified
+    assert result.objective == pytest.approx(best, rel=1e-7, abs=1e-7)
+
+
+@pytest.mark.parametrize("name", sorted(NAMED))
+def test_named_cases_match_brute_force(name: str, backend: str) -> None:
+    _check(NAMED[name](), backend)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_tiny_instances_match_brute_force(seed: int, backend: str) -> None:
+    _check(random_case(seed), backend)
+
+
+@pytest.mark.parametrize("name", sorted(BINDS))
+def test_each_feature_binds(name: str) -> None:
+    """Removing the feature changes the optimum: the case tests it."""
+    case = NAMED[name]()
+    assert brute_force(case) != pytest.approx(brute_force(_without(case, BINDS[name])))
+
+
+def test_hand_derived_optima() -> None:
+    assert brute_force(cap_binds()) == pytest.approx(14.5)
+    assert brute_force(_without(cap_binds(), "max_modes_used")) == pytest.approx(15)
+    assert brute_force(investment_binds()) == pytest.approx(14.5)
+    assert brute_force(_without(investment_binds(), "investments")) == pytest.approx(11.5)
+    assert brute_force(effect_binds()) == pytest.approx(15)
+
+
+def test_random_cases_exercise_the_features() -> None:
+    """Across the random cases, each feature binds in some (else they would test nothing)."""
+    binding = {"max_modes_used": 0, "investments": 0, "effects": 0}
+    for seed in range(12):
+        case = random_case(seed)
+        best = brute_force(case)
+        for feature in binding:
+            if best != pytest.approx(brute_force(_without(case, feature))):
+                binding[feature] += 1
+    assert all(count >= 2 for count in binding.values()), binding
