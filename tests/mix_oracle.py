@@ -66,25 +66,33 @@ def evaluate(data: dict[str, Any], plan: list[list[int]], made: dict[str, int]) 
     total = 0.0
     for t in range(years):
         running = [service["options"][plan[s][t]] for s, service in enumerate(services)]
-        in_mode = {service["id"]: option["mode"] for service, option in zip(services, running)}
-        for service, option in zip(services, running):
+        in_mode = [option["mode"] for option in running]
+        for service, option in zip(services, running, strict=True):
             if service.get("statutory") and modes[option["mode"]].get("ceases_service"):
                 return None
         annual = sum(_cost(option, t) for option in running)
-        outcome = sum(weight[s["id"]] * o["outcome"] for s, o in zip(services, running))
+        outcome = sum(
+            weight[s["id"]] * o["outcome"] for s, o in zip(services, running, strict=True)
+        )
         transition = 0.0
         for s, service in enumerate(services):
-            before = service["current_mode"] if t == 0 else service["options"][plan[s][t - 1]]["mode"]
+            before = (
+                service["current_mode"] if t == 0 else service["options"][plan[s][t - 1]]["mode"]
+            )
             if running[s]["mode"] != before:
                 transition += running[s].get("transition_cost", 0.0)
-        setup = sum(modes[m].get("setup_cost", 0.0) for m, first in first_used.items() if first == t)
+        setup = sum(
+            modes[m].get("setup_cost", 0.0) for m, first in first_used.items() if first == t
+        )
         invest = sum(i["cost"] for i in investments if made.get(i["id"]) == t)
         saving = gain = 0.0
         for effect in effects:
             source = t - effect.get("lag_years", 0)
             if source >= 0:
                 # the producing service's mode in year `source`
-                s = next(k for k, sv in enumerate(services) if sv["id"] == effect["when"]["service"])
+                s = next(
+                    k for k, sv in enumerate(services) if sv["id"] == effect["when"]["service"]
+                )
                 if services[s]["options"][plan[s][source]]["mode"] == effect["when"]["mode"]:
                     saving += effect.get("saving", 0.0)
                     gain += weight[effect["on"]] * effect.get("outcome", 0.0)
@@ -100,7 +108,7 @@ def evaluate(data: dict[str, Any], plan: list[list[int]], made: dict[str, int]) 
         if floor is not None and outcome < floor - TOL:
             return None
         cap = _at(limits.get("max_modes_used"), t)
-        counted = {m for m in in_mode.values() if not modes[m].get("ceases_service")}
+        counted = {m for m in in_mode if not modes[m].get("ceases_service")}
         if cap is not None and len(counted) > cap:
             return None
         for mode_id, mode in modes.items():
@@ -132,7 +140,8 @@ def brute_force(data: dict[str, Any]) -> float | None:
     maximise = data.get("objective", "maximise_outcome") == "maximise_outcome"
     services = data["services"]
     per_service = [
-        list(itertools.product(range(len(service["options"])), repeat=years)) for service in services
+        list(itertools.product(range(len(service["options"])), repeat=years))
+        for service in services
     ]
     ids = [i["id"] for i in data.get("investments", [])]
     timings = list(itertools.product([None, *range(years)], repeat=len(ids)))
@@ -140,7 +149,7 @@ def brute_force(data: dict[str, Any]) -> float | None:
     for choice in itertools.product(*per_service):
         plan = [list(path) for path in choice]
         for timing in timings:
-            made = {i: t for i, t in zip(ids, timing) if t is not None}
+            made = {i: t for i, t in zip(ids, timing, strict=True) if t is not None}
             value = evaluate(data, plan, made)
             if value is None:
                 continue

@@ -10,15 +10,21 @@ hand in the comments.
 from __future__ import annotations
 
 import copy
+import json
 import random
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from mix_oracle import brute_force
 
 import portfolio
+from mix_oracle import brute_force
 from portfolio import SolveParams, Status
+from portfolio.domain import Instance
+from portfolio.errors import ValidationError
 
 
 def _option(mode: str, cost: float, outcome: float, transition: float = 0.0) -> dict[str, Any]:
@@ -75,8 +81,8 @@ def investment_binds() -> dict[str, Any]:
 
 
 def effect_binds() -> dict[str, Any]:
-    """Budget 25: public health in the voluntary sector (cost 12) saves 4 on children's care, so it fits
-    (12 + 15 - 4 = 23) and gains 2 x weight 2 = 4 there. Optimum 3 + 8 + 4 = 15 (without the
+    """Budget 25: public health in the voluntary sector (cost 12) saves 4 on children's care, so
+    it fits (12 + 15 - 4 = 23) and gains 2 x weight 2 = 4 there. Optimum 3 + 8 + 4 = 15 (without the
     effect the voluntary option is over budget: 4 + 8 = 12)."""
     return {
         "modes": _modes(),
@@ -297,3 +303,80 @@ def test_random_cases_exercise_the_features() -> None:
             if best != pytest.approx(brute_force(_without(case, feature))):
                 binding[feature] += 1
     assert all(count >= 2 for count in binding.values()), binding
+
+
+# ---------------------------------------------------------------------- bad input
+def _issues(data: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(item, field, message) of every issue the instance raises."""
+    with pytest.raises(ValidationError) as caught:
+        Instance.from_data(data, "borough.yaml")
+    assert all(issue.file == "borough.yaml" for issue in caught.value.issues)
+    return {(issue.item, issue.field, issue.message) for issue in caught.value.issues}
+
+
+def _one(data: dict[str, Any], item: str, field: str, words: str) -> None:
+    issues = _issues(data)
+    assert any(i == item and f == field and words in m for i, f, m in issues), issues
+
+
+def test_bad_investments_are_named() -> None:
+    case = investment_binds()
+    fund = case["investments"][0]
+    # Raising a cap the mode does not have.
+    _one({**case, "investments": [{**fund, "max_spend": 5}]}, "investment 'fund'", "max_spend",
+         "which has no max_spend")
+    _one({**case, "investments": [{**fund, "mode": "vsc"}]}, "investment 'fund'", "mode",
+         "unknown mode 'vsc'; did you mean 'vcs'?")
+    _one({**case, "investments": [{**fund, "years_to_effect": 1}]}, "investment 'fund'",
+         "years_to_effect", "single-period")
+    _one({**case, "investments": [fund, fund]}, "investment 'fund'", "id", "duplicate")
+    _one({**case, "investments": [{**fund, "max_services": 0}]}, "investment 'fund'", "",
+         "needs 'max_services', 'max_spend' or both")
+    _one({**case, "investments": [{**fund, "cost": -1}]}, "investment 'fund'", "cost",
+         "greater than or equal to 0")
+    late = _horizon(investment_binds(), years=2)
+    late["investments"][0]["years_to_effect"] = 2
+    _one(late, "investment 'fund'", "years_to_effect", "could never take effect")
+
+
+def test_bad_effects_are_named() -> None:
+    case = effect_binds()
+    effect = case["effects"][0]
+    # A saving larger than the cheapest option of the service it lands on (15).
+    _one({**case, "effects": [{**effect, "saving": 16}]}, "effects[0]", "saving",
+         "more than the cheapest option of service 'children' (15)")
+    _one({**case, "effects": [{**effect, "lag_years": 1}]}, "effects[0]", "lag_years",
+         "single-period")
+    _one({**case, "effects": [{**effect, "on": "chidlren"}]}, "effects[0]", "on",
+         "unknown service 'chidlren'; did you mean 'children'?")
+    _one({**case, "effects": [{**effect, "when": {"service": "health", "mode": "private"}}]},
+         "effects[0]", "when.mode", "has no option in mode 'private'")
+    _one({**case, "effects": [{**effect, "on": "health"}]}, "effects[0]", "on",
+         "another service")
+    _one({**case, "effects": [{**effect, "saving": 0, "outcome": 0}]}, "effects[0]", "",
+         "needs a 'saving', an 'outcome' or both")
+    _one({**case, "effects": [{**effect, "lag": 1}]}, "effects[0]", "lag", "unknown field")
+
+
+def test_bad_vehicle_caps_are_named() -> None:
+    case = cap_binds()
+    _one({**case, "constraints": {"max_modes_used": -1}}, "constraints", "max_modes_used",
+         "greater than or equal to 0")
+    _one({**case, "constraints": {"max_modes_used": [2, 2]}}, "constraints", "max_modes_used",
+         "needs a horizon")
+    _one(_horizon({**cap_binds(), "constraints": {"max_modes_used": [2, 2]}}), "constraints",
+         "max_modes_used", "has 2 yearly values")
+
+
+def test_bad_input_exits_2_from_the_command(tmp_path: Path) -> None:
+    case = effect_binds()
+    case["effects"][0]["saving"] = 16
+    path = tmp_path / "borough.json"
+    path.write_text(json.dumps(case), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "portfolio.cli", "solve", str(path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "borough.json" in proc.stderr and "effects[0]" in proc.stderr
+    assert "saving" in proc.stderr and "Traceback" not in proc.stderr

@@ -851,7 +851,7 @@ def _check_mix(instance: Instance, add: Any) -> None:
     services = {service.id: service for service in instance.services}
     horizon = instance.horizon
     seen: set[str] = set()
-    for index, investment in enumerate(instance.investments):
+    for investment in instance.investments:
         item = f"investment '{investment.id}'"
         if investment.id in seen:
             add(item, "id", "duplicate investment id")
