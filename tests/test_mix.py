@@ -18,13 +18,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import portfolio
 from mix_oracle import brute_force
 from portfolio import SolveParams, Status
+from portfolio.decisions import investments_of
 from portfolio.domain import Instance
 from portfolio.errors import ValidationError
+from portfolio.multiyear import ServicePath, verify_schedule
+from portfolio.report import format_result
+from portfolio.verify import verify_plan
 
 
 def _option(mode: str, cost: float, outcome: float, transition: float = 0.0) -> dict[str, Any]:
@@ -378,5 +383,116 @@ def test_bad_input_exits_2_from_the_command(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 2, proc.stderr
-    assert "borough.json" in proc.stderr and "effects[0]" in proc.stderr
-    assert "saving" in proc.stderr and "Traceback" not in proc.stderr
+    assert "borough.json" in proc.stderr
+    assert "effects[0]" in proc.stderr
+    assert "saving" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------------- the verifier and the result
+def test_the_verifier_rederives_the_cap_investments_and_effects() -> None:
+    cap = Instance.from_data(cap_binds())
+    verdict = verify_plan(cap, [0, 0, 0])  # three vehicles: a in-house, b vcs, c private
+    assert not verdict.ok
+    assert any(v.startswith("max_modes_used: 3 <= 2") for v in verdict.violations)
+    ceasing = verify_plan(cap, [0, 0, 2])  # c ceases: not counted
+    assert ceasing.ok
+    assert ceasing.plan.modes_counted == ("inhouse", "vcs")
+    assert ceasing.plan.objective == pytest.approx(14.5)
+
+    fund = Instance.from_data(investment_binds())
+    assert not verify_plan(fund, [1, 1, 1]).ok  # two services in vcs need the fund
+    made = verify_plan(fund, [1, 1, 1], {"fund": 0})
+    assert made.ok
+    assert made.plan.investments == ("fund",)
+    assert made.plan.objective == pytest.approx(14.5)
+    transition = next(c for c in made.plan.checks if c.name == "transition_budget")
+    assert transition.value == pytest.approx(3)
+    assert not verify_plan(fund, [1, 1, 1], {"no_such_fund": 0}).ok
+
+    effect = Instance.from_data(effect_binds())
+    landed = verify_plan(effect, [1, 0])
+    assert landed.ok
+    budget = next(c for c in landed.plan.checks if c.name == "budget")
+    assert budget.value == pytest.approx(12 + 15 - 4)
+    assert landed.plan.savings == 4
+    assert landed.plan.outcome_gain == 4
+    assert landed.plan.objective == pytest.approx(3 + 8 + 4)
+
+
+def test_the_verifier_plays_delays_and_lags_out_by_year() -> None:
+    delayed = Instance.from_data(delayed_investment())
+    both = [ServicePath("a", None, ((1, 0), (1, 1), (1, 2))),
+            ServicePath("b", None, ((1, 0), (1, 1), (1, 2)))]
+    # Made in 2026, the fund works from 2027: two services in vcs in 2026 break the cap.
+    early = verify_schedule(delayed, both, {"fund": 0})
+    broken = [v.split(":")[0] for v in early.violations]
+    assert "capacity_count[vcs] in 2026" in broken
+    assert not any("capacity" in name and "2026" not in name for name in broken)
+    # The fund alone in 2026 (3 of the 3 one-off), both move in 2027 (transition 2).
+    later = [ServicePath("a", None, ((0, 0), (1, 1), (1, 2))),
+             ServicePath("b", None, ((0, 0), (1, 1), (1, 2)))]
+    ok = verify_schedule(delayed, later, {"fund": 0})
+    assert ok.ok, ok.violations
+    assert ok.plan.investments == {"fund": 2026}
+    assert [y.investment_cost for y in ok.plan.years] == [3, 0, 0]
+
+    lagged = Instance.from_data(lagged_saving())
+    health_vcs = [ServicePath("health", None, ((1, 0), (1, 1), (1, 2))),
+                  ServicePath("children", None, ((0, 0), (0, 1), (0, 2))),
+                  ServicePath("roads", None, ((1, 0), (1, 1), (1, 2)))]
+    plan = verify_schedule(lagged, health_vcs).plan
+    # Arrangements of 2026, 2027 and 2028 land in 2028, 2029 (beyond) and 2030 (beyond).
+    assert [y.savings for y in plan.years] == [0, 0, 4]
+    assert [y.outcome_gain for y in plan.years] == [0, 0, 1]
+    assert [y.weighted_outcome for y in plan.years] == [8.5, 8.5, 9.5]  # 3.5 + 4 + 1 (+1)
+
+
+def test_the_result_and_the_printed_plan_show_all_three() -> None:
+    single = portfolio.solve(everything_minimise_cost())
+    out = single.to_dict()
+    assert out["investments"] == ["market"]
+    assert out["investment_cost"] == 2
+    assert out["effects"]["savings"] == 3
+    assert out["modes_counted"] == ["vcs", "private"]
+    text = format_result(Instance.from_data(everything_minimise_cost()), single)
+    assert "investment market (private)" in text
+    assert "effect a vcs -> b" in text
+    assert "vehicles in use: 2 of at most 2 (vcs, private;" in text
+
+    data = everything_multi_year()
+    multi = portfolio.solve(copy.deepcopy(data))
+    assert multi.status is Status.OPTIMAL
+    out = multi.to_dict()
+    assert out["investments"] == {"market": 2026}
+    assert [y.get("savings", 0) for y in out["years"]] == [0, 0, 3]
+    assert [y["modes_counted"] for y in out["years"]] == [["inhouse", "private"]] + [
+        ["vcs", "private"]
+    ] * 2
+    text = format_result(Instance.from_data(data), multi)
+    assert "  market: 2026, cost 2; private +1 services and +6 spend from 2027" in text
+    assert "  a in vcs -> b: saving 3 in 2028" in text
+    assert "vehicles in use by year (modes that cease a service not counted): 2026 2, 2027 2," in (
+        text
+    )
+
+
+def test_decisions_round_trip_through_the_model() -> None:
+    """encode(decode(x)) is x: the MIP start of a verified plan carries its investments."""
+    from portfolio.compile import compile_instance
+    from portfolio.multiyear.compile import compile_multi_year
+
+    for data in (everything_minimise_cost(), everything_multi_year()):
+        instance = Instance.from_data(data)
+        result = portfolio.solve(copy.deepcopy(data))
+        compiled = (
+            compile_multi_year(instance) if instance.horizon else compile_instance(instance)
+        )
+        answer = portfolio.get_backend("highs").solve(
+            compiled.model, SolveParams(), time_limit=60
+        )
+        assert answer.x is not None
+        decisions = compiled.decode(answer.x)
+        assert investments_of(decisions) == {"market": 0}
+        assert np.allclose(compiled.encode(decisions), np.round(answer.x))
+        assert result.objective == pytest.approx(float(answer.objective))

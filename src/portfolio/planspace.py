@@ -279,7 +279,8 @@ class PlanSpace:
         if self.multi_year:
             return math.fsum(year.transition_money for year in plan.years)
         setup = math.fsum(self.instance.mode(mode).setup_cost for mode in plan.modes_used)
-        return math.fsum(choice.transition_cost for choice in plan.choices) + setup
+        paid = math.fsum(choice.transition_cost for choice in plan.choices) + setup
+        return paid + plan.investment_cost if plan.investments else paid
 
     def options(self, verdict: Any) -> dict[str, Any]:
         """Service id -> index of its chosen option (multi-year: one per year)."""
