@@ -367,8 +367,11 @@ def totals(cols: Columns, constraints: Constraints) -> list[Rows]:
 
 # ---------------------------------------------------------------------- per mode, sector, bundle
 def capacity(cols: Columns) -> list[Rows]:
-    """capacity_count[m, t]: sum_{o in m} a[o, t] <= max_services_m,t;
-    capacity_spend[m, t]: sum_{o in m} c_o(t) a[o, t] <= max_spend_m,t."""
+    """capacity_count[m, t]: sum_{o in m} a[o, t] - sum_{j in m, t' + Y_j <= t} S_j i[j, t']
+    <= max_services_m,t;
+    capacity_spend[m, t]: sum_{o in m} c_o(t) a[o, t] - sum_{j in m, t' + Y_j <= t} P_j i[j, t']
+    <= max_spend_m,t (an investment j made in t' raises its mode's caps by S_j services and P_j
+    spend from year t' + years_to_effect_j on)."""
     table = cols.table
     years = cols.years
     blocks = []
