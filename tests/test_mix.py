@@ -456,8 +456,8 @@ def test_the_result_and_the_printed_plan_show_all_three() -> None:
     assert out["effects"]["savings"] == 3
     assert out["modes_counted"] == ["vcs", "private"]
     text = format_result(Instance.from_data(everything_minimise_cost()), single)
-    assert "investment market (private)" in text
-    assert "effect a vcs -> b" in text
+    assert "investment: market (private)" in text
+    assert "effect of a (vcs) on b" in text
     assert "vehicles in use: 2 of at most 2 (vcs, private;" in text
 
     data = everything_multi_year()
@@ -496,3 +496,42 @@ def test_decisions_round_trip_through_the_model() -> None:
         assert investments_of(decisions) == {"market": 0}
         assert np.allclose(compiled.encode(decisions), np.round(answer.x))
         assert result.objective == pytest.approx(float(answer.objective))
+
+
+# ---------------------------------------------------------------------- the example
+EXAMPLES = Path(__file__).resolve().parents[1] / "instances"
+
+
+def test_the_mixed_example_is_the_example_borough_plus_the_three_features() -> None:
+    """instances/example_borough_mixed.yaml is example_borough.yaml word for word, plus a
+    vehicle cap, one investment and two effects (the two copies cannot drift apart)."""
+    base = portfolio.load_instance(EXAMPLES / "example_borough.yaml")
+    mixed = portfolio.load_instance(EXAMPLES / "example_borough_mixed.yaml")
+    assert mixed.constraints.max_modes_used == 5
+    assert [i.id for i in mixed.investments] == ["local_vcs_fund"]
+    assert [(e.when.service, e.on) for e in mixed.effects] == [
+        ("early_help", "childrens_residential"), ("reablement", "residential_care")
+    ]
+    stripped = mixed.model_copy(
+        update={
+            "name": base.name,
+            "constraints": mixed.constraints.model_copy(update={"max_modes_used": None}),
+            "investments": [],
+            "effects": [],
+        }
+    )
+    assert stripped == base
+
+
+@pytest.mark.slow
+def test_the_mixed_example_solves_to_its_published_optimum() -> None:
+    """README, 'Vehicles, investment and prevention': 2,540.1 with the fund made, both effects
+    landing and five vehicles."""
+    result = portfolio.solve(EXAMPLES / "example_borough_mixed.yaml", time_limit=300)
+    assert result.status is Status.OPTIMAL
+    assert result.objective == pytest.approx(2540.1, abs=1e-6)
+    plan = result.require_plan()
+    assert plan.investments == ("local_vcs_fund",)
+    assert plan.savings == 1000
+    assert plan.modes_counted is not None
+    assert len(plan.modes_counted) == 5

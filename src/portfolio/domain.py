@@ -534,6 +534,14 @@ class Effect(BaseModel):
     lag_years: Count = 0
     """Years from the arrangement to its effect (single period: 0)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        """YAML 1.1 reads an unquoted key ``on`` as the boolean true: take it as ``on``."""
+        if isinstance(data, Mapping) and True in data and "on" not in data:
+            return {("on" if key is True else key): value for key, value in data.items()}
+        return data
+
     @model_validator(mode="after")
     def _does_something(self) -> Effect:
         if self.saving == 0 and self.outcome == 0:

@@ -144,7 +144,11 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
         return "\n".join(lines + _no_plan(result)) + "\n"
 
     names = {service.id: service.name or service.id for service in instance.services}
-    width = min(_NAME_WIDTH, max(len("service"), *(len(n) for n in names.values())))
+    mix = _mix_rows(instance, plan, money)
+    width = min(
+        _NAME_WIDTH,
+        max(len("service"), *(len(n) for n in names.values()), *(len(label) for label, _ in mix)),
+    )
     mode_width = max(len("today"), *(len(m.id) for m in instance.modes), len("= option 10"))
     figures = [("annual cost", unit, 12), ("one-off", unit, 10), ("weighted", "outcome", 9)]
 
@@ -180,8 +184,10 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
     ]
     for mode, cost in setups:
         lines.append(row(f"setup of mode {mode}", "", "", ["", money(cost), ""]))
-    for label, values in _mix_rows(instance, plan, money):
-        lines.append(row(label, "", "", values))
+    for label, values in mix:
+        wrapped = _wrap(label, width)
+        lines.append(row(wrapped[0], "", "", values))
+        lines += [row(more, "", "", ["", "", ""]) for more in wrapped[1:]]
     lines.append(rule)
     today = baseline(instance)
     one_off = sum(c.transition_cost for c in plan.choices) + sum(cost for _, cost in setups)
@@ -245,7 +251,10 @@ def _mix_rows(instance: Instance, plan: Plan, money: Number) -> list[tuple[str, 
     for investment_id in plan.investments:
         investment = costs[investment_id]
         rows.append(
-            (f"investment {investment_id} ({investment.mode})", ["", money(investment.cost), ""])
+            (
+                f"investment: {investment.name or investment_id} ({investment.mode})",
+                ["", money(investment.cost), ""],
+            )
         )
     for effect in plan.effects:
         when = effect["when"]
@@ -253,7 +262,7 @@ def _mix_rows(instance: Instance, plan: Plan, money: Number) -> list[tuple[str, 
         gain = float(effect["outcome_gain"])
         rows.append(
             (
-                f"effect {when['service']} {when['mode']} -> {effect['on']}",
+                f"effect of {when['service']} ({when['mode']}) on {effect['on']}",
                 [money(saving) if saving else "", "", _number(gain) if gain else ""],
             )
         )
