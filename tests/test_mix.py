@@ -535,3 +535,17 @@ def test_the_mixed_example_solves_to_its_published_optimum() -> None:
     assert plan.savings == 1000
     assert plan.modes_counted is not None
     assert len(plan.modes_counted) == 5
+
+
+def test_a_workbook_holds_the_vehicle_cap_and_refuses_what_it_cannot_hold(tmp_path: Path) -> None:
+    pytest.importorskip("openpyxl", reason="the xlsx extra (portfolio[xlsx]) is not installed")
+    from portfolio.errors import PortfolioError
+    from portfolio.spreadsheet import read_workbook, write_instance_workbook
+
+    for data in (cap_binds(), _without(yearly_cap(), "effects")):
+        instance = Instance.from_data(data)
+        path = tmp_path / "cap.xlsx"
+        write_instance_workbook(instance, path)
+        assert read_workbook(path) == instance
+    with pytest.raises(PortfolioError, match="does not hold investments or effects yet"):
+        write_instance_workbook(Instance.from_data(everything_minimise_cost()), tmp_path / "x.xlsx")
