@@ -549,3 +549,17 @@ def test_a_workbook_holds_the_vehicle_cap_and_refuses_what_it_cannot_hold(tmp_pa
         assert read_workbook(path) == instance
     with pytest.raises(PortfolioError, match="does not hold investments or effects yet"):
         write_instance_workbook(Instance.from_data(everything_minimise_cost()), tmp_path / "x.xlsx")
+
+
+def test_a_saved_result_with_investments_is_reverified_with_them() -> None:
+    """Resuming a batch re-verifies each saved plan: its investments are part of it."""
+    from portfolio.resume import plan_problem
+
+    for data in (everything_minimise_cost(), everything_multi_year()):
+        instance = Instance.from_data(data)
+        saved = json.loads(json.dumps(portfolio.solve(copy.deepcopy(data)).to_dict()))
+        assert plan_problem(saved, instance, 1e-7) is None
+        del saved["investments"]
+        problem = plan_problem(saved, instance, 1e-7)
+        assert problem is not None
+        assert problem.startswith("the plan fails verification: capacity_count[private]")
