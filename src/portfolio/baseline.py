@@ -88,7 +88,8 @@ def _single_period(
         "objective": plan.objective,
         "annual_cost": plan.annual_cost,
         "one_off_cost": one_off,
-        "outcome": math.fsum(choice.weighted_outcome for choice in plan.choices),
+        "outcome": math.fsum(choice.weighted_outcome for choice in plan.choices)
+        + plan.outcome_gain,  # effects' gains (0 without effects), as over a horizon
         "feasible": verdict.ok,
         "violations": _limit_rows(failed, None)
         + _rule_rows(verdict.violations, [f"{check.name}:" for check in failed]),
@@ -258,8 +259,9 @@ def _plan_figures(instance: Instance, result: Any) -> dict[str, float]:
         return {
             "objective": float(plan.objective),
             "annual_cost": float(plan.annual_cost),
-            "one_off_cost": math.fsum(c.transition_cost for c in plan.choices) + setup,
-            "outcome": math.fsum(c.weighted_outcome for c in plan.choices),
+            "one_off_cost": math.fsum(c.transition_cost for c in plan.choices) + setup
+            + plan.investment_cost,  # investments made (0 without), as over a horizon
+            "outcome": math.fsum(c.weighted_outcome for c in plan.choices) + plan.outcome_gain,
         }
     schedule = result.multi_year
     return {

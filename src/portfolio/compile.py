@@ -17,10 +17,11 @@ the other services choose.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from portfolio.decisions import Decisions, investments_of
 from portfolio.domain import Instance
 from portfolio.kernels import (
     Columns,
@@ -29,6 +30,7 @@ from portfolio.kernels import (
     assemble,
     capacity,
     limits,
+    max_modes_used,
     objective,
     same_mode,
     sector_share,
@@ -53,6 +55,9 @@ class CompiledModel:
         option_of_column: for each x column, the option (index into ``table``) it stands for.
         mode_of_y: for each y column (after the x columns), the mode index it stands for.
         removed: number of options given no column, by reason.
+        mode_of_w: for each w column (after the y columns), the mode index it stands for
+            (``max_modes_used`` only).
+        num_investments: number of investment columns (after the w columns).
     """
 
     model: LinearModel
@@ -60,6 +65,18 @@ class CompiledModel:
     option_of_column: IntArray
     mode_of_y: IntArray
     removed: dict[str, int]
+    mode_of_w: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    num_investments: int = 0
+
+    @property
+    def w_offset(self) -> int:
+        """Column of the first in-use indicator w_m counted by ``max_modes_used``."""
+        return self.num_x + int(self.mode_of_y.shape[0])
+
+    @property
+    def invest_offset(self) -> int:
+        """Column of the first investment column i_j (one per investment, in file order)."""
+        return self.w_offset + int(self.mode_of_w.shape[0])
 
     @property
     def num_x(self) -> int:
@@ -80,10 +97,17 @@ class CompiledModel:
         firsts = order[np.r_[True, services[order][1:] != services[order][:-1]]]
         chosen = np.full(table.num_services, -1, dtype=np.int64)
         chosen[services[firsts]] = table.position[self.option_of_column[firsts]]
-        return [int(v) for v in chosen]
+        made = np.flatnonzero(
+            np.asarray(x[self.invest_offset : self.invest_offset + self.num_investments]) > 0.5
+        )
+        investments = table.instance.investments
+        return Decisions(
+            (int(v) for v in chosen), {investments[j].id: 0 for j in made.tolist()}
+        )
 
     def encode(self, positions: Sequence[int]) -> FloatArray:
-        """Column values for a plan given as option positions (raises if one has no column)."""
+        """Column values for a plan given as option positions (raises if one has no column) and
+        the investments it makes (:func:`~portfolio.decisions.investments_of`)."""
         table = self.table
         wanted = table.first_option[:-1] + np.asarray(positions, dtype=np.int64)
         x = np.zeros(self.model.num_cols, dtype=np.float64)
@@ -93,23 +117,38 @@ class CompiledModel:
         if (columns < 0).any():
             raise ValueError("the plan uses an option that has no column")
         x[columns] = 1.0
+        used = np.zeros(len(table.mode_ids), dtype=np.bool_)
+        used[table.mode[wanted]] = True
         if self.mode_of_y.size:
-            used = np.zeros(len(table.mode_ids), dtype=np.bool_)
-            used[table.mode[wanted]] = True
-            x[self.num_x :] = used[self.mode_of_y].astype(np.float64)
+            x[self.num_x : self.w_offset] = used[self.mode_of_y].astype(np.float64)
+        x[self.w_offset : self.invest_offset] = used[self.mode_of_w].astype(np.float64)
+        made = investments_of(positions)
+        for j, investment in enumerate(table.instance.investments):
+            x[self.invest_offset + j] = float(investment.id in made)
         return x
 
 
 # ---------------------------------------------------------------------- columns
-def single_period_columns(table: OptionTable, options: IntArray, y_modes: IntArray) -> Columns:
+def single_period_columns(
+    table: OptionTable,
+    options: IntArray,
+    y_modes: IntArray,
+    w_modes: IntArray | None = None,
+    investments: int = 0,
+) -> Columns:
     """The one-year column table: option column j is the activity of ``options[j]`` in year 0
-    (and a change where its mode is not the current one); each y column is its mode's setup."""
+    (and a change where its mode is not the current one); each y column is its mode's setup;
+    then the in-use indicators ``w_modes`` of ``max_modes_used`` and one column per investment
+    (made in year 0)."""
     num_x = int(options.shape[0])
     changed = np.flatnonzero(table.changes[options] != 0)
     none = np.zeros(0, dtype=np.int64)
+    w_modes = none if w_modes is None else w_modes
+    w_offset = num_x + int(y_modes.shape[0])
+    invest_offset = w_offset + int(w_modes.shape[0])
     return Columns(
         table=table,
-        num_cols=num_x + int(y_modes.shape[0]),
+        num_cols=invest_offset + investments,
         act_col=np.arange(num_x, dtype=np.int64),
         act_option=options,
         act_year=np.zeros(num_x, dtype=np.int64),
@@ -125,6 +164,12 @@ def single_period_columns(table: OptionTable, options: IntArray, y_modes: IntArr
         discount=np.ones(1),
         year_labels=None,
         paid_terms=frozenset({"transition_cost", "setup_cost"}),
+        mix_col=w_offset + np.arange(w_modes.shape[0], dtype=np.int64),
+        mix_mode=w_modes,
+        mix_year=np.zeros(w_modes.shape[0], dtype=np.int64),
+        invest_col=invest_offset + np.arange(investments, dtype=np.int64),
+        invest_index=np.arange(investments, dtype=np.int64),
+        invest_year=np.zeros(investments, dtype=np.int64),
     )
 
 
@@ -205,7 +250,9 @@ def _allowed_options(table: OptionTable) -> tuple[BoolArray, dict[str, int]]:
     constraints = instance.constraints
     knapsacks: list[tuple[FloatArray, float]] = []
     if constraints.budget is not None:
-        knapsacks.append((table.annual_cost, constraints.budget))
+        # Effects' savings lower the spend counted: the row has room for all of them at most.
+        savings = sum(effect.saving for effect in instance.effects)
+        knapsacks.append((table.annual_cost, constraints.budget + savings))
     if constraints.max_changes is not None:
         knapsacks.append((table.changes, float(constraints.max_changes)))
     if constraints.transition_budget is not None:
@@ -268,12 +315,17 @@ def compile_instance(instance: Instance, *, reduce: bool = True) -> CompiledMode
     used_modes = np.unique(table.mode[options])
     wanted = (table.setup[used_modes] > 0) | (table.min_services[used_modes] > 0)
     y_modes = used_modes[wanted].astype(np.int64)
-    columns = single_period_columns(table, options, y_modes)
+    constraints = instance.constraints
+    w_modes = _counted_modes(table, used_modes)
+    columns = single_period_columns(
+        table, options, y_modes, w_modes, len(instance.investments)
+    )
     num_x = int(options.shape[0])
 
-    constraints = instance.constraints
     blocks: list[Rows | None] = [_add_choice(columns)]
     blocks += totals(columns, constraints)
+    if constraints.max_modes_used is not None:
+        blocks += max_modes_used(columns, constraints.max_modes_used)
     blocks += capacity(columns)
     blocks.append(_add_min_services(columns))
     blocks += sector_share(columns)
@@ -288,7 +340,18 @@ def compile_instance(instance: Instance, *, reduce: bool = True) -> CompiledMode
             removed["dominated"] = int(dominated.sum())
             model = _drop_columns(model, dominated)
             options = options[~dominated[:num_x]]
-    return CompiledModel(model, table, options, y_modes, removed)
+    return CompiledModel(
+        model, table, options, y_modes, removed, w_modes, len(instance.investments)
+    )
+
+
+def _counted_modes(table: OptionTable, used_modes: IntArray) -> IntArray:
+    """The modes ``max_modes_used`` counts (an in-use column w_m each): those some option
+    column uses, that do not cease a service; none when the instance has no such cap."""
+    if table.instance.constraints.max_modes_used is None:
+        return np.zeros(0, dtype=np.int64)
+    ceases = np.array([m.ceases_service for m in table.instance.modes], dtype=np.bool_)
+    return np.asarray(used_modes[~ceases[used_modes]], dtype=np.int64)
 
 
 #: Row families that may differ between two options of one service in one mode. Every other

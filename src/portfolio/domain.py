@@ -412,6 +412,9 @@ class Constraints(BaseModel):
     """Red lines: service id -> the mode it must use."""
     limits: list[Limit] = Field(default_factory=list)
     """Generic rows over option figures."""
+    max_modes_used: YearlyCount | None = None
+    """At most this many distinct modes may be in use, modes that cease a service not counted
+    (multi-year: each year; one number or a list with one value per year)."""
 
 
 class WeightedObjective(BaseModel):
@@ -584,6 +587,76 @@ else:
         Annotated[Literal["expected", "worst_case"], Tag("name")] | Annotated[CVaR, Tag("cvar")],
         Discriminator(_risk_kind),
     ]
+class Investment(BaseModel):
+    """A one-off investment that raises a mode's capacity (models/, "investments")."""
+
+    model_config = _STRICT
+
+    id: Identifier
+    """Unique id, shown in results."""
+    mode: Identifier
+    """The mode whose ``max_services`` and/or ``max_spend`` it raises."""
+    cost: NonNegative
+    """One-off money, counted in ``transition_budget`` in the year it is made and in cost
+    objectives (discounted)."""
+    max_services: Count = 0
+    """Services added to the mode's ``max_services`` once the investment takes effect."""
+    max_spend: NonNegative = 0.0
+    """Spend added to the mode's ``max_spend`` once the investment takes effect."""
+    years_to_effect: Count = 0
+    """Years from making the investment to its effect (single period: 0)."""
+    name: str | None = None
+    """Human-readable name for reports."""
+
+    @model_validator(mode="after")
+    def _raises_something(self) -> Investment:
+        if self.max_services == 0 and self.max_spend == 0:
+            raise ValueError("an investment needs 'max_services', 'max_spend' or both above 0")
+        return self
+
+
+class EffectWhen(BaseModel):
+    """The arrangement that produces an effect: a service running in a mode."""
+
+    model_config = _STRICT
+
+    service: Identifier
+    """The service whose arrangement has the effect."""
+    mode: Identifier
+    """The mode it must run in."""
+
+
+class Effect(BaseModel):
+    """A prevention effect: a service in a mode lowers the spend on, or improves the outcome of,
+    another service (models/, "effects")."""
+
+    model_config = _STRICT
+
+    when: EffectWhen
+    """The arrangement that produces the effect."""
+    on: Identifier
+    """The service the effect lands on."""
+    saving: NonNegative = 0.0
+    """Spend the council saves in the year the effect lands (counted against the budget and in
+    cost objectives)."""
+    outcome: Finite = 0.0
+    """Outcome gained by service ``on`` (times its weight) in the year the effect lands."""
+    lag_years: Count = 0
+    """Years from the arrangement to its effect (single period: 0)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        """YAML 1.1 reads an unquoted key ``on`` as the boolean true: take it as ``on``."""
+        if isinstance(data, Mapping) and True in data and "on" not in data:
+            return {("on" if key is True else key): value for key, value in data.items()}
+        return data
+
+    @model_validator(mode="after")
+    def _does_something(self) -> Effect:
+        if self.saving == 0 and self.outcome == 0:
+            raise ValueError("an effect needs a 'saving', an 'outcome' or both")
+        return self
 
 
 ObjectiveName = Literal["maximise_outcome", "minimise_cost"]
@@ -633,6 +706,10 @@ class Instance(BaseModel):
     risk: RiskField | None = None
     """How the scenarios' objectives combine: ``expected`` (the default), ``worst_case`` or
     ``{cvar: alpha}``."""
+    investments: list[Investment] = Field(default_factory=list)
+    """Capacity-building investments the plan may make (each at most once)."""
+    effects: list[Effect] = Field(default_factory=list)
+    """Prevention effects: how one service's mode changes another's cost and outcome."""
 
     @field_validator("objective", mode="before")
     @classmethod
@@ -808,6 +885,7 @@ def check_references(instance: Instance, source: str = "<data>") -> list[InputIs
 
     if isinstance(instance.objective, WeightedObjective):
         special = {"setup_cost"} | ({"termination_cost"} if instance.horizon else set())
+        special |= {"investment_cost"} if instance.investments else set()
         for name in instance.objective.terms:
             if name not in known_metrics and name not in special:
                 add(
@@ -817,6 +895,7 @@ def check_references(instance: Instance, source: str = "<data>") -> list[InputIs
                 )
     _check_multi_year(instance, add)
     _check_scenarios(instance, add)
+    _check_mix(instance, add)
     return issues
 
 
@@ -826,6 +905,7 @@ def _yearly_fields(instance: Instance, options: bool = True) -> Iterable[tuple[s
     constraints = instance.constraints
     for name in ("budget", "transition_budget", "min_flexibility", "min_outcome", "max_changes"):
         yield "constraints", name, getattr(constraints, name)
+    yield "constraints", "max_modes_used", constraints.max_modes_used
     for sector, bound in constraints.sector_share.items():
         yield "constraints", f"sector_share.{sector}.min", bound.min
         yield "constraints", f"sector_share.{sector}.max", bound.max
@@ -977,6 +1057,64 @@ def year_values(instance: Instance) -> list[tuple[float | None, ...]]:
     return [
         (*limit_values(instance, t), *(row[t] for row in costs)) for t in range(years)
     ]
+def _check_mix(instance: Instance, add: Any) -> None:
+    """Investments and effects: references, timing and amounts (models/, "investments",
+    "effects").
+
+    Decisions: raising a cap the mode does not have is an error; without a horizon an
+    investment's ``years_to_effect`` and an effect's ``lag_years`` must be 0; an effect's saving
+    may not exceed the cheapest option of the service it lands on (in any year), and an effect
+    may not land on the service that produces it.
+    """
+    modes = instance._mode_index()
+    services = {service.id: service for service in instance.services}
+    horizon = instance.horizon
+    seen: set[str] = set()
+    for investment in instance.investments:
+        item = f"investment '{investment.id}'"
+        if investment.id in seen:
+            add(item, "id", "duplicate investment id")
+        seen.add(investment.id)
+        mode = modes.get(investment.mode)
+        if mode is None:
+            add(item, "mode", unknown("mode", investment.mode, modes))
+        else:
+            for field in ("max_services", "max_spend"):
+                if getattr(investment, field) and getattr(mode, field) is None:
+                    add(item, field, f"raises the {field} of mode '{investment.mode}', which has "
+                        f"no {field}: give the mode a {field} or remove it here")
+        if horizon is None and investment.years_to_effect:
+            add(item, "years_to_effect",
+                "must be 0 or absent in a single-period plan (investments take effect at once)")
+        elif horizon is not None and investment.years_to_effect >= horizon.years:
+            add(item, "years_to_effect",
+                f"{investment.years_to_effect} years is beyond the {horizon.years}-year "
+                "horizon: the investment could never take effect")
+    for index, effect in enumerate(instance.effects):
+        item = f"effects[{index}]"
+        source = services.get(effect.when.service)
+        if source is None:
+            add(item, "when.service", unknown("service", effect.when.service, services))
+        elif effect.when.mode not in modes:
+            add(item, "when.mode", unknown("mode", effect.when.mode, modes))
+        elif all(option.mode != effect.when.mode for option in source.options):
+            add(item, "when.mode",
+                f"service '{source.id}' has no option in mode '{effect.when.mode}'")
+        target = services.get(effect.on)
+        if target is None:
+            add(item, "on", unknown("service", effect.on, services))
+        elif effect.on == effect.when.service:
+            add(item, "on", "an effect lands on another service than the one producing it")
+        else:
+            years = range(horizon.years if horizon is not None else 1)
+            cheapest = min(o.annual_cost_in_year(t) for o in target.options for t in years)
+            if effect.saving > cheapest:
+                add(item, "saving",
+                    f"{effect.saving:,.10g} is more than the cheapest option of service "
+                    f"'{effect.on}' ({cheapest:,.10g})")
+        if horizon is None and effect.lag_years:
+            add(item, "lag_years",
+                "must be 0 or absent in a single-period plan (effects land in the same year)")
 
 
 def _unknown_metric(name: str, known: Iterable[str] = ()) -> str:
@@ -1143,6 +1281,13 @@ def _locate(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> tuple[str, s
             f"{kind} '{shown(item_id)}'" if isinstance(item_id, str) else f"{kind} #{parts[1] + 1}"
         )
         return item, _join(parts[2:])
+    if len(parts) >= 2 and parts[0] in ("investments", "effects") and isinstance(parts[1], int):
+        raw = data.get(parts[0])
+        entry = raw[parts[1]] if isinstance(raw, list) and parts[1] < len(raw) else None
+        entry_id = entry.get("id") if isinstance(entry, Mapping) else None
+        if parts[0] == "investments" and isinstance(entry_id, str):
+            return f"investment '{shown(entry_id)}'", _join(parts[2:])
+        return f"{parts[0]}[{parts[1]}]", _join(parts[2:])
     if parts and parts[0] in ("constraints", "objective"):
         return str(parts[0]), _join(parts[1:])
     return "instance", _join(parts)

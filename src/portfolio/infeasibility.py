@@ -63,11 +63,12 @@ SOFT_KINDS = (
     "sector_share",
     "same_mode",
     "limits",
+    "max_modes_used",
 )
 #: Kinds that stay hard over a horizon: a bundle that cannot be met is structure there.
 HARD_OVER_A_HORIZON = ("same_mode",)
 #: Kinds counted in whole services: their slacks are integers.
-COUNT_KINDS = ("max_changes", "capacity_count", "min_services")
+COUNT_KINDS = ("max_changes", "capacity_count", "min_services", "max_modes_used")
 SLACK_TOL = 1e-6
 #: The multi-year elastic MIP may be hard (many near-equal relaxations): it gets at most this long.
 MAX_SECONDS = 15.0
@@ -423,7 +424,7 @@ def _relaxation(
             name += f", mode {row.mode}" if row.mode else ""
             name += f", sector {row.sector}" if row.sector else ""
             name += ").max" if slack.side == "upper" else ").min"
-    else:  # budget, transition_budget, min_outcome, max_changes
+    else:  # budget, transition_budget, min_outcome, max_changes, max_modes_used
         name = f"{kind}{where}"
     if slack.side == "upper":
         return Relaxation(name, bound, bound + amount)

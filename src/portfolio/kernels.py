@@ -16,7 +16,7 @@ block, whose ``kind``, ``key`` and ``side`` say which limit its rows are.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import overload
 
 import numpy as np
@@ -140,6 +140,10 @@ def yearly_bounds(value: object, years: int, side: str) -> FloatArray:
     return np.array([value_in_year(value, t) for t in range(years)], dtype=np.float64)  # type: ignore[arg-type]
 
 
+def _none() -> IntArray:
+    return np.zeros(0, dtype=np.int64)
+
+
 # ---------------------------------------------------------------------- the column table
 @dataclass(frozen=True)
 class Columns:
@@ -164,6 +168,10 @@ class Columns:
             (its rows carry no year label).
         paid_terms: objective terms counted as money paid (on changes, fees, setups) rather
             than as a figure of the activities.
+        mix_col, mix_mode, mix_year: column, mode and year of each in-use indicator w[m, t] that
+            ``max_modes_used`` counts (none when the instance has no such cap).
+        invest_col, invest_index, invest_year: column, investment (index into
+            ``instance.investments``) and year made of each investment column i[j, t].
     """
 
     table: OptionTable
@@ -183,6 +191,12 @@ class Columns:
     discount: FloatArray
     year_labels: tuple[str, ...] | None
     paid_terms: frozenset[str]
+    mix_col: IntArray = field(default_factory=lambda: _none())
+    mix_mode: IntArray = field(default_factory=lambda: _none())
+    mix_year: IntArray = field(default_factory=lambda: _none())
+    invest_col: IntArray = field(default_factory=lambda: _none())
+    invest_index: IntArray = field(default_factory=lambda: _none())
+    invest_year: IntArray = field(default_factory=lambda: _none())
 
     @property
     def years(self) -> int:
@@ -243,35 +257,48 @@ def yearly(
 
 # ---------------------------------------------------------------------- totals
 def budget(cols: Columns, limit: object) -> Rows:
-    """budget[t]: sum_o c_o(t) a[o, t] <= budget_t (the annual costs of the year's arrangements)."""
+    """budget[t]: sum_o c_o(t) a[o, t] - sum_e saving_e sum_{o of when_e in mode_e}
+    a[o, t - lag_e] <= budget_t (the annual costs of the year's arrangements, less the savings
+    that effects land in year t; see :func:`effect_entries`)."""
     years = cols.years
-    return yearly(
+    rows = yearly(
         cols,
         "budget",
         cols.act_figure("annual_cost"),
         np.full(years, -INF),
         yearly_bounds(limit, years, "upper"),
     )
+    return _with_effects(rows, cols, "saving")
 
 
 def transition_budget(cols: Columns, limit: object) -> Rows:
     """transition_budget[t]: sum_{changes in t} tc_o + sum_{fees in t} fee
-    + sum_{setups in t} setup_m <= limit_t (the one-off money paid in year t)."""
+    + sum_{setups in t} setup_m + sum_j cost_j i[j, t] <= limit_t (the one-off money paid in
+    year t, investments made that year included)."""
     table = cols.table
     years = cols.years
     paid = np.flatnonzero(table.transition_cost[cols.change_option] != 0)
     fees = np.flatnonzero(cols.fee_value != 0)
     setup = table.setup[cols.setup_mode]
     setups = np.flatnonzero(setup != 0)
+    invest = investment_cost(cols)
+    spent = np.flatnonzero(invest != 0)
     return Rows(
         "transition_budget",
-        np.concatenate((cols.change_year[paid], cols.fee_year[fees], cols.setup_year[setups])),
-        np.concatenate((cols.change_col[paid], cols.fee_col[fees], cols.setup_col[setups])),
+        np.concatenate(
+            (cols.change_year[paid], cols.fee_year[fees], cols.setup_year[setups],
+             cols.invest_year[spent])
+        ),
+        np.concatenate(
+            (cols.change_col[paid], cols.fee_col[fees], cols.setup_col[setups],
+             cols.invest_col[spent])
+        ),
         np.concatenate(
             (
                 table.transition_cost[cols.change_option[paid]],
                 cols.fee_value[fees],
                 setup[setups],
+                invest[spent],
             )
         ),
         np.full(years, -INF),
@@ -281,13 +308,16 @@ def transition_budget(cols: Columns, limit: object) -> Rows:
 
 
 def min_outcome(cols: Columns, floor: object) -> Rows:
-    """min_outcome[t]: sum_o w_s(o) outcome_o a[o, t] >= floor_t."""
+    """min_outcome[t]: sum_o w_s(o) outcome_o a[o, t] + sum_e w_on(e) outcome_e
+    sum_{o of when_e in mode_e} a[o, t - lag_e] >= floor_t (the outcome gains that effects land in
+    year t count)."""
     table = cols.table
     years = cols.years
     coef = table.weight[cols.act_service] * table.outcome[cols.act_option]
-    return yearly(
+    rows = yearly(
         cols, "min_outcome", coef, yearly_bounds(floor, years, "lower"), np.full(years, INF)
     )
+    return _with_effects(rows, cols, "outcome")
 
 
 def min_flexibility(cols: Columns, floor: object) -> Rows:
@@ -337,8 +367,11 @@ def totals(cols: Columns, constraints: Constraints) -> list[Rows]:
 
 # ---------------------------------------------------------------------- per mode, sector, bundle
 def capacity(cols: Columns) -> list[Rows]:
-    """capacity_count[m, t]: sum_{o in m} a[o, t] <= max_services_m,t;
-    capacity_spend[m, t]: sum_{o in m} c_o(t) a[o, t] <= max_spend_m,t."""
+    """capacity_count[m, t]: sum_{o in m} a[o, t] - sum_{j in m, t' + Y_j <= t} S_j i[j, t']
+    <= max_services_m,t;
+    capacity_spend[m, t]: sum_{o in m} c_o(t) a[o, t] - sum_{j in m, t' + Y_j <= t} P_j i[j, t']
+    <= max_spend_m,t (an investment j made in t' raises its mode's caps by S_j services and P_j
+    spend from year t' + years_to_effect_j on)."""
     table = cols.table
     years = cols.years
     blocks = []
@@ -360,18 +393,153 @@ def capacity(cols: Columns) -> list[Rows]:
         row_of_mode[modes] = np.arange(len(modes))
         block = row_of_mode[act_mode]
         index = np.flatnonzero((block >= 0) & (coef != 0))
+        raise_rows, raise_cols, raise_vals = _capacity_raises(cols, attribute, row_of_mode)
         blocks.append(
             Rows(
                 family,
-                block[index] * years + cols.act_year[index],
-                cols.act_col[index],
-                coef[index],
+                np.concatenate((block[index] * years + cols.act_year[index], raise_rows)),
+                np.concatenate((cols.act_col[index], raise_cols)),
+                np.concatenate((coef[index], raise_vals)),
                 np.full(len(modes) * years, -INF),
                 limits,
                 cols.labels([table.mode_ids[m] for m in modes]),
             )
         )
     return blocks
+
+
+def _capacity_raises(
+    cols: Columns, attribute: str, row_of_mode: IntArray
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """The entries -raise_j i[j, t] of the capacity rows (mode row block, year tau) for every
+    investment column made in year t with t + years_to_effect_j <= tau."""
+    investments = cols.table.instance.investments
+    years = cols.years
+    rows: list[IntArray] = [_none()]
+    entries: list[IntArray] = [_none()]
+    vals: list[FloatArray] = [np.zeros(0)]
+    mode_index = {mode_id: i for i, mode_id in enumerate(cols.table.mode_ids)}
+    for col, j, made in zip(
+        cols.invest_col.tolist(), cols.invest_index.tolist(), cols.invest_year.tolist(),
+        strict=True,
+    ):
+        investment = investments[j]
+        amount = float(getattr(investment, attribute))
+        block = int(row_of_mode[mode_index[investment.mode]])
+        first = made + investment.years_to_effect
+        if amount == 0 or block < 0 or first >= years:
+            continue
+        taus = np.arange(first, years, dtype=np.int64)
+        rows.append(block * years + taus)
+        entries.append(np.full(taus.shape[0], col, dtype=np.int64))
+        vals.append(np.full(taus.shape[0], -amount))
+    return np.concatenate(rows), np.concatenate(entries), np.concatenate(vals)
+
+
+# ---------------------------------------------------------------------- effects and investments
+def effect_entries(cols: Columns) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Where each prevention effect lands: for every effect e and every activity a[o, t] of
+    service when_e in mode when_e with t + lag_e inside the horizon, the entry (year t + lag_e,
+    column of a[o, t], saving_e, w_on(e) outcome_e). An effect that lands beyond the horizon has
+    no entry."""
+    table = cols.table
+    effects = table.instance.effects
+    if not effects:
+        return _none(), _none(), np.zeros(0), np.zeros(0)
+    service_index = {sid: i for i, sid in enumerate(table.service_ids)}
+    mode_index = {mid: i for i, mid in enumerate(table.mode_ids)}
+    act_service = cols.act_service
+    act_mode = cols.act_mode
+    years: list[IntArray] = []
+    columns: list[IntArray] = []
+    saving: list[FloatArray] = []
+    gain: list[FloatArray] = []
+    for effect in effects:
+        landed = cols.act_year + effect.lag_years
+        hit = np.flatnonzero(
+            (act_service == service_index[effect.when.service])
+            & (act_mode == mode_index[effect.when.mode])
+            & (landed < cols.years)
+        )
+        years.append(landed[hit])
+        columns.append(cols.act_col[hit])
+        saving.append(np.full(hit.shape[0], effect.saving))
+        weight = float(table.weight[service_index[effect.on]])
+        gain.append(np.full(hit.shape[0], weight * effect.outcome))
+    return (
+        np.concatenate(years),
+        np.concatenate(columns),
+        np.concatenate(saving),
+        np.concatenate(gain),
+    )
+
+
+def _with_effects(rows: Rows, cols: Columns, what: str) -> Rows:
+    """A yearly block with the effects' entries added: ``-saving`` (budget) or the weighted
+    ``outcome`` gain (min_outcome) in the year each effect lands."""
+    year, col, saving, gain = effect_entries(cols)
+    vals = -saving if what == "saving" else gain
+    keep = np.flatnonzero(vals != 0)
+    if not keep.shape[0]:
+        return rows
+    return replace(
+        rows,
+        rows=np.concatenate((rows.rows, year[keep])),
+        cols=np.concatenate((rows.cols, col[keep])),
+        vals=np.concatenate((rows.vals, vals[keep])),
+    )
+
+
+def investment_cost(cols: Columns) -> FloatArray:
+    """The cost of each investment column (the one-off money paid in the year it is made)."""
+    investments = cols.table.instance.investments
+    return np.array([investments[j].cost for j in cols.invest_index.tolist()], dtype=np.float64)
+
+
+def max_modes_used(cols: Columns, limit: object) -> list[Rows]:
+    """mode_in_use[s, m, t]: sum_{o of s in m} a[o, t] - w[m, t] <= 0 for every service s, mode
+    m and year t with a w column (modes that cease a service have none: they are not counted);
+    max_modes_used[t]: sum_m w[m, t] <= K_t."""
+    table = cols.table
+    years = cols.years
+    grid = np.full((table.num_modes, years), -1, dtype=np.int64)
+    grid[cols.mix_mode, cols.mix_year] = cols.mix_col
+    w_of_act = grid[cols.act_mode, cols.act_year]
+    act = np.flatnonzero(w_of_act >= 0)
+    key = (cols.act_service[act] * table.num_modes + cols.act_mode[act]) * years + cols.act_year[
+        act
+    ]
+    unique, row = np.unique(key, return_inverse=True)
+    row = np.asarray(row, dtype=np.int64).ravel()
+    count = int(unique.shape[0])
+    row_service = unique // years // table.num_modes
+    row_mode = (unique // years) % table.num_modes
+    row_year = unique % years
+    link = Rows(
+        "mode_in_use",
+        np.concatenate((row, np.arange(count, dtype=np.int64))),
+        np.concatenate((cols.act_col[act], grid[row_mode, row_year])),
+        np.concatenate((np.ones(act.shape[0]), -np.ones(count))),
+        np.full(count, -INF),
+        np.zeros(count),
+        Labels(
+            count,
+            lambda i: (
+                f"{table.service_ids[int(row_service[i])]}/{table.mode_ids[int(row_mode[i])]}"
+                + ("" if cols.year_labels is None else f"@{cols.year_labels[int(row_year[i])]}")
+            ),
+        ),
+    )
+    cap = Rows(
+        "max_modes_used",
+        cols.mix_year,
+        cols.mix_col,
+        np.ones(cols.mix_col.shape[0]),
+        np.full(years, -INF),
+        yearly_bounds(limit, years, "upper"),
+        cols.year_labels,
+    )
+    return [link, cap]
 
 
 def sector_share(cols: Columns) -> list[Rows]:
@@ -504,6 +672,11 @@ def objective(cols: Columns) -> tuple[Sense, FloatArray]:
     A weighted objective sums its terms the same way: the paid terms (``transition_cost``,
     ``setup_cost`` and, over a horizon, ``termination_cost``) as paid, every other figure on the
     activities.
+
+    Effects and investments: an effect landing in year t + lag adds d_{t+lag} w_on outcome_e
+    (outcome objectives; the ``outcome`` term) and -d_{t+lag} saving_e (minimise_cost; the
+    ``annual_cost`` term) to the activity that produces it; an investment made in year t adds
+    d_t cost_j to its column (minimise_cost; the ``investment_cost`` term).
     """
     table = cols.table
     goal = table.instance.objective
@@ -514,19 +687,31 @@ def objective(cols: Columns) -> tuple[Sense, FloatArray]:
     setup = table.setup[cols.setup_mode] * cols.discount[cols.setup_year]
     weight = table.weight[cols.act_service]
     outcome = table.outcome[cols.act_option]
+    landed, effect_col, saving, gain = effect_entries(cols)
+    d_landed = cols.discount[landed]
+    invest = investment_cost(cols) * cols.discount[cols.invest_year]
     if goal == "maximise_outcome":
         coef[cols.act_col] = weight * outcome * d_act
+        np.add.at(coef, effect_col, gain * d_landed)
         return Sense.MAXIMISE, coef
     if goal == "minimise_cost":
         coef[cols.act_col] = cols.act_figure("annual_cost") * d_act
         coef[cols.change_col] += transition
         coef[cols.fee_col] += fee
         coef[cols.setup_col] += setup
+        np.add.at(coef, effect_col, -saving * d_landed)
+        coef[cols.invest_col] += invest
         return Sense.MINIMISE, coef
     assert isinstance(goal, WeightedObjective)
     for name, w in goal.terms.items():
         if name == "outcome":
             coef[cols.act_col] += w * weight * outcome * d_act
+            np.add.at(coef, effect_col, w * gain * d_landed)
+        elif name == "annual_cost" and effect_col.shape[0]:
+            coef[cols.act_col] += w * cols.act_figure(name) * d_act
+            np.add.at(coef, effect_col, -w * saving * d_landed)
+        elif name == "investment_cost":
+            coef[cols.invest_col] += w * invest
         elif name == "setup_cost":
             coef[cols.setup_col] += w * setup
         elif name == "transition_cost" and name in cols.paid_terms:

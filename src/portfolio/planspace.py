@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from portfolio.backends import Backend, Feature, get_backend
+from portfolio.decisions import Decisions
 from portfolio.domain import OPTION_FIGURES, Instance, WeightedObjective
 from portfolio.errors import ParameterError
 from portfolio.linear import FloatArray, LinearModel, RowBlock, Sense
@@ -278,7 +279,8 @@ class PlanSpace:
         if self.multi_year:
             return math.fsum(year.transition_money for year in plan.years)
         setup = math.fsum(self.instance.mode(mode).setup_cost for mode in plan.modes_used)
-        return math.fsum(choice.transition_cost for choice in plan.choices) + setup
+        paid = math.fsum(choice.transition_cost for choice in plan.choices) + setup
+        return paid + plan.investment_cost if plan.investments else paid
 
     def options(self, verdict: Any) -> dict[str, Any]:
         """Service id -> index of its chosen option (multi-year: one per year)."""
@@ -288,8 +290,12 @@ class PlanSpace:
         """The decisions of a verified plan, as :meth:`verify` takes them."""
         plan = verdict.plan
         if self.multi_year:
-            return list(plan.paths)
-        return [plan.options[service.id] for service in self.instance.services]
+            made = {i: year - plan.start_year for i, year in plan.investments.items()}
+            return Decisions(plan.paths, made)
+        return Decisions(
+            [plan.options[service.id] for service in self.instance.services],
+            dict.fromkeys(plan.investments, 0),
+        )
 
     def encode(self, decisions: Any) -> FloatArray | None:
         """Column values of a plan (None when it cannot be encoded)."""

@@ -25,6 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from portfolio.backends.base import Backend
+from portfolio.decisions import Decisions
 from portfolio.domain import Instance, WeightedObjective
 from portfolio.params import SolveParams
 from portfolio.planspace import Bound, Found, PlanSpace
@@ -119,9 +120,15 @@ def _decisions(instance: Instance, result: SolveResult) -> Any:
     if instance.horizon is not None:
         if result.multi_year is None:
             raise ValueError("a multi-year result without its schedule")
-        return list(result.multi_year.paths)
-    options = result.require_plan().options
-    return [options[service.id] for service in instance.services]
+        plan = result.multi_year
+        made = {i: year - plan.start_year for i, year in plan.investments.items()}
+        return Decisions(plan.paths, made)
+    chosen = result.require_plan()
+    options = chosen.options
+    return Decisions(
+        [options[service.id] for service in instance.services],
+        dict.fromkeys(chosen.investments, 0),
+    )
 
 
 def _objective_held(space: PlanSpace, instance: Instance, target: float) -> Bound:
@@ -157,6 +164,8 @@ def _one_off_objective(instance: Instance) -> WeightedObjective:
     terms = {"transition_cost": 1.0, "setup_cost": 1.0}
     if instance.horizon is not None:
         terms["termination_cost"] = 1.0
+    if instance.investments:
+        terms["investment_cost"] = 1.0
     return WeightedObjective(minimise=terms)
 
 

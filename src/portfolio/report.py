@@ -9,14 +9,14 @@ result without a plan are written once, for both.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from portfolio.baseline import baseline, versus_baseline
-from portfolio.domain import Instance, current_option_index
+from portfolio.domain import Instance, current_option_index, value_in_year
 from portfolio.money import format_money, is_money_check, money_decimals
 from portfolio.multiyear.schedule import MultiYearPlan
-from portfolio.result import Check, Explanation, SolveResult, Status
+from portfolio.result import Check, Explanation, Plan, SolveResult, Status
 from portfolio.scenarios.data import scenario_instance
 
 _BOLD, _DIM, _RED, _GREEN, _YELLOW, _RESET = (
@@ -145,7 +145,11 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
         return "\n".join(lines + _no_plan(result)) + "\n"
 
     names = {service.id: service.name or service.id for service in instance.services}
-    width = min(_NAME_WIDTH, max(len("service"), *(len(n) for n in names.values())))
+    mix = _mix_rows(instance, plan, money)
+    width = min(
+        _NAME_WIDTH,
+        max(len("service"), *(len(n) for n in names.values()), *(len(label) for label, _ in mix)),
+    )
     mode_width = max(len("today"), *(len(m.id) for m in instance.modes), len("= option 10"))
     figures = [("annual cost", unit, 12), ("one-off", unit, 10), ("weighted", "outcome", 9)]
 
@@ -181,13 +185,21 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
     ]
     for mode, cost in setups:
         lines.append(row(f"setup of mode {mode}", "", "", ["", money(cost), ""]))
+    for label, values in mix:
+        wrapped = _wrap(label, width)
+        lines.append(row(wrapped[0], "", "", values))
+        lines += [row(more, "", "", ["", "", ""]) for more in wrapped[1:]]
     lines.append(rule)
     today = baseline(instance)
     one_off = sum(c.transition_cost for c in plan.choices) + sum(cost for _, cost in setups)
     total_outcome = sum(c.weighted_outcome for c in plan.choices)
-    lines.append(
-        row("plan", "", "", [money(plan.annual_cost), money(one_off), _number(total_outcome)])
-    )
+    annual = plan.annual_cost
+    if plan.investments:
+        one_off += plan.investment_cost
+    if plan.effects:
+        annual -= plan.savings
+        total_outcome += plan.outcome_gain
+    lines.append(row("plan", "", "", [money(annual), money(one_off), _number(total_outcome)]))
     lines.append(
         row(
             "today (every service as now)",
@@ -202,6 +214,8 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
     )
     lines += textwrap.wrap(_against_today(instance, result, today, money), max(79, len(rule)))
     lines.append(f"modes used: {', '.join(plan.modes_used)}")
+    if plan.modes_counted is not None:
+        lines.append(_vehicles_line(instance, plan.modes_counted, 0))
     if plan.checks:
         lines.append("")
         lines.append("limits:")
@@ -228,6 +242,89 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
         lines.append("")
         lines.append(paint(f"detail: {result.detail}", _DIM))
     return "\n".join(lines) + "\n"
+
+
+def _mix_rows(instance: Instance, plan: Plan, money: Number) -> list[tuple[str, list[str]]]:
+    """Rows of the single-period table for the investments made (one-off money) and the effects
+    that landed (a saving in the annual cost column, a gain in the outcome column)."""
+    rows: list[tuple[str, list[str]]] = []
+    costs = {investment.id: investment for investment in instance.investments}
+    for investment_id in plan.investments:
+        investment = costs[investment_id]
+        rows.append(
+            (
+                f"investment: {investment.name or investment_id} ({investment.mode})",
+                ["", money(investment.cost), ""],
+            )
+        )
+    for effect in plan.effects:
+        when = effect["when"]
+        saving = -float(effect["saving"])
+        gain = float(effect["outcome_gain"])
+        rows.append(
+            (
+                f"effect of {when['service']} ({when['mode']}) on {effect['on']}",
+                [money(saving) if saving else "", "", _number(gain) if gain else ""],
+            )
+        )
+    return rows
+
+
+def _vehicles_line(instance: Instance, counted: Sequence[str], year: int) -> str:
+    """'vehicles in use: 3 of at most 4 (a, b, c; modes that cease a service not counted)'."""
+    cap = value_in_year(instance.constraints.max_modes_used, year)
+    most = "" if cap is None else f" of at most {cap:g}"
+    return (
+        f"vehicles in use: {len(counted)}{most} ({', '.join(counted)}; modes that cease a "
+        "service not counted)"
+    )
+
+
+def _mix_lines(instance: Instance, plan: MultiYearPlan, money: Number) -> list[str]:
+    """The multi-year plan's investments (when made, when in effect), the effects by year, and
+    the vehicles in use against the cap each year."""
+    lines: list[str] = []
+    by_id = {investment.id: investment for investment in instance.investments}
+    if plan.investments:
+        lines.append("investments made:")
+        for investment_id, year in plan.investments.items():
+            investment = by_id[investment_id]
+            raised = []
+            if investment.max_services:
+                raised.append(f"+{investment.max_services} services")
+            if investment.max_spend:
+                raised.append(f"+{money(investment.max_spend)} spend")
+            lines.append(
+                f"  {investment_id}: {year}, cost {money(investment.cost)}; {investment.mode} "
+                f"{' and '.join(raised)} from {year + investment.years_to_effect}"
+            )
+    elif instance.investments:
+        lines.append("investments made: none")
+    landed: dict[tuple[int, str, str, str], list[str]] = {}
+    for totals in plan.years:
+        for effect in totals.effects:
+            key = (effect.index, effect.when_service, effect.when_mode, effect.on)
+            landed.setdefault(key, []).append(str(totals.year))
+    if landed:
+        lines.append("effects landed (saving and outcome gain in each year listed):")
+        for (index, service, mode, on), landed_in in landed.items():
+            rule = instance.effects[index]
+            what = []
+            if rule.saving:
+                what.append(f"saving {money(rule.saving)}")
+            if rule.outcome:
+                what.append(f"outcome {rule.outcome:+g}")
+            lines.append(
+                f"  {service} in {mode} -> {on}: {', '.join(what)} in {', '.join(landed_in)}"
+            )
+    elif instance.effects:
+        lines.append("effects landed: none")
+    if instance.constraints.max_modes_used is not None:
+        counts = ", ".join(
+            f"{y.year} {len(y.modes_counted or ())}" for y in plan.years
+        )
+        lines.append(f"vehicles in use by year (modes that cease a service not counted): {counts}")
+    return lines
 
 
 def _wrap(name: str, width: int) -> list[str]:
@@ -285,6 +382,8 @@ def _limit_unit(check: Check, instance: Instance) -> str:
         return "0-1 score"
     if name.startswith(("max_changes", "capacity_count", "min_services")):
         return "services"
+    if name == "max_modes_used":
+        return "vehicles"
     if name == "min_outcome":
         return "outcome"
     if name.startswith("same_mode"):
@@ -472,12 +571,21 @@ def _plan_lines(
     totals = [[f"yearly totals{unit}", *map(str, years)]]
     totals.append(["annual cost", *(money(y.annual_cost) for y in plan.years)])
     totals.append(["  today", *(money(y["annual_cost"]) for y in today_years)])
+    if instance.effects:
+        totals.append(["  less effects' savings", *(money(y.savings) for y in plan.years)])
+        totals.append(
+            ["  net of savings", *(money(y.annual_cost - y.savings) for y in plan.years)]
+        )
     totals.append(["transition", *(money(y.transition_cost) for y in plan.years)])
     totals.append(["setup of modes", *(money(y.setup_cost) for y in plan.years)])
     totals.append(["termination", *(money(y.termination_cost) for y in plan.years)])
+    if instance.investments:
+        totals.append(["investments", *(money(y.investment_cost) for y in plan.years)])
     totals.append(["one-off total", *(money(y.transition_money) for y in plan.years)])
     totals.append(["  today", *(money(y["one_off_cost"]) for y in today_years)])
     totals.append(["weighted outcome", *(_number(y.weighted_outcome) for y in plan.years)])
+    if instance.effects:
+        totals.append(["  of which effects", *(_number(y.outcome_gain) for y in plan.years)])
     totals.append(["  today", *(_number(y["outcome"]) for y in today_years)])
     totals.append(["services changing mode (count)", *(str(len(y.changes)) for y in plan.years)])
     check_names: list[str] = []
@@ -516,6 +624,7 @@ def _plan_lines(
         )
         if first:
             lines.append(f"modes set up (setup cost paid): {first}")
+    lines += _mix_lines(instance, plan, money)
     return lines
 
 

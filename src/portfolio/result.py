@@ -184,12 +184,24 @@ class Plan:
         objective: the objective as the user stated it, computed from the plan.
         checks: every constraint evaluated on the plan.
         modes_used: ids of modes at least one service uses.
+        investments: ids of the investments the plan makes (multi-year: in its first year).
+        investment_cost: their cost.
+        savings: spend saved by prevention effects (the budget counts annual cost less this).
+        outcome_gain: weighted outcome gained from effects (included in the outcome).
+        effects: the effects that landed, as plain data.
+        modes_counted: the modes ``max_modes_used`` counts (None without the cap).
     """
 
     choices: tuple[ServiceChoice, ...]
     objective: float
     checks: tuple[Check, ...]
     modes_used: tuple[str, ...]
+    investments: tuple[str, ...] = ()
+    investment_cost: float = 0.0
+    savings: float = 0.0
+    outcome_gain: float = 0.0
+    effects: tuple[dict[str, Any], ...] = ()
+    modes_counted: tuple[str, ...] | None = None
 
     @property
     def assignment(self) -> dict[str, str]:
@@ -436,6 +448,7 @@ class SolveResult:
             out["binding"] = list(plan.binding)
             out["checks"] = [check.to_dict() for check in plan.checks]
             out["services"] = plan.rows()
+            out.update(_mix(plan))
         if self.explanation is not None:
             out["explanation"] = self.explanation.to_dict()
         if self.violations:
@@ -491,3 +504,22 @@ def _clean(value: float | None) -> float | None:
     if not np.isfinite(value):
         return None
     return value
+
+
+def _mix(plan: Plan) -> dict[str, Any]:
+    """The result file's keys for investments, effects and the vehicle cap, when the plan has
+    them (a multi-year plan lists its investments by year in ``investments``, from the
+    year-by-year plan)."""
+    out: dict[str, Any] = {}
+    if plan.investments:
+        out["investments"] = list(plan.investments)
+        out["investment_cost"] = plan.investment_cost
+    if plan.effects:
+        out["effects"] = {
+            "savings": plan.savings,
+            "outcome_gain": plan.outcome_gain,
+            "landed": [dict(effect) for effect in plan.effects],
+        }
+    if plan.modes_counted is not None:
+        out["modes_counted"] = list(plan.modes_counted)
+    return out

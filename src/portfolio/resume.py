@@ -107,7 +107,10 @@ def plan_problem(data: Mapping[str, Any], instance: Instance, rel_gap: float) ->
     else:
         from portfolio.verify import verify_plan
 
-        single = verify_plan(instance, positions)
+        made = data.get("investments") or []
+        if not isinstance(made, list) or not all(isinstance(i, str) for i in made):
+            return "'investments' is not a list of investment ids"
+        single = verify_plan(instance, positions, dict.fromkeys(made, 0))
         ok, objective, violations = single.ok, single.plan.objective, single.violations
     if not ok:
         return "the plan fails verification: " + "; ".join(violations[:3])
@@ -156,8 +159,11 @@ def _verify_multi_year(
         ServicePath(s.id, broken.get(s.id), tuple(sorted(starts.get(s.id, []), key=lambda p: p[1])))
         for s in instance.services
     ]
+    made = data.get("investments") or {}
+    if not isinstance(made, dict) or not all(isinstance(y, int) for y in made.values()):
+        return "'investments' is not a mapping of investment id to year"
     try:
-        verdict = verify_schedule(instance, paths)
+        verdict = verify_schedule(instance, paths, {i: y - first for i, y in made.items()})
     except (ValueError, IndexError) as exc:
         return f"the contracts cannot be replayed ({exc})"
     return verdict.ok, verdict.first_year.objective, verdict.violations

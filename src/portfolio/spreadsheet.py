@@ -65,6 +65,7 @@ CONSTRAINT_NAMES: tuple[str, ...] = (
     "min_flexibility",
     "min_outcome",
     "max_changes",
+    "max_modes_used",
     "sector_share_min",
     "sector_share_max",
     "same_mode",
@@ -886,7 +887,7 @@ def _constraint_row(
         locator.constraints[f"same_mode[{len(constraints.get('same_mode', []))}]"] = row
         constraints.setdefault("same_mode", []).append(members)
         return
-    kind = "int" if name == "max_changes" else "number"
+    kind = "int" if name in ("max_changes", "max_modes_used") else "number"
     raw = row.values.pop("value", None)
     if raw is not None:
         typed = reader.normalise(row, "value", raw, kind)
@@ -1113,7 +1114,16 @@ def write_instance_workbook(
     Args:
         instance: the instance.
         path: where to write the workbook (atomically), or a binary file object.
+
+    Raises:
+        PortfolioError: the instance has ``investments`` or ``effects``, which no sheet holds.
     """
+    unheld = [name for name in ("investments", "effects") if getattr(instance, name)]
+    if unheld:
+        raise PortfolioError(
+            f"a workbook does not hold {' or '.join(unheld)} yet: keep this instance in YAML, "
+            "JSON or TOML"
+        )
     openpyxl = _openpyxl()
     book = openpyxl.Workbook()
     book.remove(book.active)
@@ -1209,7 +1219,8 @@ def _limit_row(limit: Limit) -> dict[str, Any]:
 
 def _constraint_rows(constraints: Constraints) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for name in ("budget", "transition_budget", "min_flexibility", "min_outcome", "max_changes"):
+    for name in ("budget", "transition_budget", "min_flexibility", "min_outcome", "max_changes",
+                 "max_modes_used"):
         value = getattr(constraints, name)
         if value is not None:
             rows.append({"constraint": name, "value": value})

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from portfolio.decisions import investments_of
 from portfolio.domain import Instance, Mode, Option, Service, WeightedObjective, value_in_year
 from portfolio.result import Check, Plan, ServiceChoice
 
@@ -68,6 +69,40 @@ class Running:
 
 
 @dataclass(frozen=True)
+class EffectLanded:
+    """A prevention effect that landed in a year of the plan.
+
+    Attributes:
+        index: position of the effect in ``instance.effects``.
+        when_service: the service whose arrangement produced it.
+        when_mode: its mode.
+        on: the service it landed on.
+        saving: spend saved.
+        outcome_gain: outcome gained, times the weight of ``on``.
+        from_year: the year (as the plan names years) of the arrangement that produced it.
+    """
+
+    index: int
+    when_service: str
+    when_mode: str
+    on: str
+    saving: float
+    outcome_gain: float
+    from_year: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form."""
+        return {
+            "effect": self.index,
+            "when": {"service": self.when_service, "mode": self.when_mode},
+            "on": self.on,
+            "saving": self.saving,
+            "outcome_gain": self.outcome_gain,
+            "from_year": self.from_year,
+        }
+
+
+@dataclass(frozen=True)
 class YearTotals:
     """One horizon year of a plan: totals and every yearly limit evaluated.
 
@@ -83,6 +118,14 @@ class YearTotals:
         objective: the year's contribution to the objective, before discounting.
         changes: services whose mode differs from the year before.
         checks: the yearly limits, named as in the file (``budget``, ``capacity_count[mode]``...).
+        investment_cost: cost of the investments made that year.
+        investments: ids of the investments made that year.
+        savings: spend saved that year by prevention effects (the budget counts
+            ``annual_cost - savings``).
+        outcome_gain: weighted outcome gained that year from effects (included in
+            ``weighted_outcome``).
+        effects: the effects that landed that year.
+        modes_counted: the modes ``max_modes_used`` counts that year (None without the cap).
     """
 
     year: int
@@ -96,11 +139,20 @@ class YearTotals:
     objective: float
     changes: tuple[str, ...]
     checks: tuple[Check, ...]
+    investment_cost: float = 0.0
+    investments: tuple[str, ...] = ()
+    savings: float = 0.0
+    outcome_gain: float = 0.0
+    effects: tuple[EffectLanded, ...] = ()
+    modes_counted: tuple[str, ...] | None = None
 
     @property
     def transition_money(self) -> float:
-        """Transition, setup and termination costs paid that year (the transition budget's sum)."""
-        return self.transition_cost + self.setup_cost + self.termination_cost
+        """Transition, setup, termination and investment costs paid that year (the transition
+        budget's sum)."""
+        return self.transition_cost + self.setup_cost + self.termination_cost + (
+            self.investment_cost
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form: totals, then each yearly limit as ``{value, limit, binding, ...}``."""
@@ -116,6 +168,15 @@ class YearTotals:
             "objective": self.objective,
             "changes": list(self.changes),
         }
+        if self.investments or self.investment_cost:
+            out["investment_cost"] = self.investment_cost
+            out["investments"] = list(self.investments)
+        if self.effects:
+            out["savings"] = self.savings
+            out["outcome_gain"] = self.outcome_gain
+            out["effects"] = [effect.to_dict() for effect in self.effects]
+        if self.modes_counted is not None:
+            out["modes_counted"] = list(self.modes_counted)
         for check in self.checks:
             plain = check.to_dict()  # JSON-ready: no inf or NaN
             out[check.name] = {
@@ -129,7 +190,11 @@ class YearTotals:
         return out
 
 
-def verify_plan(instance: Instance, positions: Sequence[int]) -> Verification:
+def verify_plan(
+    instance: Instance,
+    positions: Sequence[int],
+    investments: Mapping[str, int] | None = None,
+) -> Verification:
     """Check a plan given as the chosen option's position for each service (file order).
 
     The plan is year 0 of :func:`evaluate_years`: every service starts its chosen option, paying
@@ -138,6 +203,8 @@ def verify_plan(instance: Instance, positions: Sequence[int]) -> Verification:
     Args:
         instance: the instance the plan answers.
         positions: for each service, the 0-based index of its chosen option.
+        investments: the investments made (id -> year index, 0); None: those ``positions``
+            carries (:func:`~portfolio.decisions.investments_of`).
 
     Returns:
         The verdict, the evaluated plan and the list of violations.
@@ -155,13 +222,21 @@ def verify_plan(instance: Instance, positions: Sequence[int]) -> Verification:
         option = service.options[position]
         paid = option.transition_cost if option.mode != service.current_mode else 0.0
         running.append(Running(service, position, option, service.current_mode, paid))
-    (year,), first_used = evaluate_years(instance, [running], None, problems)
+    if investments is None:
+        investments = investments_of(positions)
+    (year,), first_used = evaluate_years(instance, [running], None, problems, investments)
     mode_order = [mode.id for mode in instance.modes]
     plan = Plan(
         choices=plan_choices(running),
         objective=year.objective,
         checks=year.checks,
         modes_used=tuple(sorted(first_used, key=mode_order.index)),
+        investments=year.investments,
+        investment_cost=year.investment_cost,
+        savings=year.savings,
+        outcome_gain=year.outcome_gain,
+        effects=tuple(effect.to_dict() for effect in year.effects),
+        modes_counted=year.modes_counted,
     )
     return Verification(not problems, plan, tuple(problems))
 
@@ -190,10 +265,14 @@ def evaluate_years(
     years: Sequence[Sequence[Running]],
     calendar: Sequence[int] | None,
     problems: list[str],
+    investments: Mapping[str, int] | None = None,
 ) -> tuple[list[YearTotals], dict[str, int]]:
     """Add up every year of a plan and check its red lines and yearly limits.
 
-    A mode's setup cost is paid once, in the first year any service uses it.
+    A mode's setup cost is paid once, in the first year any service uses it. An investment made
+    in year t costs its ``cost`` in year t and raises its mode's caps from year
+    t + years_to_effect; an effect whose service runs in its mode in year t saves ``saving`` and
+    gains ``outcome`` (times the weight of ``on``) in year t + lag_years, if inside the plan.
 
     Args:
         instance: the instance the plan answers.
@@ -201,6 +280,7 @@ def evaluate_years(
         calendar: the calendar year of each horizon year, named in the problems found; None for a
             single-period plan (the problems name no year).
         problems: where a broken red line or limit is recorded, one line each.
+        investments: the investments made, id -> 0-based year index (None: none).
 
     Returns:
         Each year's evaluation, and the year each mode is first used (mode id -> year index, in
@@ -231,6 +311,8 @@ def evaluate_years(
                     f"service '{service_id}' is fixed to '{wanted}' but uses "
                     f"'{by_id[service_id]}'" + where(index)
                 )
+    made = _check_investments(instance, investments or {}, len(years), calendar, problems)
+    landed = _effects_landed(instance, years, calendar)
     evaluations = []
     for index, running in enumerate(years):
         setup_modes = [mode for mode, first in first_used.items() if first == index]
@@ -243,9 +325,63 @@ def evaluate_years(
                 running,
                 setup_modes,
                 problems,
+                made,
+                landed[index],
             )
         )
     return evaluations, first_used
+
+
+def _check_investments(
+    instance: Instance,
+    investments: Mapping[str, int],
+    num_years: int,
+    calendar: Sequence[int] | None,
+    problems: list[str],
+) -> dict[str, int]:
+    """The investments made (id -> year index) that exist and fall inside the plan's years; a
+    problem recorded for any other."""
+    known = {investment.id for investment in instance.investments}
+    made: dict[str, int] = {}
+    for investment_id, year in investments.items():
+        if investment_id not in known:
+            problems.append(f"investment '{investment_id}' does not exist")
+        elif not 0 <= year < num_years:
+            when = year if calendar is None else f"year index {year}"
+            problems.append(f"investment '{investment_id}' made in {when}, outside the plan")
+        else:
+            made[investment_id] = year
+    return made
+
+
+def _effects_landed(
+    instance: Instance, years: Sequence[Sequence[Running]], calendar: Sequence[int] | None
+) -> list[list[EffectLanded]]:
+    """For each year, the effects that land in it: effect e lands in t + lag_e when its service
+    runs in its mode in year t (effects landing after the last year do not count)."""
+    landed: list[list[EffectLanded]] = [[] for _ in years]
+    weights = {service.id: service.weight for service in instance.services}
+    for index, effect in enumerate(instance.effects):
+        for year, running in enumerate(years):
+            target = year + effect.lag_years
+            if target >= len(years):
+                break
+            if any(
+                entry.service.id == effect.when.service and entry.option.mode == effect.when.mode
+                for entry in running
+            ):
+                landed[target].append(
+                    EffectLanded(
+                        index,
+                        effect.when.service,
+                        effect.when.mode,
+                        effect.on,
+                        effect.saving,
+                        weights[effect.on] * effect.outcome,
+                        year if calendar is None else calendar[year],
+                    )
+                )
+    return landed
 
 
 def _evaluate_year(
@@ -256,6 +392,8 @@ def _evaluate_year(
     running: Sequence[Running],
     setup_modes: Sequence[str],
     problems: list[str],
+    made: Mapping[str, int],
+    landed: Sequence[EffectLanded],
 ) -> YearTotals:
     """One year's totals, its limits checked (the problems name ``calendar``, when given)."""
     where = "" if calendar is None else f" in {calendar}"
@@ -283,17 +421,26 @@ def _evaluate_year(
     transition = math.fsum(entry.transition_cost for entry in running)
     setup = math.fsum(modes[mode].setup_cost for mode in setup_modes)
     termination = math.fsum(entry.termination_cost for entry in running)
-    outcome = math.fsum(entry.service.weight * entry.option.outcome for entry in running)
+    invested = [i for i in instance.investments if made.get(i.id) == year]
+    investment_cost = math.fsum(i.cost for i in invested)
+    in_effect = [i for i in instance.investments if i.id in made and
+                 made[i.id] + i.years_to_effect <= year]
+    savings = math.fsum(effect.saving for effect in landed)
+    gain = math.fsum(effect.outcome_gain for effect in landed)
+    outcome = math.fsum(
+        [entry.service.weight * entry.option.outcome for entry in running]
+        + [effect.outcome_gain for effect in landed]
+    )  # with no effect landed, the same sum as before effects existed
     changed = tuple(
         entry.service.id for entry in running if entry.option.mode != entry.mode_before
     )
 
     limit = value_in_year(constraints.budget, year)
     if limit is not None:
-        add("budget", annual, "<=", limit)
+        add("budget", annual - savings if landed else annual, "<=", limit)
     limit = value_in_year(constraints.transition_budget, year)
     if limit is not None:
-        add("transition_budget", transition + setup + termination, "<=", limit)
+        add("transition_budget", transition + setup + termination + investment_cost, "<=", limit)
     limit = value_in_year(constraints.min_outcome, year)
     if limit is not None:
         add("min_outcome", outcome, ">=", limit)
@@ -319,11 +466,14 @@ def _evaluate_year(
         count[entry.option.mode] += 1
         spend[entry.option.mode].append(c)
     for mode in instance.modes:
+        raised = [i for i in in_effect if i.mode == mode.id]
         cap = value_in_year(mode.max_services, year)
         if cap is not None:
+            cap += sum(i.max_services for i in raised)
             add(f"capacity_count[{mode.id}]", count[mode.id], "<=", cap, integral=True)
         cap = value_in_year(mode.max_spend, year)
         if cap is not None:
+            cap = math.fsum([cap, *(i.max_spend for i in raised)])
             add(f"capacity_spend[{mode.id}]", math.fsum(spend[mode.id]), "<=", cap)
         if mode.min_services and count[mode.id] > 0:
             add(f"min_services[{mode.id}]", count[mode.id], ">=", mode.min_services, True)
@@ -347,6 +497,13 @@ def _evaluate_year(
                 problems.append(
                     f"{name}{where}: share {share:.6g} breaks {side} {share_limit:.6g}"
                 )
+
+    counted: tuple[str, ...] | None = None
+    limit = value_in_year(constraints.max_modes_used, year)
+    if limit is not None:
+        in_use = {entry.option.mode for entry in running}
+        counted = tuple(m.id for m in instance.modes if m.id in in_use and not m.ceases_service)
+        add("max_modes_used", len(counted), "<=", limit, integral=True)
 
     by_id = {entry.service.id: entry.option for entry in running}
     for index, bundle in enumerate(constraints.same_mode):
@@ -390,9 +547,17 @@ def _evaluate_year(
         setup_cost=setup,
         termination_cost=termination,
         weighted_outcome=outcome,
-        objective=_year_objective(instance, year, running, setup, termination, outcome),
+        objective=_year_objective(
+            instance, year, running, setup, termination, outcome, investment_cost, savings, gain
+        ),
         changes=changed,
         checks=tuple(checks),
+        investment_cost=investment_cost,
+        investments=tuple(i.id for i in invested),
+        savings=savings,
+        outcome_gain=gain,
+        effects=tuple(landed),
+        modes_counted=counted,
     )
 
 
@@ -403,25 +568,42 @@ def _year_objective(
     setup: float,
     termination: float,
     outcome: float,
+    investment_cost: float = 0.0,
+    savings: float = 0.0,
+    gain: float = 0.0,
 ) -> float:
-    """The year's objective as the user stated it, on the real data, before discounting."""
+    """The year's objective as the user stated it, on the real data, before discounting.
+
+    ``outcome`` includes the effects' gains; cost objectives count the investments made and
+    less the effects' savings (in a weighted sum: the ``investment_cost`` and ``annual_cost``
+    terms).
+    """
     objective = instance.objective
     if objective == "maximise_outcome":
         return outcome
     if objective == "minimise_cost":
-        paid = (
+        paid = [
             e.option.annual_cost_in_year(year) + e.transition_cost + e.termination_cost
             for e in running
-        )
-        return math.fsum(paid) + setup
+        ]
+        total = math.fsum(paid) + setup
+        if investment_cost or savings:
+            total = math.fsum([*paid, setup, investment_cost, -savings])
+        return total
     assert isinstance(objective, WeightedObjective)
     terms: list[float] = []
     for name, weight in objective.terms.items():
-        if name == "setup_cost":
+        if name == "investment_cost":
+            terms.append(weight * investment_cost)
+        elif name == "setup_cost":
             terms.append(weight * setup)
         elif name == "termination_cost" and instance.horizon is not None:
             terms.append(weight * termination)
         else:
+            if name == "annual_cost" and savings:
+                terms.append(-weight * savings)
+            if name == "outcome" and gain:
+                terms.append(weight * gain)
             for entry in running:
                 if name == "outcome":
                     terms.append(weight * entry.service.weight * entry.option.outcome)

@@ -313,6 +313,7 @@ def instance_limits(instance: Instance) -> list[LimitSpec]:
         ("min_outcome", AMOUNT, ">="),
         ("min_flexibility", SHARE, ">="),
         ("max_changes", COUNT, "<="),
+        ("max_modes_used", COUNT, "<="),
     )
     for name, kind, sense in top:
         if getattr(constraints, name) is not None:

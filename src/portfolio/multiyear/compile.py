@@ -33,15 +33,16 @@ one CSR matrix.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
 import portfolio.kernels as kernels
+from portfolio.decisions import Decisions, investments_of
 from portfolio.domain import Instance
 from portfolio.kernels import Columns, Labels, Rows
-from portfolio.linear import FloatArray, IntArray, LinearModel
+from portfolio.linear import BoolArray, FloatArray, IntArray, LinearModel
 from portfolio.multiyear.network import (
     ARC_BROKEN,
     ARC_KEPT,
@@ -72,6 +73,10 @@ class Layout:
         cover_act: for each (arc, covered year) pair, the activity (0-based among activities).
         z_mode, z_year: mode and year of each first-use column.
         u_mode, u_year: mode and year of each in-use column (modes with ``min_services``).
+        w_mode, w_year: mode and year of each in-use column counted by ``max_modes_used`` (a
+            column of year w_year).
+        i_index, i_year: investment (index into ``instance.investments``) and year made of each
+            investment column (a column of year i_year).
     """
 
     table: YearTable
@@ -86,6 +91,10 @@ class Layout:
     z_year: IntArray
     u_mode: IntArray
     u_year: IntArray
+    w_mode: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    w_year: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    i_index: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    i_year: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def num_arcs(self) -> int:
@@ -113,9 +122,19 @@ class Layout:
         return self.z_offset + int(self.z_mode.shape[0])
 
     @property
+    def w_offset(self) -> int:
+        """Column of the first ``max_modes_used`` in-use indicator w[m, t]."""
+        return self.u_offset + int(self.u_mode.shape[0])
+
+    @property
+    def i_offset(self) -> int:
+        """Column of the first investment column i[j, t]."""
+        return self.w_offset + int(self.w_mode.shape[0])
+
+    @property
     def num_cols(self) -> int:
         """Number of columns."""
-        return self.u_offset + int(self.u_mode.shape[0])
+        return self.i_offset + int(self.i_index.shape[0])
 
     @cached_property
     def columns(self) -> Columns:
@@ -158,6 +177,8 @@ def _layout(table: YearTable) -> Layout:
     used[act_mode, act_year] = True
     z_mode, z_year = np.nonzero(used & (table.setup > 0)[:, None])
     u_mode, u_year = np.nonzero(used & (table.min_services > 0)[:, None])
+    w_mode, w_year = _counted_modes(table, used)
+    i_index, i_year = _investment_years(table)
     return Layout(
         table=table,
         arcs=arcs,
@@ -171,7 +192,34 @@ def _layout(table: YearTable) -> Layout:
         z_year=z_year.astype(np.int64),
         u_mode=u_mode.astype(np.int64),
         u_year=u_year.astype(np.int64),
+        w_mode=w_mode,
+        w_year=w_year,
+        i_index=i_index,
+        i_year=i_year,
     )
+
+
+def _counted_modes(table: YearTable, used: BoolArray) -> tuple[IntArray, IntArray]:
+    """(mode, year) of each in-use column ``max_modes_used`` counts: modes some activity could
+    run that year, not ceasing a service; none when the instance has no such cap."""
+    if table.instance.constraints.max_modes_used is None:
+        none = np.zeros(0, dtype=np.int64)
+        return none, none
+    ceases = np.array([m.ceases_service for m in table.instance.modes], dtype=np.bool_)
+    mode, year = np.nonzero(used & ~ceases[:, None])
+    return mode.astype(np.int64), year.astype(np.int64)
+
+
+def _investment_years(table: YearTable) -> tuple[IntArray, IntArray]:
+    """(investment, year made) of each investment column: every year t whose effect year
+    t + years_to_effect lies inside the horizon (one made later could never take effect)."""
+    index: list[int] = []
+    year: list[int] = []
+    for j, investment in enumerate(table.instance.investments):
+        for t in range(table.years - investment.years_to_effect):
+            index.append(j)
+            year.append(t)
+    return np.array(index, dtype=np.int64), np.array(year, dtype=np.int64)
 
 
 # ---------------------------------------------------------------------- columns
@@ -201,6 +249,12 @@ def year_columns(lay: Layout) -> Columns:
         discount=table.discount,
         year_labels=tuple(str(year) for year in table.horizon.calendar_years),
         paid_terms=frozenset({"transition_cost", "setup_cost", "termination_cost"}),
+        mix_col=lay.w_offset + np.arange(lay.w_mode.shape[0], dtype=np.int64),
+        mix_mode=lay.w_mode,
+        mix_year=lay.w_year,
+        invest_col=lay.i_offset + np.arange(lay.i_index.shape[0], dtype=np.int64),
+        invest_index=lay.i_index,
+        invest_year=lay.i_year,
     )
 
 
@@ -371,6 +425,23 @@ def _add_min_services(lay: Layout) -> list[Rows]:
     return [count, link]
 
 
+def _add_investment_once(lay: Layout) -> Rows | None:
+    """investment_once[j]: sum_t i[j, t] <= 1 (each investment is made in at most one year)."""
+    count = int(lay.i_index.shape[0])
+    if not count:
+        return None
+    investments = lay.table.instance.investments
+    return Rows(
+        "investment_once",
+        lay.i_index,
+        lay.i_offset + np.arange(count, dtype=np.int64),
+        np.ones(count),
+        np.full(len(investments), -INF),
+        np.ones(len(investments)),
+        tuple(investment.id for investment in investments),
+    )
+
+
 # ---------------------------------------------------------------------- compiled model
 @dataclass(frozen=True)
 class MultiYearModel:
@@ -409,10 +480,18 @@ class MultiYearModel:
                 starts[service].append(
                     (int(table.position[arcs.option[arc]]), int(arcs.start[arc]))
                 )
-        return [
-            ServicePath(sid, broken.get(s), tuple(starts[s]))
-            for s, sid in enumerate(table.service_ids)
-        ]
+        made = np.flatnonzero(np.asarray(x[lay.i_offset : lay.num_cols]) > 0.5)
+        investments = table.instance.investments
+        return Decisions(
+            (
+                ServicePath(sid, broken.get(s), tuple(starts[s]))
+                for s, sid in enumerate(table.service_ids)
+            ),
+            {
+                investments[int(lay.i_index[k])].id: int(lay.i_year[k])
+                for k in made.tolist()
+            },
+        )
 
     def encode(self, paths: Sequence[ServicePath]) -> FloatArray:
         """Column values of a plan given as decisions (e.g. a MIP start).
@@ -468,7 +547,12 @@ class MultiYearModel:
         used[lay.act_mode[active], lay.act_year[active]] = True
         first_year = np.where(used.any(axis=1), used.argmax(axis=1), -1)
         x[lay.z_offset : lay.u_offset] = first_year[lay.z_mode] == lay.z_year
-        x[lay.u_offset :] = used[lay.u_mode, lay.u_year]
+        x[lay.u_offset : lay.w_offset] = used[lay.u_mode, lay.u_year]
+        x[lay.w_offset : lay.i_offset] = used[lay.w_mode, lay.w_year]
+        made = investments_of(paths)
+        ids = [investment.id for investment in table.instance.investments]
+        for k, (j, t) in enumerate(zip(lay.i_index.tolist(), lay.i_year.tolist(), strict=True)):
+            x[lay.i_offset + k] = float(made.get(ids[j]) == t)
         return x
 
 
@@ -492,6 +576,9 @@ def compile_multi_year(instance: Instance, *, table: YearTable | None = None) ->
     blocks.append(kernels.same_mode(cols, table.service, table.mode))
     blocks += kernels.limits(cols)
     blocks += _add_setup(lay)
+    if instance.constraints.max_modes_used is not None:
+        blocks += kernels.max_modes_used(cols, instance.constraints.max_modes_used)
+    blocks.append(_add_investment_once(lay))
     sense, coef = kernels.objective(cols)
     model = kernels.assemble([b for b in blocks if b is not None], lay.num_cols, sense, coef)
     return MultiYearModel(model, lay)

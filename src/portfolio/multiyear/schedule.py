@@ -10,7 +10,7 @@ giving the result file's ``schedule``, ``contracts`` and ``years``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from portfolio.verify import YearTotals as YearTotals  # the verifier adds up each year
@@ -102,6 +102,7 @@ class MultiYearPlan:
         years: each year's totals and limits.
         objective: the objective as stated, discounted, on the real data.
         first_used: mode id -> calendar year it is first used (its setup cost is paid then).
+        investments: investment id -> calendar year it is made (its cost is paid then).
     """
 
     start_year: int
@@ -113,6 +114,7 @@ class MultiYearPlan:
     years: tuple[YearTotals, ...]
     objective: float
     first_used: dict[str, int]
+    investments: dict[str, int] = field(default_factory=dict)
 
     @property
     def calendar_years(self) -> list[int]:
@@ -142,4 +144,5 @@ class MultiYearPlan:
             "contracts": [contract.to_dict() for contract in self.contracts],
             "years": [year.to_dict() for year in self.years],
             "modes_first_used": dict(self.first_used),
+            **({"investments": dict(self.investments)} if self.investments else {}),
         }

@@ -12,9 +12,10 @@ cannot produce an accepted plan that breaks a yearly limit.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from portfolio.decisions import investments_of
 from portfolio.domain import Instance, Service, current_option_index
 from portfolio.multiyear.schedule import Contract, MultiYearPlan, ServicePath
 from portfolio.result import Check, Plan
@@ -62,12 +63,18 @@ class _ServiceYears:
         return Running(service, self.option[year], option, before, paid, self.fee.get(year, 0.0))
 
 
-def verify_schedule(instance: Instance, paths: Sequence[ServicePath]) -> MultiYearVerification:
+def verify_schedule(
+    instance: Instance,
+    paths: Sequence[ServicePath],
+    investments: Mapping[str, int] | None = None,
+) -> MultiYearVerification:
     """Check a multi-year plan given as each service's decisions (file order).
 
     Args:
         instance: the instance (with a horizon) the plan answers.
         paths: one :class:`ServicePath` per service, in the instance's order.
+        investments: the investments made, id -> 0-based horizon year; None: those ``paths``
+            carries (:func:`~portfolio.decisions.investments_of`).
 
     Returns:
         The verdict, the evaluated plan and the list of violations.
@@ -94,12 +101,15 @@ def verify_schedule(instance: Instance, paths: Sequence[ServicePath]) -> MultiYe
         contracts += service_contracts
 
     years = [[entry.running(year) for entry in derived] for year in range(horizon.years)]
-    totals, first_used = evaluate_years(instance, years, calendar, problems)
+    if investments is None:
+        investments = investments_of(paths)
+    totals, first_used = evaluate_years(instance, years, calendar, problems, investments)
     objective = math.fsum(t.discount_factor * t.objective for t in totals)
     plan = MultiYearPlan(
         start_year=first,
         discount_rate=horizon.discount_rate,
         paths=tuple(paths),
+        investments={i: first + year for i, year in sorted(investments.items(), key=_by_year)},
         schedule={e.service.id: [e.service.options[p].mode for p in e.option] for e in derived},
         options={e.service.id: list(e.option) for e in derived},
         contracts=tuple(contracts),
@@ -119,8 +129,18 @@ def verify_schedule(instance: Instance, paths: Sequence[ServicePath]) -> MultiYe
             for c in t.checks
         ),
         modes_used=tuple(sorted(first_used, key=mode_order.index)),
+        investments=totals[0].investments,
+        investment_cost=totals[0].investment_cost,
+        savings=totals[0].savings,
+        outcome_gain=totals[0].outcome_gain,
+        effects=tuple(effect.to_dict() for effect in totals[0].effects),
+        modes_counted=totals[0].modes_counted,
     )
     return MultiYearVerification(not problems, plan, first_year, tuple(problems))
+
+
+def _by_year(item: tuple[str, int]) -> tuple[int, str]:
+    return item[1], item[0]
 
 
 def _derive(

@@ -62,7 +62,9 @@ def column_years(layout: Layout) -> IntArray:
     years[: layout.num_arcs] = arc_year
     years[layout.act_offset : layout.z_offset] = layout.act_year
     years[layout.z_offset : layout.u_offset] = layout.z_year
-    years[layout.u_offset :] = layout.u_year
+    years[layout.u_offset : layout.w_offset] = layout.u_year
+    years[layout.w_offset : layout.i_offset] = layout.w_year
+    years[layout.i_offset :] = layout.i_year
     if np.any((arcs.kind == ARC_KEPT) & (arc_year < 0)):
         raise AssertionError("a kept contract without a year")
     return years
