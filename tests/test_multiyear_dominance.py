@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_multiyear_bruteforce import random_case
 
 from portfolio import SolveParams, Status
 from portfolio.backends import get_backend
 from portfolio.domain import Instance
 from portfolio.multiyear import compile_multi_year
 from portfolio.multiyear.generate import random_multi_year_instance
+from test_multiyear_bruteforce import random_case
 
 SEEDS = range(24)
 
@@ -90,7 +90,8 @@ def test_reduced_model_has_the_same_optimum(seed: int, backend: str) -> None:
     }
     if status_full is Status.INFEASIBLE:
         return
-    assert best_full is not None and best_reduced is not None
+    assert best_full is not None
+    assert best_reduced is not None
     assert best_reduced == pytest.approx(best_full, rel=1e-7, abs=1e-7)
 
 
@@ -185,5 +186,6 @@ def test_generated_instances_keep_their_optimum() -> None:
     for relax in (True, False):
         a = solver.solve(full.model, SolveParams(), time_limit=120, relax=relax)
         b = solver.solve(reduced.model, SolveParams(), time_limit=120, relax=relax)
-        assert a.status is Status.OPTIMAL and b.status is Status.OPTIMAL
+        assert a.status is Status.OPTIMAL
+        assert b.status is Status.OPTIMAL
         assert b.objective == pytest.approx(a.objective, rel=1e-7)

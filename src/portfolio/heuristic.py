@@ -39,6 +39,8 @@ TIME_SHARE = 0.5
 INTEGRAL_TOL = 1e-6
 #: Largest neighbourhood (free columns, or 2% of all) the reduced-cost rounds solve.
 MAX_FREE_COLUMNS = 5_000
+#: A reduced-cost round freeing more than this share of the columns is left to the full search.
+MAX_FREE_SHARE = 0.5
 #: Below this many seconds of its budget left, the heuristic starts no further sub-MIP.
 MIN_ROUND_SECONDS = 0.1
 #: A round's sub-MIP is first solved to this relative gap (or the hooks' gap, if looser): a
@@ -428,6 +430,11 @@ def _reduced_cost_round(
             free_mask = exact_free
         else:
             free_mask = _cheapest_services(groups, magnitude, x_lp, limit)
+        if int(free_mask.sum()) > MAX_FREE_SHARE * model.num_cols:
+            # Most of the model: this round would be the full search under the heuristic's
+            # budget; the full search does it with its own time and bound.
+            notes.append(f"neighbourhood of {int(free_mask.sum())} columns left to the full search")
+            break
         left = None if time_limit is None else time_limit - (time.perf_counter() - began)
         if (left is not None and left <= MIN_ROUND_SECONDS) or (
             interrupt is not None and interrupt.is_set()
