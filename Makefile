@@ -36,6 +36,10 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest benchmarks -q -p no:cacheprovider --benchmark-only \
 		--benchmark-columns=min,mean,max,rounds
 	$(BIN)/portfolio bench all --backend highs --time-limit 60 --output bench-results.json
+	$(BIN)/python benchmarks/bench_multiyear.py --services 300 --years 5 --gap 1e-3 --time-limit 60
+	$(BIN)/python benchmarks/bench_multiyear.py --services 1000 --years 7 --gap 1e-2 --time-limit 60
+	$(BIN)/python benchmarks/bench_multiyear.py --instance instances/example_borough_multiyear.yaml \
+		--gap 1e-7 --time-limit 120
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -12,6 +12,8 @@ Usage::
     PYTHONPATH=src python benchmarks/bench_multiyear.py                 # the full grid
     PYTHONPATH=src python benchmarks/bench_multiyear.py --services 300 --years 5
     PYTHONPATH=src python benchmarks/bench_multiyear.py --json bench-multiyear.json
+    PYTHONPATH=src python benchmarks/bench_multiyear.py --instance \
+        instances/example_borough_multiyear.yaml --gap 1e-7
 
 The grid: 300 services x 5 years (the target), services 100/300/1000 at 5 years, years 3/5/7 at
 300 services, each for ``--seeds`` seeds.
@@ -25,6 +27,7 @@ import statistics
 import time
 from typing import Any
 
+from portfolio.io import load_instance
 from portfolio.multiyear.compile import compile_multi_year
 from portfolio.multiyear.generate import random_multi_year_instance
 from portfolio.params import SolveParams
@@ -36,7 +39,12 @@ GRID: tuple[tuple[int, int], ...] = ((100, 5), (300, 5), (1000, 5), (300, 3), (3
 def run_one(services: int, years: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     """Build, compile and solve one instance; the figures of the run."""
     began = time.perf_counter()
-    instance = random_multi_year_instance(services, years=years, seed=seed)
+    if args.instance:
+        instance = load_instance(args.instance)
+        services = len(instance.services)
+        years = instance.horizon.years if instance.horizon else 1
+    else:
+        instance = random_multi_year_instance(services, years=years, seed=seed)
     built = time.perf_counter() - began
     t0 = time.perf_counter()
     compiled = compile_multi_year(instance)
@@ -87,10 +95,16 @@ def main(argv: list[str] | None = None) -> int:
         help="the tie-break phase (default changes, as solve; none measures the solve alone)",
     )
     parser.add_argument("--no-heuristic", action="store_true", help="skip the LP-guided start")
+    parser.add_argument(
+        "--instance", help="solve this file (e.g. the example borough) instead of the grid"
+    )
     parser.add_argument("--json", help="write every run to this JSON file")
     args = parser.parse_args(argv)
 
-    if args.services or args.years:
+    if args.instance:
+        grid = [(0, 0)]
+        args.seeds = 1
+    elif args.services or args.years:
         grid = [(s, y) for s in (args.services or [300]) for y in (args.years or [5])]
     else:
         grid = list(GRID)
@@ -105,10 +119,13 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(run)
             gap = "-" if run["gap"] is None else f"{run['gap']:.2e}"
             print(
-                f"{services:>8} {years:>5} {seed:>4} {run['columns']:>8} {run['rows']:>7} "
-                f"{run['nonzeros']:>8} {run['status']:>9} {run['seconds']:>8.2f} {gap:>9}",
+                f"{run['services']:>8} {run['years']:>5} {seed:>4} {run['columns']:>8} "
+                f"{run['rows']:>7} {run['nonzeros']:>8} {run['status']:>9} "
+                f"{run['seconds']:>8.2f} {gap:>9}",
                 flush=True,
             )
+    if args.instance:
+        grid = [(runs[0]["services"], runs[0]["years"])]
     print()
     print(f"{'services':>8} {'years':>5} {'median s':>9} {'max s':>7} {'worst gap':>10}")
     for services, years in grid:

@@ -39,8 +39,18 @@ TIME_SHARE = 0.5
 INTEGRAL_TOL = 1e-6
 #: Largest neighbourhood (free columns, or 2% of all) the reduced-cost rounds solve.
 MAX_FREE_COLUMNS = 5_000
+#: A reduced-cost round freeing more than this share of the columns is left to the full search.
+MAX_FREE_SHARE = 0.5
 #: Below this many seconds of its budget left, the heuristic starts no further sub-MIP.
 MIN_ROUND_SECONDS = 0.1
+#: A round's sub-MIP is first solved to this relative gap (or the hooks' gap, if looser): a
+#: start needs no proof, and the full search closes the gap from it.
+START_GAP = 1e-4
+#: A round's first solve gets at most this many times the LP's seconds (at least
+#: :data:`START_MIN_SECONDS`) of the round's time.
+START_LP_FACTOR = 10.0
+#: The least time a round's first solve is given (when the round has that much).
+START_MIN_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,7 @@ def lp_then_fix(
     )
     if lp.status is not Status.OPTIMAL or lp.x is None:
         return None
+    lp_seconds = time.perf_counter() - began
     x_lp = lp.x
     groups = hooks.service_of_column
     owned = groups >= 0
@@ -134,7 +145,6 @@ def lp_then_fix(
     base[owned] = settled[groups[owned]]
     base[~owned] = _integral(x_lp[~owned]) & model.integrality[~owned]  # never a continuous one
     rounded = np.round(x_lp)
-    sub_params = lp_params.with_(rel_gap=hooks.sub_gap(params))
     tried: BoolArray | None = None
     for number in range(hooks.rounds):
         fixed = base
@@ -153,7 +163,9 @@ def lp_then_fix(
                 return None
             left = max(MIN_ROUND_SECONDS, left / (hooks.rounds - number))
         restricted, free = fix_columns(model, fixed, rounded)
-        sub = solver.solve(restricted, sub_params, time_limit=left, interrupt=interrupt)
+        sub = _solve_round(
+            solver, restricted, hooks, params, lp.objective, left, lp_seconds, interrupt
+        )
         if sub.x is None or not sub.status.has_plan:
             if interrupt is not None and interrupt.is_set():
                 return None
@@ -182,6 +194,74 @@ def lp_then_fix(
             interrupt,
         )
     return None
+
+
+def _solve_round(
+    solver: Backend,
+    restricted: LinearModel,
+    hooks: StartHooks,
+    params: SolveParams,
+    lp_bound: float | None,
+    time_limit: float | None,
+    lp_seconds: float,
+    interrupt: threading.Event | None,
+) -> BackendResult:
+    """One round's sub-MIP, sized to its job.
+
+    A start needs no proof: the sub-MIP is first solved to :data:`START_GAP` (or the hooks' gap,
+    if looser) for at most :data:`START_LP_FACTOR` times the LP's seconds (at least
+    :data:`START_MIN_SECONDS`) of the round's time. It is solved on, to the hooks' gap and with
+    the round's remaining time, only when its plan could close the requested gap: when the
+    sub-MIP's own bound is within the requested gap of the LP bound (else no plan of this round
+    is, and only the full search can close it) and its plan is not already.
+    """
+    began = time.perf_counter()
+    quiet = params.with_(backend_options={}, verbose=False)
+    tight = hooks.sub_gap(params)
+    loose = max(tight, START_GAP)
+    first_limit = max(START_MIN_SECONDS, START_LP_FACTOR * lp_seconds)
+    if time_limit is not None:
+        first_limit = min(first_limit, time_limit)
+    sub = solver.solve(
+        restricted, quiet.with_(rel_gap=loose), time_limit=first_limit, interrupt=interrupt
+    )
+    if sub.x is None and sub.status is Status.TIME_LIMIT_NO_SOLUTION and not _stopped(interrupt):
+        # No plan yet: the round's remaining time goes on finding one.
+        left = None if time_limit is None else time_limit - (time.perf_counter() - began)
+        if left is None or left > MIN_ROUND_SECONDS:
+            sub = solver.solve(
+                restricted, quiet.with_(rel_gap=loose), time_limit=left, interrupt=interrupt
+            )
+    if (
+        loose <= tight
+        or sub.x is None
+        or not sub.status.has_plan
+        or sub.objective is None
+        or sub.bound is None
+        or lp_bound is None
+        or _stopped(interrupt)
+    ):
+        return sub
+    if relative_gap(sub.bound, lp_bound) > params.rel_gap:
+        return sub  # no plan of this round closes the requested gap
+    if sub.status is Status.OPTIMAL and relative_gap(sub.objective, sub.bound) <= tight:
+        return sub
+    if relative_gap(sub.objective, lp_bound) <= params.rel_gap:
+        return sub
+    left = None if time_limit is None else time_limit - (time.perf_counter() - began)
+    if left is not None and left <= MIN_ROUND_SECONDS:
+        return sub
+    tighter = solver.solve(
+        restricted, quiet.with_(rel_gap=tight), time_limit=left, start=sub.x, interrupt=interrupt
+    )
+    if tighter.x is None or not tighter.status.has_plan or tighter.objective is None:
+        return sub
+    better = (
+        tighter.objective >= sub.objective
+        if restricted.sense is Sense.MAXIMISE
+        else tighter.objective <= sub.objective
+    )
+    return tighter if better else sub
 
 
 def lp_guided_start(
@@ -239,6 +319,11 @@ def _lp_options(solver: Backend, hooks: StartHooks) -> dict[str, Any]:
     services.
     """
     return {"solver": "ipm"} if hooks.interior_point and solver.name == "highs" else {}
+
+
+def _stopped(interrupt: threading.Event | None) -> bool:
+    """The caller asked the heuristic to stop."""
+    return interrupt is not None and interrupt.is_set()
 
 
 def _integral(values: FloatArray) -> BoolArray:
@@ -345,6 +430,11 @@ def _reduced_cost_round(
             free_mask = exact_free
         else:
             free_mask = _cheapest_services(groups, magnitude, x_lp, limit)
+        if int(free_mask.sum()) > MAX_FREE_SHARE * model.num_cols:
+            # Most of the model: this round would be the full search under the heuristic's
+            # budget; the full search does it with its own time and bound.
+            notes.append(f"neighbourhood of {int(free_mask.sum())} columns left to the full search")
+            break
         left = None if time_limit is None else time_limit - (time.perf_counter() - began)
         if (left is not None and left <= MIN_ROUND_SECONDS) or (
             interrupt is not None and interrupt.is_set()

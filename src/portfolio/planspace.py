@@ -219,7 +219,7 @@ class PlanSpace:
         if instance.horizon is not None:
             from portfolio.multiyear import compile_multi_year
 
-            return compile_multi_year(instance)
+            return compile_multi_year(instance, reduce=False)
         from portfolio.compile import compile_instance
 
         return compile_instance(instance, reduce=False)

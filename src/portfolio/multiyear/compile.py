@@ -43,6 +43,7 @@ from portfolio.decisions import Decisions, investments_of
 from portfolio.domain import Instance
 from portfolio.kernels import Columns, Labels, Rows
 from portfolio.linear import BoolArray, FloatArray, IntArray, LinearModel
+from portfolio.multiyear.dominance import dominated_options
 from portfolio.multiyear.network import (
     ARC_BROKEN,
     ARC_KEPT,
@@ -160,8 +161,12 @@ class Layout:
         return self.act_offset + np.arange(self.num_act, dtype=np.int64)
 
 
-def _layout(table: YearTable) -> Layout:
+def _layout(table: YearTable, dropped: BoolArray | None = None) -> Layout:
     arcs, supply, nodes = build_arcs(table)
+    if dropped is not None:
+        # A dropped option's arcs have twins of the option that dominates it (same tail, head
+        # and years), so no node loses its way to the end.
+        arcs = arcs.take(~dropped[arcs.option])
     years = table.years
     cover = arcs.cover
     total = int(cover.sum())
@@ -556,17 +561,40 @@ class MultiYearModel:
         return x
 
 
-def compile_multi_year(instance: Instance, *, table: YearTable | None = None) -> MultiYearModel:
+def compile_multi_year(
+    instance: Instance, reduce: bool = True, *, table: YearTable | None = None
+) -> MultiYearModel:
     """Compile an instance with a horizon into a LinearModel and the maps back to the instance.
 
-    ``table`` is the instance's table when the caller already has it (a funding scenario's: the
-    base table with the scenario's costs, :mod:`portfolio.scenarios.compile`).
+    Args:
+        instance: an instance with a horizon.
+        reduce: leave out the options another option of the same service, mode, contract length
+            and lead time dominates in every row and the objective
+            (:mod:`portfolio.multiyear.dominance`); the optimum is unchanged. False gives the
+            model of every option (a scenario whose figures differ must not rely on one
+            instance's dominance).
+        table: the instance's table when the caller already has it (a funding scenario's: the
+            base table with the scenario's costs, :mod:`portfolio.scenarios.compile`).
 
     Raises:
         ValueError: the instance has no horizon.
     """
     table = table if table is not None else YearTable.from_instance(instance)
-    lay = _layout(table)
+    compiled = _compile(instance, _layout(table))
+    if not reduce:
+        return compiled
+    lay = compiled.layout
+    dropped = dominated_options(
+        compiled.model, table, lay.arcs, lay.act_option, lay.act_year, lay.act_offset
+    )
+    if not dropped.any():
+        return compiled
+    return _compile(instance, _layout(table, dropped))
+
+
+def _compile(instance: Instance, lay: Layout) -> MultiYearModel:
+    """Stack every family's rows over a layout's columns."""
+    table = lay.table
     cols = lay.columns
     blocks: list[Rows | None] = [_add_flow(lay), _add_activity(lay)]
     blocks += kernels.totals(cols, instance.constraints)

@@ -38,7 +38,7 @@ class MultiYear(Formulation[Sequence[ServicePath], MultiYearVerification]):
 
     @classmethod
     def compile(cls, instance: Instance, params: SolveParams) -> Self:
-        return cls(instance, compile_multi_year(instance))
+        return cls(instance, compile_multi_year(instance, reduce=params.presolve))
 
     @property
     def model(self) -> LinearModel:

@@ -176,7 +176,8 @@ def compile_scenarios(
         own = limits_instance(instance, scenario)
         factors = cost_factors(instance, scenario, sector_of_option)
         table = dataclasses.replace(base_table, instance=own, cost=base_table.cost * factors)
-        compiled_list.append(compile_multi_year(own, table=table))
+        # No dominance: an option dominated in one scenario need not be in another.
+        compiled_list.append(compile_multi_year(own, reduce=False, table=table))
     compiled = tuple(compiled_list)
     base = compiled[0]
     layout = base.layout
