@@ -583,3 +583,119 @@ def test_header_names_the_objective_once(single: tuple[Instance, dict[str, Any]]
     # "weighted outcome (maximised): 2,506", not "objective 2,506 (weighted outcome (maximised))"
     assert f"weighted outcome (maximised): {fmt_number(result['objective'])}" in header
     assert "))" not in header
+
+
+# ---------------------------------------------------------------------- funding scenarios
+D1, D2 = 1 / 1.035, 1 / 1.035**2
+
+
+def two_services_two_scenarios() -> dict[str, Any]:
+    """Two services over 2027-2029. a: in house (100, outcome 10) or a two-year private
+    contract (80, outcome 9) procured two years ahead; b: in house (50, outcome 5) or a
+    one-year private contract (40, outcome 4) with no lead time. The budget is 150, and 125 in
+    2029 in 'cuts' (probability 0.5). By hand: in 'cuts' 2029 needs both private (120; a
+    private and b in house is 130). a's 2029 contract is decided in 2027, before the scenarios
+    part, so both scenarios take it; b's is decided in 2029: only 'cuts' lets b. Objectives:
+    holds 15 + 15 d1 + 14 d2, cuts 15 + 15 d1 + 13 d2, expected 15 + 15 d1 + 13.5 d2."""
+    return {
+        "name": "two services",
+        "horizon": {"start_year": 2027, "years": 3},
+        "modes": [{"id": "in_house", "sector": "public"}, {"id": "private", "sector": "private"}],
+        "services": [
+            {"id": "a", "current_mode": "in_house", "options": [
+                {"mode": "in_house", "annual_cost": 100, "outcome": 10},
+                {"mode": "private", "annual_cost": 80, "outcome": 9, "contract_years": 2,
+                 "lead_time_years": 2}]},
+            {"id": "b", "current_mode": "in_house", "options": [
+                {"mode": "in_house", "annual_cost": 50, "outcome": 5},
+                {"mode": "private", "annual_cost": 40, "outcome": 4, "contract_years": 1}]},
+        ],
+        "constraints": {"budget": 150},
+        "scenarios": [
+            {"name": "holds", "probability": 0.5},
+            {"name": "cuts", "probability": 0.5, "constraints": {"budget": [150, 150, 125]}},
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def under_scenarios() -> tuple[Instance, dict[str, Any]]:
+    instance = portfolio.instance_from_data(two_services_two_scenarios())
+    result = portfolio.solve(instance, params=portfolio.SolveParams(rel_gap=1e-9))
+    assert result.status is portfolio.Status.OPTIMAL
+    return instance, result.to_dict()
+
+
+def test_a_plan_under_scenarios_commits_now_then_shows_each_scenario(
+    under_scenarios: tuple[Instance, dict[str, Any]],
+) -> None:
+    instance, result = under_scenarios
+    assert result["objective"] == pytest.approx(15 + 15 * D1 + 13.5 * D2, rel=1e-9)
+    document = render_report(result, instance)
+    page = parse(document)
+    assert_self_contained(document, page)
+    root = page.root
+    assert "expected value over 2 funding scenarios" in root.find_all("header")[0].text
+    commit = root.by_id("commit-now")
+    assert "Commit now (2027), whichever scenario comes" in commit.text
+    decisions = root.by_id("commit-list").find_all("li")
+    assert [d.attrs["data-service"] for d in decisions] == ["a"]
+    assert decisions[0].text.startswith("let a to private for 2 years from 2029: procure now")
+    assert "2 other decisions of 2027 keep the current arrangement" in commit.text
+    assert document.index('id="commit-now"') < document.index('id="scenarios"')
+    # The single-year plan table and the limits of one scenario would mislead: not shown.
+    assert 'id="plan-table"' not in document
+    assert 'id="limits"' not in document
+    risk = root.by_id("risk").text
+    assert "expected value" in risk
+    assert fmt_number(result["objective"]) in risk
+    rows = root.by_id("scenario-table").find_all("tbody")[0].find_all("tr")
+    assert [r.attrs["data-scenario"] for r in rows] == ["holds", "cuts"]
+    assert [cells(r)[1].text for r in rows] == ["50.0%", "50.0%"]
+    assert number(cells(rows[0])[2]) == pytest.approx(15 + 15 * D1 + 14 * D2, rel=1e-9)
+    assert number(cells(rows[1])[2]) == pytest.approx(15 + 15 * D1 + 13 * D2, rel=1e-9)
+    holds, cuts = root.by_id("scenario-schedule-0"), root.by_id("scenario-schedule-1")
+    head = [c.text for c in cells(holds.find_all("thead")[0].find_all("tr")[0])]
+    assert head == ["Service", "Today", "2027", "2028", "2029"]
+    holds_rows = holds.find_all("tbody")[0].find_all("tr")
+    cuts_rows = cuts.find_all("tbody")[0].find_all("tr")
+    assert [r.attrs["data-service"] for r in holds_rows] == ["a"]  # b never moves in holds
+    assert [r.attrs["data-service"] for r in cuts_rows] == ["a", "b"]
+    assert [c.text for c in cells(cuts_rows[1])] == ["b", "in_house", "in_house", "in_house",
+                                                       "private"]
+    assert cells(cuts_rows[1])[4].attrs.get("class") == "moved"
+    budgets = [
+        [c.text for c in cells(r)] for block in page.root.find_all("div", class_="scenario-plan")
+        for r in block.find_all("tr") if cells(r)[0].text == "Budget"
+    ]
+    assert budgets == [["Budget", "150", "150", "150"], ["Budget", "150", "150", "125"]]
+
+
+def test_browser_shows_commit_now_and_each_scenario(
+    browser: Any, tmp_path: Path, under_scenarios: tuple[Instance, dict[str, Any]]
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    instance, result = under_scenarios
+    page = tmp_path / "scenarios.html"
+    page.write_text(render_report(result, instance), encoding="utf-8")
+    browser.get(page.as_uri())
+    item = browser.find_element(By.CSS_SELECTOR, "#commit-list li")
+    assert item.text.startswith("let a to private for 2 years from 2029: procure now")
+    assert item.size["height"] > 0
+    commit = browser.find_element(By.ID, "commit-now").location["y"]
+    plans = browser.find_elements(By.CSS_SELECTOR, ".scenario-plan")
+    assert len(plans) == 2
+    assert all(plan.location["y"] > commit for plan in plans)
+    cell = browser.find_element(
+        By.CSS_SELECTOR, "#scenario-schedule-1 tbody tr:nth-child(2) td.moved"
+    )
+    assert cell.text == "private"
+    assert cell.value_of_css_property("background-color") == "rgba(255, 241, 204, 1)"
+    height = browser.execute_script("return document.body.scrollHeight")
+    browser.set_window_size(1200, min(int(height) + 40, 8000))
+    shot = tmp_path / "scenarios.png"
+    assert browser.save_screenshot(str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("PORTFOLIO_KEEP_SCREENSHOT"):
+        shutil.copy(shot, os.environ["PORTFOLIO_KEEP_SCREENSHOT"])

@@ -181,3 +181,51 @@ def test_page_lists_every_input_error(
     ), items
     assert any(text.startswith("bad.yaml: mode 'voluntary', field 'sector': ") for text in items)
     assert not browser.find_element(By.ID, "result").is_displayed()
+
+
+def test_page_solves_a_workbook_with_funding_scenarios(
+    browser: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    """A workbook with a scenarios sheet, uploaded and solved: the headline counts the decisions
+    to commit now, and the report shows them before each scenario's schedule."""
+    pytest.importorskip(
+        "openpyxl", reason="openpyxl is not installed: pip install 'portfolio[xlsx]'"
+    )
+    from selenium.webdriver.common.by import By
+
+    from portfolio import instance_from_data
+    from portfolio.spreadsheet import write_instance_workbook
+    from test_htmlreport import two_services_two_scenarios
+
+    book = tmp_path / "two_services.xlsx"
+    write_instance_workbook(instance_from_data(two_services_two_scenarios()), book)
+    submit(browser, live_server, book)
+    wait_until(lambda: page_state(browser) in ("reported", "problem"), SOLVE_SECONDS, "a report")
+    assert page_state(browser) == "reported", browser.find_element(By.ID, "problem").text
+    headline = browser.find_element(By.ID, "headline").text
+    # By hand (tests/test_htmlreport.py): 15 + 15 d1 + 13.5 d2 = 42.095 at 3.5%.
+    assert headline.startswith(
+        "two services: optimal, objective 42.1, 2 funding scenarios, 1 decision to commit now"
+    ), headline
+    frame = browser.find_element(By.ID, "report")
+    browser.switch_to.frame(frame)
+    try:
+        item = browser.find_element(By.CSS_SELECTOR, "#commit-list li")
+        assert item.text.startswith("let a to private for 2 years from 2029: procure now")
+        assert item.size["height"] > 0
+        plans = browser.find_elements(By.CSS_SELECTOR, ".scenario-plan")
+        assert [p.get_attribute("data-scenario") for p in plans] == ["holds", "cuts"]
+        assert all(p.location["y"] > item.location["y"] for p in plans)
+        moved = browser.find_elements(By.CSS_SELECTOR, "#scenario-schedule-1 td.moved")
+        assert [cell.text for cell in moved] == ["private", "private"]
+    finally:
+        browser.switch_to.default_content()
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, min(int(height) + 40, 6000))
+    shot = tmp_path / "scenarios_page.png"
+    assert browser.save_screenshot(str(shot))
+    keep = os.environ.get("PORTFOLIO_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, Path(keep) / "scenarios_page.png")
+    browser.set_window_size(1280, 1000)

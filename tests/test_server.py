@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from serving import LiveServer, missing_service_packages
+from serving import MAX_TIME_LIMIT, LiveServer, missing_service_packages
 
 if missing_service_packages():
     pytest.skip(str(missing_service_packages()), allow_module_level=True)
@@ -598,3 +598,69 @@ def test_api_conforms_to_its_openapi_document(live_server: LiveServer) -> None:
                 # Nothing to make invalid (an operation without parameters or body).
                 assert mode is GenerationMode.NEGATIVE, operation.label
             print(f"{operation.label} {mode.value}: {time.monotonic() - t0:.1f}s")
+
+
+# ---------------------------------------------------------------------- funding scenarios
+D1, D2 = 1 / 1.035, 1 / 1.035**2
+
+
+def test_a_plan_under_scenarios_is_served_with_its_report(client: httpx.Client) -> None:
+    from test_scenarios import one_service
+
+    # A two-year private contract procured two years ahead: the 2029 contract that 'cuts'
+    # (budget 85 in 2029) needs is committed in 2027, before the scenarios part; both take it.
+    data = one_service(lead=2)
+    response = client.post("/v1/solve", json={"instance": data, "gap": 1e-9})
+    assert response.status_code == 200, response.text
+    served = response.json()
+    assert served["status"] == "optimal"
+    assert served["objective"] == pytest.approx(10 + 10 * D1 + 9 * D2, rel=1e-9)
+    assert served["first_split"] == 2029
+    assert "let a to private for 2 years from 2029: procure now" in [
+        d["words"] for d in served["here_and_now"]
+    ]
+    assert [(s["name"], s["schedule"]["a"]) for s in served["scenarios"]] == [
+        ("holds", ["in_house", "in_house", "private"]),
+        ("cuts", ["in_house", "in_house", "private"]),
+    ]
+    page = client.post("/v1/report", json={"result": served, "instance": data})
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert html.index('id="commit-now"') < html.index('id="scenarios"')
+    assert "let a to private for 2 years from 2029: procure now" in html
+    assert 'id="scenario-schedule-1"' in html
+    book = client.post("/v1/workbook", json={"result": served, "instance": data})
+    assert book.status_code == 200, book.text
+    import openpyxl
+
+    sheets = openpyxl.load_workbook(io.BytesIO(book.content)).sheetnames
+    assert {"commit now", "scenarios", "scenario schedules"} <= set(sheets)
+
+
+def test_appraise_gives_the_hand_derived_figures(client: httpx.Client) -> None:
+    from test_scenarios import one_service
+
+    # As tests/test_scenarios.py derives by hand: the recourse plan takes the private contract
+    # in 2029 in both scenarios (it is decided in 2028); knowing the funding, 'holds' would keep
+    # in house: EVPI = 0.5 * (10 - 9) discounted two years.
+    response = client.post("/v1/appraise", json={"instance": one_service(), "gap": 1e-9})
+    assert response.status_code == 200, response.text
+    figures = response.json()
+    rp = 10 + 10 * D1 + 9 * D2
+    assert figures["recourse_problem"] == pytest.approx(rp, rel=1e-9)
+    assert figures["wait_and_see"] == pytest.approx(0.5 * (10 + 10 * D1 + 10 * D2) + 0.5 * rp,
+                                                    rel=1e-9)
+    assert figures["evpi"] == pytest.approx(0.5 * D2, rel=1e-6)
+    assert figures["vss"] == pytest.approx(0.0, abs=1e-9)
+    assert figures["file"] == "<request body>"
+    # The server's time limit is shared by the appraisal's solves: the recourse problem, the
+    # 2 scenarios alone, the mean-data problem, EEV and long contracts only.
+    assert figures["time_limit_per_solve"] == pytest.approx(MAX_TIME_LIMIT / 6)
+
+
+def test_appraise_refuses_an_instance_without_scenarios(client: httpx.Client) -> None:
+    with EXAMPLE.open("rb") as handle:
+        response = client.post("/v1/appraise", files={"file": (EXAMPLE.name, handle)})
+    body = problem(response, 422)
+    assert error_places(body) == {(EXAMPLE.name, "scenarios")}
+    assert "no funding scenarios" in body["errors"][0]["message"]

@@ -125,7 +125,7 @@ def test_template_sheets_headers_and_drop_down_lists(tmp_path: Path) -> None:
     assert book.sheetnames == [
         "README", "instance", "modes", "services", "options", "constraints", "limits", "scenarios"
     ]
-    assert [c.value for c in book["scenarios"][1]] == ["name", "probability", "overrides"]
+    assert [c.value for c in book["scenarios"][1]] == ["scenario", "probability", "what", "value"]
     assert book["scenarios"].max_row == 1
     assert [c.value for c in book["constraints"][1]] == ["constraint", "sector", "value"]
     assert book["modes"]["A2"].value == "in_house"
@@ -340,20 +340,29 @@ def test_year_columns_must_match_the_horizon(tmp_path: Path) -> None:
     }
 
 
-def test_unknown_columns_formulas_and_scenarios_are_reported(tmp_path: Path) -> None:
+def test_unknown_columns_formulas_and_scenarios_without_a_horizon_are_reported(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "x.xlsx"
     write_instance_workbook(portfolio.instance_from_data(TINY), path)
     book = openpyxl.load_workbook(path)
     options = book["options"]
     options.cell(row=1, column=options.max_column + 1, value="flexibilty")
     options["D3"] = "=D2*0.8"  # a formula never calculated: no saved value
-    book["scenarios"].append(["low", 0.5, "constraints.budget=12"])
+    book["scenarios"].append(["low", 1, "budget", 12])
     book.save(path)
     issues = issues_of(path)
     assert issues["options!O1 (flexibilty)"].startswith("unknown column: expected one of service")
     assert issues["options!D3 (annual_cost)"].startswith("a formula with no saved result")
-    assert issues["scenarios!A2 (name)"].startswith("scenarios are not yet supported")
-    assert len(issues) == 3
+    assert len(issues) == 2
+    write_instance_workbook(portfolio.instance_from_data(TINY), path)
+    book = openpyxl.load_workbook(path)
+    book["scenarios"].append(["low", 1, "budget", 12])
+    book.save(path)
+    assert issues_of(path) == {
+        "scenarios!A2 (scenario)": "funding scenarios need a multi-year horizon (horizon: "
+        "{start_year, years})"
+    }
 
 
 def test_not_a_workbook(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -577,3 +586,194 @@ def test_numbers_that_need_17_digits_survive_a_workbook(tmp_path: Path) -> None:
     _save(book, stream)
     stream.seek(0)
     assert openpyxl.load_workbook(stream).active["A1"].value == share
+
+
+# ---------------------------------------------------------------------- funding scenarios
+def _scenario_data() -> dict[str, Any]:
+    """TINY_MULTI_YEAR with a limits row and four scenarios using every kind of override."""
+    data = json.loads(json.dumps(TINY_MULTI_YEAR))
+    data["constraints"]["sector_share"] = {"private": {"max": 0.9}}
+    data["constraints"]["limits"] = [{"metric": "annual_cost", "mode": "b", "max": 12}]
+    data["risk"] = {"cvar": 0.3}
+    data["scenarios"] = [
+        {"name": "holds", "probability": 0.4},
+        {"name": "cuts", "probability": 0.3, "constraints": {"budget": [16, 14, 13]}},
+        {
+            "name": "mixed",
+            "probability": 0.2,
+            "cost_factor": {"private": [1, 1.05, 1.1]},
+            "constraints": {
+                "transition_budget": [5, 5, 6],
+                "max_changes": 2,
+                "min_outcome": 2,
+                "min_flexibility": 0,
+                "sector_share": {"private": {"max": [0.9, 0.8, 0.7], "min": 0}},
+                "limits": {0: {"min": 1, "max": [12, 11, 10]}},
+            },
+        },
+        {"name": "dearer", "probability": 0.1, "cost_factor": [1, 1, 1.2]},
+    ]
+    return data
+
+
+def test_scenarios_and_risk_round_trip_through_the_workbook(tmp_path: Path) -> None:
+    original = portfolio.instance_from_data(_scenario_data())
+    path = tmp_path / "scenarios.xlsx"
+    write_instance_workbook(original, path)
+    back = read_workbook(path)
+    assert back == original
+    book = openpyxl.load_workbook(path)
+    rows = [list(row) for row in book["scenarios"].iter_rows(values_only=True)]
+    assert rows[0] == ["scenario", "probability", "what", "value", "2030", "2031", "2032"]
+    assert rows[1] == ["holds", 0.4, None, None, None, None, None]  # no override: one row
+    assert rows[2] == ["cuts", 0.3, "budget", None, 16, 14, 13]
+    mixed = {row[2]: row for row in rows if row[0] == "mixed"}
+    assert mixed["max_changes"][3] == 2
+    assert mixed["max_changes"][1] is None
+    assert mixed["limits[0].max"][4:] == [12, 11, 10]
+    assert mixed["cost_factor.private"][4:] == [1, 1.05, 1.1]
+    assert rows[-1][:3] == ["dearer", 0.1, "cost_factor"]
+    settings = {row[0]: row[1] for row in book["instance"].iter_rows(values_only=True)}
+    assert settings["risk"] == "cvar 0.3"
+    for text, risk in (("worst_case", "worst_case"), ("CVaR: 0.25", {"cvar": 0.25}),
+                       ("expected", "expected")):
+        for row in book["instance"].iter_rows(min_row=2):
+            if row[0].value == "risk":
+                row[1].value = text
+        book.save(path)
+        data = _scenario_data()
+        data["risk"] = risk
+        assert read_workbook(path) == portfolio.instance_from_data(data)
+    # The bundled example too (yaml -> workbook -> instance).
+    example = load_instance(INSTANCES / "example_borough_scenarios.yaml")
+    write_instance_workbook(example, path)
+    assert read_workbook(path) == example
+
+
+def test_scenario_sheet_single_values_and_probability_on_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "typed.xlsx"
+    write_instance_workbook(portfolio.instance_from_data(TINY_MULTI_YEAR), path)
+    book = openpyxl.load_workbook(path)
+    sheet = book["scenarios"]
+    sheet.append(["low", 0.5, "budget", 12])
+    sheet.append(["low", 0.5, "cost_factor.private", 1.1])  # the same probability again: fine
+    sheet.append(["base", 0.5])
+    book.save(path)
+    instance = read_workbook(path)
+    assert instance.scenarios is not None
+    low, base = instance.scenarios
+    assert (low.name, low.probability, low.constraints.budget) == ("low", 0.5, 12)
+    assert low.cost_factor == {"private": [1.1, 1.1, 1.1]}  # one value: every year
+    assert (base.name, base.constraints.budget, base.cost_factor) == ("base", None, None)
+    assert instance.risk is None
+
+
+def test_scenario_sheet_errors_name_the_cell(tmp_path: Path) -> None:
+    path = tmp_path / "bad.xlsx"
+    write_instance_workbook(portfolio.instance_from_data(_scenario_data()), path)
+    book = openpyxl.load_workbook(path)
+    sheet = book["scenarios"]
+    sheet.append(["cuts", 0.25, "budget", 9])  # row 14: probability differs, budget twice
+    sheet.append(["cuts", None, "bugdet", 9])
+    sheet.append(["cuts", None, "sector_share.privat.max", 0.5])
+    sheet.append(["cuts", None, None, 5])
+    sheet.append([None, None, "max_changes", 1])
+    sheet.append(["later", None, "min_outcome", None, 1, None, 2])
+    sheet.append(["later", None, "max_changes", "two"])
+    book.save(path)
+    assert issues_of(path) == {
+        "scenarios!B14 (probability)": "scenario 'cuts' has probability 0.3 on row 3: give it "
+        "once, on the scenario's first row",
+        "scenarios!C14 (what)": "scenario 'cuts' changes budget twice (also on row 3)",
+        "scenarios!C15 (what)": "unknown 'bugdet': expected one of budget, transition_budget, "
+        "max_changes, min_outcome, min_flexibility, sector_share.<sector>.min, "
+        "sector_share.<sector>.max, limits[<i>].min, limits[<i>].max, cost_factor, "
+        "cost_factor.<sector>",
+        "scenarios!C16 (what)": "unknown sector 'privat': expected one of public, private, "
+        "voluntary, community",
+        "scenarios!C17 (what)": "required with a value: what the value changes (one of budget, "
+        "transition_budget, max_changes, min_outcome, min_flexibility, "
+        "sector_share.<sector>.min, sector_share.<sector>.max, limits[<i>].min, "
+        "limits[<i>].max, cost_factor, cost_factor.<sector>)",
+        "scenarios!A18 (scenario)": "required: the name of the scenario this row is for",
+        "scenarios!B19 (probability)": "required field is missing",
+        "scenarios!F19 (2031)": "empty: give a value for every year in the year columns, or one "
+        "value in 'value'",
+        "scenarios!D20 (value)": "expected a whole number, got text 'two'",
+    }
+
+
+def test_scenario_errors_found_by_the_instance_name_the_cell(tmp_path: Path) -> None:
+    path = tmp_path / "bad.xlsx"
+    write_instance_workbook(portfolio.instance_from_data(_scenario_data()), path)
+    book = openpyxl.load_workbook(path)
+    sheet = book["scenarios"]
+    sheet["B2"] = 0.5  # the probabilities now sum to 1.1
+    sheet.append(["extra", 0.0, "limits[3].max", 5])
+    book.save(path)
+    assert issues_of(path) == {
+        "scenarios!B2 (probability)": "the scenarios' probabilities sum to 1.1; they must sum "
+        "to 1",
+        "scenarios!C14 (what)": "constraints.limits.3: there is no limits row at position '3' "
+        "(positions 0 to 0)",
+    }
+    write_instance_workbook(portfolio.instance_from_data(_scenario_data()), path)
+    book = openpyxl.load_workbook(path)
+    for row in book["scenarios"].iter_rows(min_row=2):
+        if row[2].value == "cost_factor.private":
+            row[5].value = -1  # 2031
+        if row[2].value == "transition_budget":
+            row[1].value = None
+    for row in book["instance"].iter_rows(min_row=2):
+        if row[0].value == "risk":
+            row[1].value = "median"
+    book.save(path)
+    issues = issues_of(path)
+    assert issues.pop("instance!B9 (value)").startswith("risk: Input should be 'expected' or")
+    assert issues == {
+        "scenarios!B4 (probability)": "required field is missing",  # mixed's first row
+        "scenarios!F12 (2031)": "cost_factor.private[1]: Input should be greater than 0 (got -1)"
+    }
+
+
+def test_result_workbook_of_a_plan_under_scenarios(tmp_path: Path) -> None:
+    # One service, three years: in house (100, outcome 10) or a two-year private contract (80,
+    # outcome 9) procured two years ahead; in 'cuts' the 2029 budget is 85, so the contract for
+    # 2029 must be committed in 2027, before the scenarios part: both take it.
+    data = json.loads(json.dumps(TINY_MULTI_YEAR))
+    data.update(
+        modes=[{"id": "in_house", "sector": "public"}, {"id": "private", "sector": "private"}],
+        services=[{"id": "a", "current_mode": "in_house", "options": [
+            {"mode": "in_house", "annual_cost": 100, "outcome": 10},
+            {"mode": "private", "annual_cost": 80, "outcome": 9, "contract_years": 2,
+             "lead_time_years": 2}]}],
+        constraints={"budget": 100},
+        scenarios=[{"name": "holds", "probability": 0.5},
+                   {"name": "cuts", "probability": 0.5,
+                    "constraints": {"budget": [100, 100, 85]}}],
+    )
+    instance = portfolio.instance_from_data(data)
+    result = portfolio.solve(instance).to_dict()
+    out = tmp_path / "result.xlsx"
+    write_result_workbook(result, out, instance)
+    book = openpyxl.load_workbook(out)
+    commit = list(book["commit now"].iter_rows(values_only=True))
+    assert commit[1][:5] == ("let a to private for 2 years from 2032: procure now", "a",
+                             "start", "private", 1)
+    assert commit[1][6:9] == (2032, 2, 2030)
+    scenarios = list(book["scenarios"].iter_rows(values_only=True))
+    d1, d2 = 1 / 1.035, 1 / 1.035**2
+    assert [row[:2] for row in scenarios[1:3]] == [("holds", 0.5), ("cuts", 0.5)]
+    assert scenarios[1][2] == pytest.approx(10 + 10 * d1 + 9 * d2, rel=1e-9)
+    assert scenarios[-1][:2] == ("combined by", "expected")
+    schedules = list(book["scenario schedules"].iter_rows(values_only=True))
+    assert schedules[0][:5] == ("scenario", "service", "mode 2030", "mode 2031", "mode 2032")
+    assert schedules[1:] == [
+        ("holds", "a", "in_house", "in_house", "private", 0, 0, 1),
+        ("cuts", "a", "in_house", "in_house", "private", 0, 0, 1),
+    ]
+    years = list(book["scenario years"].iter_rows(values_only=True))
+    assert [(row[0], row[1], row[2]) for row in years[1:]] == [
+        ("holds", 2030, 100), ("holds", 2031, 100), ("holds", 2032, 80),
+        ("cuts", 2030, 100), ("cuts", 2031, 100), ("cuts", 2032, 80),
+    ]

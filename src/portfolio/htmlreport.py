@@ -66,6 +66,7 @@ main { max-width: 1060px; margin: 0 auto; padding: 24px 28px 48px; }
 h1 { font-size: 1.6em; margin: 0 0 4px; }
 h2 { font-size: 1.2em; margin: 32px 0 8px; padding-bottom: 4px;
   border-bottom: 2px solid var(--rule); }
+h3 { font-size: 1.05em; margin: 24px 0 6px; }
 p { margin: 6px 0; }
 .meta { color: var(--muted); font-size: 0.9em; }
 .headline { font-size: 1.08em; background: var(--band); border-left: 4px solid var(--accent);
@@ -266,6 +267,18 @@ class _Page:
         self.services = [dict(s) for s in result.get("services") or []]
         self.years: list[dict[str, Any]] = [dict(y) for y in result.get("years") or []]
         self.calendar = [int(y["year"]) for y in self.years]
+        # A plan under funding scenarios: the decisions to take now and each scenario's plan.
+        outcomes = result.get("scenarios")
+        self.under_scenarios = (
+            isinstance(result.get("here_and_now"), list)
+            and isinstance(outcomes, list)
+            and bool(outcomes)
+            and all(isinstance(o, Mapping) and isinstance(o.get("schedule"), Mapping)
+                    for o in outcomes)
+        )
+        if self.under_scenarios and not self.calendar:
+            first = outcomes[0] if isinstance(outcomes, list) else {}
+            self.calendar = [int(y["year"]) for y in first.get("years") or []]
 
     # ------------------------------------------------------------ helpers
     def unit(self) -> str:
@@ -311,7 +324,20 @@ class _Page:
             "minimise_cost": "cost: annual + one-off (minimised)",
         }
         text = words.get(label, label)
+        if self.under_scenarios:
+            count = len(self.result.get("scenarios") or [])
+            return (f"{text}, discounted over the horizon; {self.risk_words()} over {count} "
+                    "funding scenarios")
         return text + (", discounted over the horizon" if self.multi_year else "")
+
+    def risk_words(self) -> str:
+        """The risk measure in words: 'expected', 'worst case', 'CVaR 20%' ..."""
+        risk = self.result.get("risk", "expected")
+        if isinstance(risk, Mapping):
+            alpha = _float(risk.get("cvar"))
+            return f"mean of the worst {fmt_share(alpha)} (CVaR)"
+        return {"expected": "expected value", "worst_case": "worst case"}.get(str(risk),
+                                                                              str(risk))
 
     def limit_label(self, name: str) -> str:
         """Words for a limit's name (``limits[1]`` -> ``carbon_t``, ...)."""
@@ -366,7 +392,10 @@ class _Page:
         self, sweep: Mapping[str, Any] | None, frontier: Mapping[str, Any] | None
     ) -> str:
         parts = [self.header()]
-        if self.has_plan:
+        if self.has_plan and self.under_scenarios:
+            parts.append(self.scenario_headline())
+            parts.append(self.commit_now())
+        elif self.has_plan:
             parts.append(self.headline())
             parts.append(self.plan_table())
             if self.multi_year:
@@ -728,6 +757,17 @@ class _Page:
 
     def schedule_table(self) -> str:
         schedule = self.result.get("schedule") or {}
+        table, others = self._schedule_table(schedule, "schedule-table")
+        return (
+            '<section id="schedule"><h2>Year by year: the services that change</h2>'
+            f"{table}"
+            f'<p class="note">Highlighted: the year a service moves. The other {others} '
+            "services stay as they are today in every year.</p></section>"
+        )
+
+    def _schedule_table(self, schedule: Mapping[str, Any], table_id: str) -> tuple[str, int]:
+        """The services that change in ``schedule``, years as columns (the year each moves
+        highlighted), and how many do not change."""
         moving = [
             str(s["service"]) for s in self.services
             if any(m != s.get("current_mode") for m in schedule.get(str(s["service"]), []))
@@ -749,11 +789,9 @@ class _Page:
             )
         others = len(self.services) - len(moving)
         return (
-            '<section id="schedule"><h2>Year by year: the services that change</h2>'
-            f'<table id="schedule-table"><thead><tr><th>Service</th><th>Today</th>{head}</tr>'
-            f"</thead><tbody>{''.join(body)}</tbody></table>"
-            f'<p class="note">Highlighted: the year a service moves. The other {others} '
-            "services stay as they are today in every year.</p></section>"
+            f'<table id="{_esc(table_id)}" class="schedule"><thead><tr><th>Service</th>'
+            f"<th>Today</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>",
+            others,
         )
 
     def gains(self) -> dict[str, float | None]:
@@ -1025,11 +1063,112 @@ class _Page:
             )
         return "".join(parts)
 
+    # ------------------------------------------------------------ funding scenarios
+    def _committing(self) -> tuple[list[Mapping[str, Any]], int]:
+        """The decisions of the first year that commit to something (a change, a break, a
+        contract procured ahead), and how many keep the current arrangement."""
+        decisions = [d for d in self.result.get("here_and_now") or [] if isinstance(d, Mapping)]
+        first = self.calendar[0] if self.calendar else None
+        now = [
+            d for d in decisions
+            if d.get("changes_mode") or d.get("action") == "break"
+            or (first is not None and int(d.get("start_year") or first) > first)
+        ]
+        return now, len(decisions) - len(now)
+
+    def scenario_headline(self) -> str:
+        r = self.result
+        count = len(r.get("scenarios") or [])
+        split = r.get("first_split")
+        when = (f"they are first told apart in {split}" if split is not None
+                else "they are never told apart")
+        now, _ = self._committing()
+        first = self.calendar[0] if self.calendar else ""
+        commit = (f"{len(now)} decision{'s' if len(now) != 1 else ''} to take in {first}, "
+                  "whichever scenario comes" if now else f"nothing to change in {first}")
+        sentences = [
+            f"A plan for {count} funding scenarios: {when}. It holds in every scenario and "
+            f"decides each year only on what is known by then: {commit}.",
+        ]
+        objective = _float(r.get("objective"))
+        if objective is not None:
+            sentences.append(
+                f"Objective: {_esc(fmt_number(objective))}, the {_esc(self.risk_words())} over "
+                "the scenarios."
+            )
+        return self._headline_box(sentences)
+
+    def commit_now(self) -> str:
+        now, kept = self._committing()
+        first = self.calendar[0] if self.calendar else ""
+        items = []
+        for d in now:
+            detail = (f"{self.service_name(str(d.get('service')))}: decided {d.get('decided_year')}"
+                      f", starts {d.get('start_year')}")
+            items.append(
+                f'<li data-service="{_esc(d.get("service"))}" data-action="{_esc(d.get("action"))}"'
+                f'>{_esc(d.get("words"))} <span class="small">({_esc(detail)})</span></li>'
+            )
+        listed = (f"<ul id=\"commit-list\">{''.join(items)}</ul>" if items
+                  else "<p>No change: every service keeps its current arrangement.</p>")
+        note = (f'<p class="note">{kept} other decision{"s" if kept != 1 else ""} of {first} '
+                f"keep{'s' if kept == 1 else ''} the current arrangement. Later decisions wait "
+                "until the year they are "
+                "taken, when more is known: each scenario's plan follows.</p>" if kept else
+                '<p class="note">Later decisions wait until the year they are taken, when more '
+                "is known: each scenario's plan follows.</p>")
+        return (f'<section id="commit-now"><h2>Commit now ({_esc(first)}), whichever scenario '
+                f"comes</h2>{listed}{note}</section>")
+
+    def scenario_plans(self, rows: Sequence[Mapping[str, Any]]) -> str:
+        """Each scenario's year-by-year schedule and yearly figures."""
+        parts = []
+        for index, row in enumerate(rows):
+            name = str(row.get("name"))
+            table, others = self._schedule_table(row.get("schedule") or {},
+                                                 f"scenario-schedule-{index}")
+            years = [y for y in row.get("years") or [] if isinstance(y, Mapping)]
+            figures = ""
+            if years:
+                head = "".join(f'<th class="num">{_esc(y.get("year"))}</th>' for y in years)
+                lines: list[tuple[str, list[float | None]]] = [
+                    ("Annual cost" + self.unit(), [_float(y.get("annual_cost")) for y in years]),
+                    ("Budget" + self.unit(), [
+                        _float(y["budget"].get("limit")) if isinstance(y.get("budget"), Mapping)
+                        else None for y in years]),
+                    ("One-off" + self.unit(), [
+                        math.fsum(float(y.get(k) or 0.0) for k in
+                                  ("transition_cost", "setup_cost", "termination_cost"))
+                        for y in years]),
+                    ("Weighted outcome", [_float(y.get("weighted_outcome")) for y in years]),
+                ]
+                body = "".join(
+                    f"<tr><td>{_esc(label)}</td>{''.join(_num_cell(v) for v in values)}</tr>"
+                    for label, values in lines if any(v is not None for v in values)
+                )
+                figures = (f'<table class="scenario-years"><thead><tr><th>Year</th>{head}</tr>'
+                           f"</thead><tbody>{body}</tbody></table>")
+            parts.append(
+                f'<div class="scenario-plan" data-scenario="{_esc(name)}">'
+                f"<h3>Scenario {_esc(name)}: probability "
+                f"{_esc(fmt_share(_float(row.get('probability'))))}, objective "
+                f"{_esc(fmt_number(_float(row.get('objective'))))}</h3>{table}"
+                f'<p class="note">Highlighted: the year a service moves.{_others(others)}</p>'
+                f"{figures}</div>"
+            )
+        return "".join(parts)
+
     def scenarios(self, scenarios: Sequence[Any]) -> str:
         rows = [dict(s) for s in scenarios if isinstance(s, Mapping)]
+        if self.under_scenarios:
+            rows = [{k: v for k, v in row.items()
+                     if k in ("name", "probability", "objective")} | {"_plan": row}
+                    for row in rows]
         keys = ["name", "probability", "objective"]
         for row in rows:
             for key, value in row.items():
+                if key.startswith("_"):
+                    continue
                 if key not in keys and (isinstance(value, (int, float, str)) or value is None):
                     keys.append(key)
         head = "".join(
@@ -1058,9 +1197,16 @@ class _Page:
         expected = self.result.get("expected_objective")
         note = (f'<p>Expected objective: {_esc(fmt_number(_float(expected)))}.</p>'
                 if _float(expected) is not None else "")
+        plans = ""
+        if self.under_scenarios:
+            combined = _float(self.result.get("objective"))
+            note = (f'<p id="risk">The scenarios\' objectives combine by the '
+                    f"<strong>{_esc(self.risk_words())}</strong>: "
+                    f"{_esc(fmt_number(combined))}, the plan's objective.</p>")
+            plans = self.scenario_plans([row["_plan"] for row in rows])
         return (f'<section id="scenarios"><h2>Outcomes by scenario</h2>{note}'
                 f'<table id="scenario-table"><thead><tr>{head}</tr></thead>'
-                f"<tbody>{''.join(body)}</tbody></table>{chart}</section>")
+                f"<tbody>{''.join(body)}</tbody></table>{chart}{plans}</section>")
 
     def sweep(self, sweep: Mapping[str, Any]) -> str:
         rows = [dict(r) for r in sweep.get("rows") or sweep.get("curve") or []
@@ -1155,6 +1301,15 @@ class _Page:
         base = self.base
         return {"outcome": float(base["outcome"]), "annual_cost": float(base["annual_cost"]),
                 "cost": float(base["annual_cost"]) + float(base["one_off_cost"])}
+
+
+def _others(count: int) -> str:
+    """' The other 3 services stay as they are today in every year.' (empty for none)."""
+    if count == 0:
+        return ""
+    if count == 1:
+        return " The other service stays as it is today in every year."
+    return f" The other {count} services stay as they are today in every year."
 
 
 def _status_words(status: str) -> str:

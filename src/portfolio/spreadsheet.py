@@ -185,14 +185,55 @@ LIMIT_COLUMNS: tuple[_Col, ...] = (
     _Col("max", "number", _doc(Limit, "max"), yearly=True),
     _Col("min", "number", _doc(Limit, "min"), yearly=True),
 )
+#: What a row of the ``scenarios`` sheet may override (``<sector>`` and ``<i>`` filled in).
+SCENARIO_WHAT: tuple[str, ...] = (
+    "budget",
+    "transition_budget",
+    "max_changes",
+    "min_outcome",
+    "min_flexibility",
+    "sector_share.<sector>.min",
+    "sector_share.<sector>.max",
+    "limits[<i>].min",
+    "limits[<i>].max",
+    "cost_factor",
+    "cost_factor.<sector>",
+)
 SCENARIO_COLUMNS: tuple[_Col, ...] = (
-    _Col("name", "text", "Scenario name.", width=16),
-    _Col("probability", "number", "Probability of the scenario (the probabilities sum to 1)."),
     _Col(
-        "overrides",
+        "scenario",
         "text",
-        "What differs from the base data, e.g. constraints.budget=[330000, 320000].",
-        width=50,
+        "The scenario's name (unique; a short name without spaces). A scenario takes one row per "
+        "figure it changes, each row naming it; a scenario that changes nothing (the base data) "
+        "is one row with 'what' empty.",
+        required=True,
+        width=20,
+    ),
+    _Col(
+        "probability",
+        "number",
+        "The scenario's probability, on its first row (or on every row, the same); the "
+        "scenarios' probabilities sum to 1.",
+        width=12,
+    ),
+    _Col(
+        "what",
+        "text",
+        "What the row changes: "
+        + ", ".join(SCENARIO_WHAT)
+        + ". A limit replaces the instance's (limits[<i>]: the row of the limits sheet at "
+        "position i, counting from 0); cost_factor multiplies the annual cost of every option "
+        "(cost_factor.<sector>: the options of that sector's modes) in each year; transition, "
+        "setup and termination costs are not factored. Empty: the scenario changes nothing.",
+        width=26,
+    ),
+    _Col(
+        "value",
+        "raw",
+        "The new figure for every year; or leave it empty and give one value per horizon year in "
+        "the year columns (2027, 2028, ...).",
+        yearly=True,
+        width=14,
     ),
 )
 INSTANCE_COLUMNS: tuple[_Col, ...] = (
@@ -215,6 +256,12 @@ INSTANCE_SETTINGS: dict[str, tuple[str, str]] = {
     "horizon.start_year": ("int", _doc(Horizon, "start_year") + " Empty: single-period plan."),
     "horizon.years": ("int", _doc(Horizon, "years")),
     "horizon.discount_rate": ("number", _doc(Horizon, "discount_rate")),
+    "risk": (
+        "text",
+        "With funding scenarios (sheet scenarios): how their objectives combine. expected "
+        "(default: weighted by probability), worst_case (the worst scenario), or cvar 0.2 (the "
+        "mean of the worst 20% of probability).",
+    ),
 }
 
 _SHEET_COLUMNS: dict[str, tuple[_Col, ...]] = {
@@ -237,8 +284,11 @@ _SHEET_ABOUT: dict[str, str] = {
     "take one value per year in the year columns.",
     "limits": "Generic limits over any option figure (a field or a metrics.<name> column), "
     "optionally only over one mode or one sector.",
-    "scenarios": "Funding scenarios for planning under uncertainty. Not yet supported by the "
-    "instance format: keep this sheet with its header row only.",
+    "scenarios": "Funding scenarios (multi-year planning only): one row per figure a scenario "
+    "changes (scenario, probability on its first row, what, and the value or one value per "
+    "year). The plan holds in every scenario and decides each year only what is known by then; "
+    "the risk setting of the instance sheet says how the scenarios' objectives combine. Leave "
+    "the sheet with its header row only to plan for one known future.",
 }
 
 
@@ -723,6 +773,8 @@ def _workbook_data(reader: _Reader) -> tuple[dict[str, Any], _Locator]:
             continue
         if key.startswith("horizon."):
             horizon[key[len("horizon.") :]] = value
+        elif key == "risk":
+            data[key] = _risk_value(value)
         else:
             data[key] = value
     objective = data.get("objective")
@@ -832,15 +884,151 @@ def _workbook_data(reader: _Reader) -> tuple[dict[str, Any], _Locator]:
     if constraints:
         data["constraints"] = constraints
 
-    for row in reader.table("scenarios", SCENARIO_COLUMNS):
-        first = next(iter(row.coords), "name")
-        reader.add_at(
-            row,
-            first,
-            "scenarios are not yet supported by the instance format: leave this sheet with only "
-            "its header row",
-        )
+    scenarios = _scenarios(
+        reader, locator, reader.table("scenarios", SCENARIO_COLUMNS, plain_years="value"), years
+    )
+    if scenarios:
+        data["scenarios"] = scenarios
     return data, locator
+
+
+_CVAR_RE = re.compile(r"^\{?\s*cvar\s*[:=]?\s*([^\s}]*)\s*\}?$", re.IGNORECASE)
+
+
+def _risk_value(text: str) -> Any:
+    """The ``risk`` setting as the instance format gives it: ``cvar 0.2`` -> ``{"cvar": 0.2}``;
+    any other text as it is (the instance's validation names what is wrong with it)."""
+    match = _CVAR_RE.match(text.strip())
+    if match is None:
+        return text
+    number = match.group(1)
+    try:
+        return {"cvar": float(number)}
+    except ValueError:
+        return {"cvar": number}  # reported by the instance's validation as not a number
+
+
+def _risk_text(risk: Any) -> str | None:
+    """The ``risk`` setting's cell: ``expected``, ``worst_case`` or ``cvar 0.2``."""
+    if risk is None:
+        return None
+    if isinstance(risk, str):
+        return risk
+    return f"cvar {float(risk.cvar)!r}"
+
+
+_WHAT_RE = re.compile(
+    r"^(?:(budget|transition_budget|max_changes|min_outcome|min_flexibility)"
+    r"|sector_share\.([a-z_]+)\.(min|max)"
+    r"|limits\[(\d+)\]\.(min|max)"
+    r"|cost_factor(?:\.([a-z_]+))?)$"
+)
+
+
+def _scenarios(
+    reader: _Reader, locator: _Locator, rows: list[_Row], years: list[int] | None
+) -> list[dict[str, Any]]:
+    """The ``scenarios`` of the instance data from the sheet's rows (grouped by name, in the
+    order of their first row)."""
+    scenarios: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        name = row.values.get("scenario")
+        if name is None:
+            reader.add_at(row, "scenario", "required: the name of the scenario this row is for")
+            continue
+        scenario = scenarios.get(name)
+        if scenario is None:
+            scenario = scenarios[name] = {"name": name}
+            locator.scenarios[name] = {"": row}
+        places = locator.scenarios[name]
+        probability = row.values.get("probability")
+        if probability is not None:
+            given = scenario.get("probability")
+            if given is None:
+                scenario["probability"] = probability
+                places["probability"] = row
+            elif given != probability:
+                reader.add_at(
+                    row,
+                    "probability",
+                    f"scenario '{name}' has probability {given:g} on row "
+                    f"{places['probability'].row}: give it once, on the scenario's first row",
+                )
+        what = row.values.get("what")
+        if what is None:
+            if "value" in row.values or row.years.get("value"):
+                reader.add_at(row, "what", "required with a value: what the value changes (one "
+                              "of " + ", ".join(SCENARIO_WHAT) + ")")
+            continue
+        match = _WHAT_RE.match(what)
+        if match is None:
+            reader.add_at(
+                row, "what", f"unknown '{what}': expected one of " + ", ".join(SCENARIO_WHAT)
+            )
+            continue
+        if what in places:
+            reader.add_at(row, "what", f"scenario '{name}' changes {what} twice (also on row "
+                          f"{places[what].row})")
+            continue
+        value = _scenario_value(reader, row, what, years)
+        if value is _MISSING:
+            continue
+        if value is None:
+            reader.add_at(row, "value", f"required: the value of {what} in scenario '{name}'")
+            continue
+        places[what] = row
+        limit, share_sector, share_side = match.group(1), match.group(2), match.group(3)
+        position, limit_side, factor_sector = match.group(4), match.group(5), match.group(6)
+        constraints = scenario.setdefault("constraints", {})
+        if limit is not None:
+            constraints[limit] = value
+        elif share_sector is not None:
+            if share_sector not in SECTORS:
+                reader.add_at(row, "what", f"unknown sector '{share_sector}': expected one of "
+                              + ", ".join(SECTORS))
+                continue
+            constraints.setdefault("sector_share", {}).setdefault(share_sector, {})[
+                share_side
+            ] = value
+        elif position is not None:
+            constraints.setdefault("limits", {}).setdefault(str(int(position)), {})[
+                limit_side
+            ] = value
+        else:
+            factor = value if is_per_year(value) else [value] * (len(years) if years else 1)
+            if factor_sector is None:
+                scenario["cost_factor"] = factor
+            else:
+                scenario.setdefault("cost_factor", {})
+                if not isinstance(scenario["cost_factor"], dict):
+                    reader.add_at(row, "what", f"scenario '{name}' gives cost_factor for every "
+                                  "sector already: give it by sector or for all, not both")
+                    continue
+                scenario["cost_factor"][factor_sector] = factor
+        if not constraints:
+            del scenario["constraints"]
+        if isinstance(scenario.get("cost_factor"), list) and any(
+            key.startswith("cost_factor.") for key in places
+        ):
+            reader.add_at(row, "what", f"scenario '{name}' gives cost_factor by sector already: "
+                          "give it by sector or for all, not both")
+    return list(scenarios.values())
+
+
+def _scenario_value(reader: _Reader, row: _Row, what: str, years: list[int] | None) -> Any:
+    """A scenario row's value: one number, the year columns' list, None or _MISSING."""
+    kind = "int" if what == "max_changes" else "number"
+    raw = row.values.pop("value", None)
+    if raw is not None:
+        typed = reader.normalise(row, "value", raw, kind)
+        if typed is _MISSING:
+            return _MISSING
+        row.values["value"] = typed
+    for index, (year, coord, column, value) in enumerate(row.years.get("value", [])):
+        if value is not _MISSING and value is not None:
+            typed = reader.normalise(row, str(year), value, kind)
+            row.years["value"][index] = (year, coord, column, typed)
+    return reader.yearly(row, "value", kind, years)
 
 
 def _unique(reader: _Reader, rows: list[_Row], kind: str) -> list[_Row]:
@@ -939,6 +1127,7 @@ class _Locator:
         self.options: dict[tuple[int, int], _Row] = {}
         self.constraints: dict[str, _Row] = {}
         self.limits: list[_Row] = []
+        self.scenarios: dict[str, dict[str, _Row]] = {}  # name -> what ('' first row) -> row
 
     def place(self, issue: InputIssue) -> tuple[tuple[int, int, int], InputIssue] | None:
         """The issue named by sheet, cell and header; None when its cell is already reported."""
@@ -982,6 +1171,17 @@ class _Locator:
             return "modes", rows[index], *self._header("modes", rows[index], field)
         if item == "constraints":
             return self._constraint_field(field)
+        if item == "risk":
+            return "instance", self.settings.get("risk"), "value", ""
+        if item == "scenarios":
+            first = next(iter(self.scenarios.values()), None)
+            if first is None:
+                return "scenarios", None, "", field
+            if field == "probability":
+                return "scenarios", first.get("probability", first[""]), "probability", ""
+            return "scenarios", first[""], "scenario", ""
+        if kind == "scenario":
+            return self._scenario_field(ident, field)
         if item == "objective":
             key = f"objective.{field.split('.', 1)[1]}" if "." in field else "objective"
             row = self.settings.get(key) or self.settings.get("objective")
@@ -1062,6 +1262,39 @@ class _Locator:
             return "constraints", None, "", field
         return "constraints", row, *self._header("constraints", row, "value" + field[len(head):])
 
+    def _scenario_field(self, ident: str, field: str) -> tuple[str, _Row | None, str, str] | None:
+        if ident.startswith("#"):
+            names = list(self.scenarios)
+            number = int(ident[1:]) - 1
+            if not 0 <= number < len(names):
+                return None
+            places = self.scenarios[names[number]]
+        else:
+            places = self.scenarios.get(ident.strip("'"), {})
+        if not places:
+            return None
+        first = places[""]
+        if field in ("name", ""):
+            return "scenarios", first, "scenario", field
+        if field == "probability":
+            return "scenarios", places.get("probability", first), "probability", ""
+        path = field.removeprefix("constraints.")
+        match = re.match(r"^limits\.(\d+)(.*)$", path)
+        if match:  # the domain names limits overrides by position: limits.0.max
+            path = f"limits[{match.group(1)}]{match.group(2)}"
+        what, _, index = path.partition("[")
+        if path.startswith("limits["):
+            close = path.index("]")
+            bound, _, index = path[close + 1 :].lstrip(".").partition("[")
+            what = path[: close + 1] + (f".{bound}" if bound else "")
+        row = places.get(what)
+        if row is None:  # a sector share or limits row: the first row of it
+            row = next((r for key, r in places.items() if key.startswith(f"{what}.")), None)
+            return "scenarios", row or first, "what", field
+        rest = "value" + (f"[{index}" if index else "")
+        header, _ = self._header("scenarios", row, rest)
+        return "scenarios", row, header, field
+
     def _header(self, sheet: str, row: _Row, rest: str) -> tuple[str, str]:
         """(header, rest) for a field path within a row: yearly indices map to year columns."""
         match = re.match(r"^([A-Za-z_]+)(?:\[(\d+)\])?(?:\.(.+))?$", rest)
@@ -1075,8 +1308,9 @@ class _Locator:
             position = int(index) if index is not None else 0
             if position < len(used):
                 year = used[position][0]
-                return _year_header(name, year, "value" if sheet == "constraints" else None), rest
-        if sheet == "constraints" and name == "value":
+                plain = "value" if sheet in ("constraints", "scenarios") else None
+                return _year_header(name, year, plain), rest
+        if sheet in ("constraints", "scenarios") and name == "value":
             return "value", "value"
         return name, rest
 
@@ -1165,7 +1399,14 @@ def write_instance_workbook(
     )
     limits = [_limit_row(limit) for limit in instance.constraints.limits]
     _table_sheet(book, "limits", LIMIT_COLUMNS, limits, years)
-    _table_sheet(book, "scenarios", SCENARIO_COLUMNS, [], years)
+    _table_sheet(
+        book,
+        "scenarios",
+        SCENARIO_COLUMNS,
+        _scenario_sheet_rows(instance),
+        years,
+        all_years=instance.scenarios is not None,
+    )
     _validations(book, instance)
     _save(book, path)
 
@@ -1235,6 +1476,40 @@ def _constraint_rows(constraints: Constraints) -> list[dict[str, Any]]:
     return rows
 
 
+def _scenario_sheet_rows(instance: Instance) -> list[dict[str, Any]]:
+    """The ``scenarios`` sheet: one row per figure a scenario changes (one empty row when it
+    changes nothing), the probability on the scenario's first row."""
+    rows: list[dict[str, Any]] = []
+    for scenario in instance.scenarios or []:
+        own = scenario.constraints
+        changes: list[tuple[str, Any]] = []
+        for name in ("budget", "transition_budget", "max_changes", "min_outcome",
+                     "min_flexibility"):
+            value = getattr(own, name)
+            if value is not None:
+                changes.append((name, value))
+        for sector, bound in own.sector_share.items():
+            for side in ("min", "max"):
+                if getattr(bound, side) is not None:
+                    changes.append((f"sector_share.{sector}.{side}", getattr(bound, side)))
+        for position, override in own.limits.items():
+            for side in ("min", "max"):
+                if getattr(override, side) is not None:
+                    changes.append((f"limits[{position}].{side}", getattr(override, side)))
+        factor = scenario.cost_factor
+        if isinstance(factor, Mapping):
+            changes += [(f"cost_factor.{sector}", values) for sector, values in factor.items()]
+        elif factor is not None:
+            changes.append(("cost_factor", factor))
+        first: dict[str, Any] = {"scenario": scenario.name, "probability": scenario.probability}
+        if not changes:
+            rows.append(first)
+        for index, (what, value) in enumerate(changes):
+            row = dict(first) if index == 0 else {"scenario": scenario.name}
+            rows.append({**row, "what": what, "value": value})
+    return rows
+
+
 def _style_header(sheet: Any, widths: Sequence[int]) -> None:
     openpyxl = _openpyxl()
     styles = openpyxl.styles
@@ -1272,7 +1547,7 @@ def _table_sheet(
             if not all_years and not any(is_per_year(row.get(col.name)) for row in rows):
                 continue
             for t, year in enumerate(years):
-                plain = "value" if title == "constraints" else None
+                plain = "value" if title in ("constraints", "scenarios") else None
                 yearly_columns.append((col.name, t, len(headers)))
                 headers.append(_year_header(col.name, year, plain))
                 widths.append(11)
@@ -1313,6 +1588,7 @@ def _instance_sheet(book: Any, instance: Instance) -> None:
         "horizon.start_year": horizon.start_year if horizon else None,
         "horizon.years": horizon.years if horizon else None,
         "horizon.discount_rate": horizon.discount_rate if horizon else None,
+        "risk": _risk_text(instance.risk),
     }
     for key, (_, meaning) in INSTANCE_SETTINGS.items():
         sheet.append([key, values[key], meaning])
@@ -1492,7 +1768,10 @@ def write_result_workbook(
     Sheets: ``summary`` (status, objective, bound, ...), ``plan`` (a row per service: today's mode
     and option, the plan's mode and option, annual cost, one-off cost, outcome, change),
     ``years`` and ``schedule`` (multi-year results), ``limits`` (value, bound, at limit, gain when
-    known) and ``scenarios`` when the result has them. Numbers are written as numbers with number
+    known) and ``scenarios`` when the result has them. A plan under funding scenarios adds
+    ``commit now`` (the decisions taken in the first year, in words), ``scenarios`` (each one's
+    probability and objective), ``scenario schedules`` (each one's mode and option per year) and
+    ``scenario years`` (each one's yearly totals). Numbers are written as numbers with number
     formats.
 
     Args:
@@ -1510,8 +1789,14 @@ def write_result_workbook(
     if result.get("schedule"):
         _schedule_sheet(book, result)
     _limits_sheet(book, result)
+    if isinstance(result.get("here_and_now"), list):
+        _commit_now_sheet(book, result)
     if result.get("scenarios"):
-        _records_sheet(book, "scenarios", _scenario_records(result["scenarios"]))
+        records = _scenario_records(result["scenarios"])
+        if all(isinstance(r.get("schedule"), Mapping) for r in records):
+            _scenario_sheets(book, result, records)
+        else:
+            _records_sheet(book, "scenarios", records)
     _save(book, target)
 
 
@@ -1735,6 +2020,79 @@ def _limits_sheet(book: Any, result: Mapping[str, Any]) -> None:
         ]
         _append(sheet, values, columns)
     _style_header(sheet, [width for _, _, width in _LIMIT_COLUMNS])
+
+
+_COMMIT_COLUMNS: tuple[tuple[str, str | None, int], ...] = (
+    ("decision", None, 60),
+    ("service", None, 24),
+    ("action", None, 8),
+    ("mode", None, 13),
+    ("option", _COUNT, 8),
+    ("label", None, 26),
+    ("start_year", "0", 10),
+    ("contract_years", _COUNT, 10),
+    ("decided_year", "0", 10),
+    ("changes_mode", None, 10),
+)
+
+
+def _commit_now_sheet(book: Any, result: Mapping[str, Any]) -> None:
+    """The decisions taken in the first year, whichever scenario comes: those that commit to a
+    change first, then the arrangements kept."""
+    sheet = book.create_sheet("commit now")
+    sheet.append([name for name, _, _ in _COMMIT_COLUMNS])
+    decisions = [d for d in result["here_and_now"] if isinstance(d, Mapping)]
+    decisions.sort(key=lambda d: not (d.get("changes_mode") or d.get("action") == "break"))
+    for decision in decisions:
+        values = [decision.get("words")] + [
+            decision.get(name) for name, _, _ in _COMMIT_COLUMNS[1:]
+        ]
+        _append(sheet, values, _COMMIT_COLUMNS)
+    _style_header(sheet, [width for _, _, width in _COMMIT_COLUMNS])
+
+
+def _scenario_sheets(
+    book: Any, result: Mapping[str, Any], records: Sequence[Mapping[str, Any]]
+) -> None:
+    """Each scenario's probability and objective, its schedule and its yearly totals."""
+    sheet = book.create_sheet("scenarios")
+    risk = result.get("risk")
+    risk_text = f"cvar {risk['cvar']:g}" if isinstance(risk, Mapping) else risk
+    columns = (("scenario", None, 24), ("probability", _SHARE, 12), ("objective", _SCORE, 14))
+    sheet.append([name for name, _, _ in columns])
+    for record in records:
+        _append(sheet, [record.get("name"), record.get("probability"), record.get("objective")],
+                columns)
+    if risk_text is not None:
+        sheet.append([])
+        _append(sheet, ["combined by", risk_text, result.get("objective")], columns)
+    _style_header(sheet, [width for _, _, width in columns])
+
+    schedules = book.create_sheet("scenario schedules")
+    horizons = [r["horizon"] for r in records if isinstance(r.get("horizon"), Mapping)]
+    horizon: Mapping[str, Any] = result.get("horizon") or (horizons[0] if horizons else {})
+    count = max((len(m) for r in records for m in r["schedule"].values()), default=0)
+    start = int(horizon.get("start_year", 0))
+    years = [start + t for t in range(count)]
+    schedules.append(
+        ["scenario", "service"] + [f"mode {y}" for y in years] + [f"option {y}" for y in years]
+    )
+    for record in records:
+        options: Mapping[str, Sequence[int]] = record.get("schedule_options") or {}
+        for service, modes in record["schedule"].items():
+            schedules.append([record.get("name"), service, *modes, *options.get(service, [])])
+    _style_header(schedules, [20, 24] + [12] * (2 * count))
+
+    totals = book.create_sheet("scenario years")
+    totals.append(["scenario"] + [name for name, _, _ in _YEAR_COLUMNS])
+    year_columns = (("scenario", None, 20), *_YEAR_COLUMNS)
+    for record in records:
+        for year in record.get("years") or []:
+            changes = list(year.get("changes") or [])
+            values = [year.get(name) for name, _, _ in _YEAR_COLUMNS[:-2]]
+            _append(totals, [record.get("name"), *values, len(changes), ", ".join(changes)],
+                    year_columns)
+    _style_header(totals, [width for _, _, width in year_columns])
 
 
 def _scenario_records(scenarios: Any) -> list[dict[str, Any]]:

@@ -6,6 +6,9 @@ Routes (``/openapi.json`` documents them all):
   uploaded file (multipart field ``file``: YAML, TOML, JSON or an XLSX workbook). Parameters in
   the query string, in form fields or, with a JSON body ``{"instance": {...}, "backend": ...}``,
   beside the instance. Answers the solve command's result JSON (``portfolio solve --output``).
+* ``POST /v1/appraise``: for an instance with funding scenarios, what perfect foresight,
+  planning for uncertainty and flexible contracts are worth (``portfolio appraise``'s JSON); the
+  same bodies and parameters as /v1/solve, the server's time limit shared by all its solves.
 * ``POST /v1/validate``, ``GET /v1/schema``, ``GET /v1/backends``: as the commands of those names.
 * ``POST /v1/jobs``, ``GET /v1/jobs``, ``GET /v1/jobs/{id}``, ``DELETE /v1/jobs/{id}``: long work
   on the batch executors (:mod:`portfolio.server.jobs`).
@@ -300,6 +303,16 @@ async def read_render_request(
     return schemas.check_result(result, instance), instance
 
 
+def appraisal_solves(instance: Instance) -> int:
+    """How many solves an appraisal takes at most: the recourse problem, each scenario alone,
+    the expected-value problem, EEV, the long-contracts problem, and one per service that has a
+    contract shorter than its mode's longest."""
+    from portfolio.scenarios.appraise import has_shorter
+
+    flexible = sum(1 for service in instance.services if has_shorter(instance, service.id))
+    return 4 + len(instance.scenarios or []) + flexible
+
+
 @contextlib.contextmanager
 def rendering(what: str) -> Iterator[None]:
     """Turn a renderer's failure on a result sent by a client into 422, not 500.
@@ -424,6 +437,30 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
         return await anyio.to_thread.run_sync(run, limiter=limiter())
 
+    async def appraise_in_thread(
+        instance: Instance, params: SolveParameters, source: str
+    ) -> dict[str, Any]:
+        def run() -> dict[str, Any]:
+            from dataclasses import replace
+
+            from portfolio.scenarios.appraise import appraise
+
+            solve_params = params.solve_params(settings)
+            count = appraisal_solves(instance)
+            assert solve_params.time_limit is not None  # capped by the server's limit
+            each = replace(solve_params, time_limit=solve_params.time_limit / count)
+            with gate.hold(params.backend, params.threads):
+                try:
+                    appraisal = appraise(instance, each, backend=params.backend)
+                except PortfolioError as exc:
+                    raise Problem(422, "no-plan", f"{source}: {exc}") from None
+            data = appraisal.to_dict()
+            data["file"] = source
+            data["time_limit_per_solve"] = each.time_limit
+            return data
+
+        return await anyio.to_thread.run_sync(run, limiter=limiter())
+
     query_doc = {
         "objective": Query(
             None,
@@ -466,6 +503,35 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     ) -> JSONResponse:
         instance, params, source = await read_solve_request(request, settings)
         return JSONResponse(await solve_in_thread(instance, params, source))
+
+    @app.post(
+        "/v1/appraise",
+        summary="Appraise an instance with funding scenarios",
+        description="What uncertainty and flexibility are worth: the recourse problem, wait and "
+        "see and EVPI, the expected-value problem, EEV and VSS, and the value of flexibility in "
+        "total and per service (the JSON of `portfolio appraise --output`). Takes the same "
+        "bodies and parameters as /v1/solve; the time limit (capped by the server's) is shared "
+        "by all the appraisal's solves, each getting an equal part. An instance without "
+        "scenarios is 422.",
+        responses=schemas.responses(200, {"type": "object"}, 413, 415, 422, 501),
+        openapi_extra={"requestBody": schemas.solve_body()},
+    )
+    async def appraise_route(
+        request: Request,
+        objective: str | None = query_doc["objective"],
+        backend: str | None = query_doc["backend"],
+        time_limit: float | None = query_doc["time_limit"],
+        gap: float | None = query_doc["gap"],
+        threads: int | None = query_doc["threads"],
+        seed: int | None = query_doc["seed"],
+        prefer: str | None = query_doc["prefer"],
+    ) -> JSONResponse:
+        instance, params, source = await read_solve_request(request, settings)
+        if not instance.scenarios:
+            raise invalid_parameters([parameter_error(
+                "scenarios", "the instance has no funding scenarios (add scenarios: [...] to a "
+                "multi-year instance)", source)])
+        return JSONResponse(await appraise_in_thread(instance, params, source))
 
     @app.post(
         "/v1/validate",

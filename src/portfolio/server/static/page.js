@@ -48,7 +48,15 @@
     if (result.objective !== null && result.objective !== undefined) {
       text += ", objective " + fmt(result.objective, 2);
     }
-    if (result.changes) {
+    if (result.here_and_now && result.scenarios) {
+      var h = result.horizon || (result.scenarios[0] || {}).horizon;
+      var first = h ? h.start_year : null;
+      var commit = result.here_and_now.filter(function (d) {
+        return d.changes_mode || d.action === "break" || (first !== null && d.start_year > first);
+      }).length;
+      text += ", " + result.scenarios.length + " funding scenarios, " + commit +
+        (commit === 1 ? " decision" : " decisions") + " to commit now";
+    } else if (result.changes) {
       var n = result.changes.length;
       text += ", " + n + (n === 1 ? " service changes" : " services change") + " mode";
     }
