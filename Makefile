@@ -25,6 +25,9 @@ demo: $(VENV)/.installed
 	@if [ -f instances/example_borough_multiyear.yaml ]; then \
 		$(BIN)/portfolio solve instances/example_borough_multiyear.yaml --time-limit 120; \
 	fi
+	@if [ -f instances/example_borough_scenarios.yaml ]; then \
+		$(BIN)/portfolio solve instances/example_borough_scenarios.yaml --time-limit 60; \
+	fi
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest tests -q -m "not slow" -p no:cacheprovider
