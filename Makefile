@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
+# Test worker processes (pytest-xdist); 0 runs the tests in this process. Each test file runs
+# whole on one worker (--dist loadfile), so its module fixtures (a solved example, a browser, a
+# server) are built once.
+TEST_WORKERS ?= 2
+XDIST  := -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: demo test test-long bench lint typecheck clean
 
@@ -30,10 +35,10 @@ demo: $(VENV)/.installed
 	fi
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest tests -q -m "not slow" -p no:cacheprovider
+	$(BIN)/python -m pytest tests -q -m "not slow" -p no:cacheprovider $(XDIST)
 
 test-long: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider $(XDIST)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest benchmarks -q -p no:cacheprovider --benchmark-only \

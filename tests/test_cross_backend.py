@@ -15,6 +15,11 @@ from oracle import brute_force
 from portfolio import SolveParams, Status
 from portfolio.generate import random_instance_data
 
+#: The tie-break among equally good plans (prefer="changes": two more exact solves) never changes
+#: a status or an objective, which is all the tests here compare; it is tested in test_prefer.py.
+#: It stays on in test_same_plan_twice, whose subject is the default path's determinism.
+NO_TIE_BREAK = SolveParams(prefer="none")
+
 FEATURES = [
     {},
     {"setup_costs": True},
@@ -36,7 +41,7 @@ def test_backends_agree(services: int, seed: int, features: dict[str, bool]) -> 
     outcomes = {}
     for name in portfolio.available_backends():
         result = portfolio.solve(
-            copy.deepcopy(data), backend=name, params=SolveParams(time_limit=60)
+            copy.deepcopy(data), backend=name, params=NO_TIE_BREAK.with_(time_limit=60)
         )
         assert result.status in (Status.OPTIMAL, Status.INFEASIBLE), (name, result.detail)
         if result.status is Status.OPTIMAL:
@@ -83,9 +88,9 @@ def test_same_plan_twice() -> None:
 def test_heuristic_start_agrees_with_plain_search(features: dict[str, bool]) -> None:
     """The LP-guided start (used from 2,000 columns up) changes speed, never the answer."""
     data = random_instance_data(600, seed=21, **features)
-    with_start = portfolio.solve(copy.deepcopy(data), params=SolveParams(rel_gap=1e-9))
+    with_start = portfolio.solve(copy.deepcopy(data), params=NO_TIE_BREAK.with_(rel_gap=1e-9))
     without = portfolio.solve(
-        copy.deepcopy(data), params=SolveParams(rel_gap=1e-9, heuristic=False)
+        copy.deepcopy(data), params=NO_TIE_BREAK.with_(rel_gap=1e-9, heuristic=False)
     )
     assert "LP-guided start" in with_start.detail
     assert with_start.status is Status.OPTIMAL
@@ -96,12 +101,14 @@ def test_heuristic_start_agrees_with_plain_search(features: dict[str, bool]) -> 
 def test_heuristic_plan_within_gap_is_returned_as_optimal() -> None:
     """With a loose gap the heuristic's plan, within the gap of the LP bound, is final."""
     data = random_instance_data(1500, seed=3)
-    result = portfolio.solve(data, params=SolveParams(rel_gap=1e-3))
+    result = portfolio.solve(data, params=NO_TIE_BREAK.with_(rel_gap=1e-3))
     assert result.status is Status.OPTIMAL
     assert result.verified
     assert result.gap is not None
     assert result.gap <= 1e-3
-    exact = portfolio.solve(random_instance_data(1500, seed=3), params=SolveParams(rel_gap=1e-9))
+    exact = portfolio.solve(
+        random_instance_data(1500, seed=3), params=NO_TIE_BREAK.with_(rel_gap=1e-9)
+    )
     assert result.objective >= exact.objective * (1 - 1e-3)
     assert result.bound >= exact.objective - 1e-6
 
@@ -115,7 +122,9 @@ def test_heuristic_bound_is_a_true_bound(seed: int) -> None:
 
     data = random_instance_data(1000, seed=seed, sector_shares=bool(seed % 2))
     instance = portfolio.instance_from_data(copy.deepcopy(data))
-    exact = portfolio.solve(instance, params=SolveParams(rel_gap=0.0, heuristic=False))
+    exact = portfolio.solve(
+        instance, params=NO_TIE_BREAK.with_(rel_gap=0.0, heuristic=False)
+    )
     assert exact.status is Status.OPTIMAL
     found = lp_guided_start(compile_instance(instance), SolveParams(rel_gap=1e-12), None)
     assert found is not None
