@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-from portfolio.backends import DEFAULT_BACKEND, Backend, Feature, get_backend
+from portfolio.backends import DEFAULT_BACKEND, Backend, Feature, get_backend, lp_backend
 from portfolio.baseline import baseline, versus_baseline
 from portfolio.clock import Clock
 from portfolio.domain import Instance
@@ -31,6 +31,7 @@ from portfolio.formulation import Formulation, SinglePeriod, Verdict
 from portfolio.guard import (
     ABANDON_GRACE,
     explain_guarded,
+    reclaimable,
     run_guarded,
     run_heuristic,
     run_with_deadline,
@@ -185,9 +186,13 @@ def solve_formulation(
     if params.heuristic and solver.supports(Feature.MIP_START) and not clock.cancelled:
         t1 = time.perf_counter()
         remaining = clock.remaining()
+        lp_solver = lp_backend()
         found = run_heuristic(
             lambda stop: lp_then_fix(
-                formulation.start_hooks(), params, remaining, interrupt=stop
+                formulation.start_hooks(), params, remaining, interrupt=stop,
+                solver=None if lp_solver is None else reclaimable(
+                    lp_solver, params, keep_answer=False
+                ),
             ),
             clock,
         )
@@ -463,7 +468,8 @@ def prefer_plan(
     try:
         preferred, ending = run_guarded(
             lambda stop: fewest_changes(
-                instance, result, solver, params, time_limit=max(0.05, remaining * 0.9)
+                instance, result, reclaimable(solver, params), params,
+                time_limit=max(0.05, remaining * 0.9),
             ),
             name="prefer",
             timeout=timeout,
