@@ -667,6 +667,13 @@ def can_isolate(backend: Backend) -> bool:
     return cls.__module__ != "__main__" and "<locals>" not in cls.__qualname__
 
 
+def hold(seconds: float, *, interrupt: threading.Event) -> float:
+    """A call that does not stop when asked (it sleeps ``seconds`` whatever happens): what a
+    solver in a phase without an interrupt callback looks like to the parent."""
+    time.sleep(seconds)
+    return seconds
+
+
 def echo(value: Any, *, interrupt: threading.Event) -> Any:
     """A call that answers its argument: the round trip of a solver process, without a solver
     (what isolation costs besides the solve, see the README)."""
