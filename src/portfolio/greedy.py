@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -142,7 +143,10 @@ class _State:
 
 
 def greedy_start(
-    hooks: StartHooks, seconds: float, stop: threading.Event | None = None
+    hooks: StartHooks,
+    seconds: float,
+    stop: threading.Event | None = None,
+    cancel: threading.Event | None = None,
 ) -> FloatArray | None:
     """A plan (full column vector) for the hooks' model, found greedily within ``seconds``, or
     None (see the module docstring). The vector satisfies the model (checked here).
@@ -151,9 +155,10 @@ def greedy_start(
         hooks: the formulation's start hooks (see :func:`applies`).
         seconds: the time it may take.
         stop: when set, it stops (with None, or the plan if one is already repaired).
+        cancel: the caller's cancel request, which stops it too.
     """
     began = time.perf_counter()
-    deadline = _Deadline(began + max(0.0, seconds), stop)
+    deadline = _Deadline(began + max(0.0, seconds), stop, cancel)
     if not applies(hooks) or hooks.model.num_cols == 0:
         return None
     state = _State(hooks.model, hooks.service_of_column, hooks.num_services)
@@ -172,13 +177,13 @@ def greedy_start(
 class _Deadline:
     """The greedy's time limit and its caller's stop request."""
 
-    def __init__(self, at: float, stop: threading.Event | None) -> None:
+    def __init__(self, at: float, *stops: threading.Event | None) -> None:
         self.at = at
-        self.stop = stop
+        self.stops = [stop for stop in stops if stop is not None]
 
     def passed(self) -> bool:
         """The time is up, or a stop was requested."""
-        return time.perf_counter() > self.at or (self.stop is not None and self.stop.is_set())
+        return time.perf_counter() > self.at or any(stop.is_set() for stop in self.stops)
 
 
 def _price(state: _State, deadline: _Deadline) -> None:
@@ -302,9 +307,7 @@ def _exact_repair(state: _State, added: IntArray, removed: IntArray) -> FloatArr
     move = np.repeat(np.arange(added.shape[0]), np.diff(difference.indptr))
     before = state.row_violation(state.activity[rows], rows)
     after = state.row_violation(state.activity[rows] + difference.data, rows)
-    gains = np.zeros(added.shape[0])
-    np.add.at(gains, move, before - after)
-    return gains
+    return cast(FloatArray, np.bincount(move, weights=before - after, minlength=added.shape[0]))
 
 
 def _apply(state: _State, service: int, column: int, scale: float, rows: IntArray,
@@ -326,7 +329,9 @@ def _repair(state: _State, deadline: _Deadline) -> bool:
         if deadline.passed():
             return False
         accepted = 0
-        for service, column, scale in _moves(state, improving=False):
+        for number, (service, column, scale) in enumerate(_moves(state, improving=False)):
+            if number % 64 == 63 and deadline.passed():
+                return False
             removed = -1 if service < 0 else int(state.chosen[service])
             if removed == column:
                 continue
@@ -424,7 +429,9 @@ def _improve(state: _State, deadline: _Deadline) -> None:
         if deadline.passed():
             return
         accepted = 0
-        for service, column, scale in _moves(state, improving=True):
+        for number, (service, column, scale) in enumerate(_moves(state, improving=True)):
+            if number % 64 == 63 and deadline.passed():
+                return
             removed = -1 if service < 0 else int(state.chosen[service])
             if service >= 0 and state.profit[column] <= state.profit[removed] + 1e-12:
                 continue  # this service has moved in this pass already
@@ -441,7 +448,9 @@ class GreedyRun:
     """:func:`greedy_start` in a background thread, so that it runs while the LP phase does
     (whose solver runs in another process, or outside the interpreter lock)."""
 
-    def __init__(self, hooks: StartHooks, seconds: float) -> None:
+    def __init__(
+        self, hooks: StartHooks, seconds: float, *, cancel: threading.Event | None = None
+    ) -> None:
         self.stop = threading.Event()
         self.began = time.perf_counter()
         self.seconds = 0.0
@@ -449,7 +458,7 @@ class GreedyRun:
 
         def work() -> None:
             try:
-                self._box.append(greedy_start(hooks, seconds, self.stop))
+                self._box.append(greedy_start(hooks, seconds, self.stop, cancel))
             finally:
                 self.seconds = time.perf_counter() - self.began
 

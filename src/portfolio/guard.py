@@ -137,12 +137,16 @@ def run_guarded(
     return (box[0] if box else None), ending
 
 
-def run_heuristic(work: Callable[[threading.Event], T], clock: Clock) -> T | None:
+def run_heuristic(
+    work: Callable[[threading.Event], T], clock: Clock, *, grace: float = 0.0
+) -> T | None:
     """Run a start heuristic under the clock: abandoned (asked to stop, not waited for) after
     :data:`HEURISTIC_SHARE` of the time left, stopped on a cancel request.
 
     Its solves may overrun their own limit in phases with no interrupt callback (HiGHS's
-    presolve and crossover), hence the guard.
+    presolve and crossover), hence the guard. ``grace`` is how long it may take to return once
+    asked to stop: 0 for solves in this process (nothing waits for one that does not stop), a
+    little for solves in solver processes (they are killed at once, and the thread then ends).
     """
     remaining = clock.remaining()
     value, _ = run_guarded(
@@ -150,7 +154,8 @@ def run_heuristic(work: Callable[[threading.Event], T], clock: Clock) -> T | Non
         name="heuristic",
         timeout=None if remaining is None else remaining * HEURISTIC_SHARE + ABANDON_GRACE,
         cancel=clock.cancel,
-        timeout_grace=0.0,
+        timeout_grace=grace,
+        cancel_grace=max(grace, CANCEL_GRACE),
     )
     return value
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from portfolio.backends import DEFAULT_BACKEND, Backend, Feature, get_backend, lp_backend
+from portfolio.backends.isolated import IsolatedBackend
 from portfolio.baseline import baseline, versus_baseline
 from portfolio.clock import Clock
 from portfolio.domain import Instance
@@ -189,15 +190,22 @@ def solve_formulation(
         t1 = time.perf_counter()
         remaining = clock.remaining()
         lp_solver = lp_backend()
-        found = run_heuristic(
-            lambda stop: lp_then_fix(
-                formulation.start_hooks(), params, remaining, interrupt=stop,
-                solver=None if lp_solver is None else reclaimable(
-                    lp_solver, params, keep_answer=False
-                ),
-            ),
-            clock,
+        lp_solver = None if lp_solver is None else reclaimable(
+            lp_solver, params, keep_answer=False
         )
+        try:
+            found = run_heuristic(
+                lambda stop: lp_then_fix(
+                    formulation.start_hooks(), params, remaining, interrupt=stop,
+                    solver=lp_solver,
+                ),
+                clock,
+                grace=ABANDON_GRACE if isinstance(lp_solver, IsolatedBackend) else 0.0,
+            )
+        except BaseException:  # a KeyboardInterrupt, a bad option: the greedy run stops too
+            if greedy is not None:
+                greedy.result(wait=False)
+            raise
         t_heur = time.perf_counter() - t1
         if found is not None:
             decision = formulation.decode(found.x)
@@ -269,7 +277,9 @@ def greedy_run(
     hooks = formulation.start_hooks()
     if not applies(hooks) or formulation.model.num_cols < hooks.min_columns:
         return None
-    return GreedyRun(hooks, min(GREEDY_SHARE * remaining, GREEDY_MAX_SECONDS))
+    return GreedyRun(
+        hooks, min(GREEDY_SHARE * remaining, GREEDY_MAX_SECONDS), cancel=clock.cancel
+    )
 
 
 @dataclass(frozen=True)

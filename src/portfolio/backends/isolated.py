@@ -36,9 +36,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, ClassVar, cast, overload
+from typing import Any, ClassVar, cast
 
 from portfolio.backends.base import Backend, OptionCheck, SolveRequest, track_child, untrack_child
 from portfolio.linear import FloatArray, LinearModel
@@ -485,35 +485,14 @@ def call_in_child(
     return True, value
 
 
-class RowNumbers(Sequence[str]):
-    """Row labels by position (``#0``, ``#1``, ...): what a worker gets for a block whose labels
-    are built on demand by a function (which need not pickle)."""
-
-    def __init__(self, count: int) -> None:
-        self.size = count
-
-    def __len__(self) -> int:
-        return self.size
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[str]: ...
-    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self.size))]
-        if not -self.size <= index < self.size:
-            raise IndexError(index)
-        return f"#{index % self.size}"
-
-
 def portable(model: LinearModel) -> LinearModel:
     """``model`` as a worker gets it: every array as it is, row labels held as a tuple or list
-    kept, others (labels built by a function) replaced by :class:`RowNumbers`."""
+    kept; labels built on demand by a function (which need not pickle) are dropped, so that the
+    worker names those rows by their family alone (in a message about a row)."""
     blocks = tuple(
         block
         if block.items is None or isinstance(block.items, tuple | list)
-        else replace(block, items=RowNumbers(len(block.items)))
+        else replace(block, items=None)
         for block in model.blocks
     )
     if all(new is old for new, old in zip(blocks, model.blocks, strict=True)):
