@@ -31,6 +31,9 @@ import scipy.sparse as sp
 from portfolio.heuristic import SinglePeriodStart, StartHooks
 from portfolio.linear import CHECK_TOL, FloatArray, IntArray, LinearModel, Sense
 
+Change = dict[int, float]
+"""A move's change of row activities, by row."""
+
 #: Subgradient steps of the pricing.
 PRICE_STEPS = 12
 #: Moves tried (exactly) per repair or improvement pass.
@@ -66,6 +69,9 @@ class _State:
                 np.abs(self.matrix.data),
             )
         self.weight = 1.0 / np.where(biggest > 0, biggest, 1.0)
+        self.lower_list: list[float] = self.lower.tolist()
+        self.upper_list: list[float] = self.upper.tolist()
+        self.weight_list: list[float] = self.weight.tolist()
         sign = 1.0 if model.sense is Sense.MAXIMISE else -1.0
         self.profit: FloatArray = sign * model.objective
         owned = np.flatnonzero(groups >= 0)
@@ -128,6 +134,45 @@ class _State:
         delta[np.searchsorted(rows, rows_a)] += data_a
         delta[np.searchsorted(rows, rows_r)] -= data_r
         return rows, scale * delta
+
+    def quick(self, removed: int, added: int, scale: float = 1.0) -> tuple[float, float, Change]:
+        """A move from column ``removed`` (-1: none) to ``added`` (by ``scale``), evaluated
+        exactly row by row in plain Python (a move touches a handful of rows, where numpy's
+        per-call cost would dominate): how much it reduces the weighted violation, the weighted
+        violation of the touched rows after it, and the change per row."""
+        change: Change = {}
+        indptr, indices, data = self.columns.indptr, self.columns.indices, self.columns.data
+        lo, hi = int(indptr[added]), int(indptr[added + 1])
+        for row, value in zip(indices[lo:hi].tolist(), data[lo:hi].tolist(), strict=True):
+            change[row] = change.get(row, 0.0) + scale * value
+        if removed >= 0:
+            lo, hi = int(indptr[removed]), int(indptr[removed + 1])
+            for row, value in zip(indices[lo:hi].tolist(), data[lo:hi].tolist(), strict=True):
+                change[row] = change.get(row, 0.0) - value
+        gain = after = 0.0
+        activity, lower, upper = self.activity, self.lower_list, self.upper_list
+        weight = self.weight_list
+        for row, shift in change.items():
+            now = float(activity[row])
+            then = now + shift
+            w = weight[row]
+            before_row = w * (max(now - upper[row], 0.0) + max(lower[row] - now, 0.0))
+            after_row = w * (max(then - upper[row], 0.0) + max(lower[row] - then, 0.0))
+            gain += before_row - after_row
+            after += after_row
+        return gain, after, change
+
+    def move(self, service: int, column: int, scale: float, change: Change) -> None:
+        """Apply a move evaluated by :meth:`quick`."""
+        activity = self.activity
+        for row, shift in change.items():
+            activity[row] += shift
+        if service < 0:
+            self.x[column] += scale
+            return
+        self.x[self.chosen[service]] = 0.0
+        self.x[column] = 1.0
+        self.chosen[service] = column
 
     def gain(self, rows: IntArray, delta: FloatArray) -> float:
         """How much a change reduces the weighted violation (exactly)."""
@@ -310,17 +355,6 @@ def _exact_repair(state: _State, added: IntArray, removed: IntArray) -> FloatArr
     return cast(FloatArray, np.bincount(move, weights=before - after, minlength=added.shape[0]))
 
 
-def _apply(state: _State, service: int, column: int, scale: float, rows: IntArray,
-           delta: FloatArray) -> None:
-    state.activity[rows] += delta
-    if service < 0:
-        state.x[column] += scale
-        return
-    state.x[state.chosen[service]] = 0.0
-    state.x[column] = 1.0
-    state.chosen[service] = column
-
-
 def _repair(state: _State, deadline: _Deadline) -> bool:
     """Greedy moves until no row is violated; False when stuck or out of time."""
     while True:
@@ -335,9 +369,9 @@ def _repair(state: _State, deadline: _Deadline) -> bool:
             removed = -1 if service < 0 else int(state.chosen[service])
             if removed == column:
                 continue
-            rows, delta = state.change(removed, column, scale)
-            if state.gain(rows, delta) > 1e-12:
-                _apply(state, service, column, scale, rows, delta)
+            gain, _, change = state.quick(removed, column, scale)
+            if gain > 1e-12:
+                state.move(service, column, scale, change)
                 accepted += 1
         if not accepted and not _pair_moves(state, deadline):
             return False
@@ -435,10 +469,9 @@ def _improve(state: _State, deadline: _Deadline) -> None:
             removed = -1 if service < 0 else int(state.chosen[service])
             if service >= 0 and state.profit[column] <= state.profit[removed] + 1e-12:
                 continue  # this service has moved in this pass already
-            rows, delta = state.change(removed, column, scale)
-            after = state.row_violation(state.activity[rows] + delta, rows)
-            if after.sum() <= ROW_TOL:
-                _apply(state, service, column, scale, rows, delta)
+            _, after, change = state.quick(removed, column, scale)
+            if after <= ROW_TOL:
+                state.move(service, column, scale, change)
                 accepted += 1
         if not accepted:
             return

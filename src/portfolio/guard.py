@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 from portfolio.backends.base import Backend, Feature
-from portfolio.backends.isolated import can_isolate, isolated, process_available
+from portfolio.backends.isolated import can_isolate, isolated, prestart, process_available
 from portfolio.clock import Clock
 from portfolio.linear import FloatArray, LinearModel
 from portfolio.params import SolveParams
@@ -169,6 +169,13 @@ def in_child_process(solver: Backend, params: SolveParams) -> bool:
     if solver.supports(Feature.OWN_PROCESS) or not can_isolate(solver):
         return False
     return process_available()
+
+
+def prepare(solver: Backend, params: SolveParams) -> None:
+    """Start a solver process for the solve ahead when its runs will go to one
+    (:func:`in_child_process`), so that its start overlaps the compilation."""
+    if in_child_process(solver, params):
+        prestart()
 
 
 def reclaimable(solver: Backend, params: SolveParams, *, keep_answer: bool = True) -> Backend:

@@ -33,6 +33,7 @@ from portfolio.greedy import GreedyRun, applies
 from portfolio.guard import (
     ABANDON_GRACE,
     explain_guarded,
+    prepare,
     reclaimable,
     run_guarded,
     run_heuristic,
@@ -142,6 +143,7 @@ def solve_instance(
     """
     solver.check_options(params.backend_options)
     clock = clock or Clock(time.perf_counter(), params.time_limit, cancel)
+    prepare(solver, params)
     t0 = time.perf_counter()
     formulation = formulation_for(instance).compile(instance, params)
     t_compile = time.perf_counter() - t0

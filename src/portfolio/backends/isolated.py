@@ -159,9 +159,11 @@ class Template:
         mine, theirs = socket.socketpair()
         command = [sys.executable, "-c", f"{_BOOT}({theirs.fileno()})"]
         try:
+            # A session of its own: the terminal's Ctrl-C reaches portfolio, which asks the
+            # workers to stop; it never kills them (nor the template while it imports).
             self.process = subprocess.Popen(
                 command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                env=_child_env(), close_fds=True,
+                env=_child_env(), close_fds=True, start_new_session=True,
             )
         except (OSError, ValueError) as exc:
             mine.close()
@@ -322,6 +324,16 @@ def _take() -> Worker:
         else:
             worker = Worker()
     return worker
+
+
+def prestart() -> None:
+    """Have a worker ready (or on its way) for the next call: the first call in a process
+    starts the template process, whose imports take about as long as this process's own; a
+    solve calls this before it compiles, so that the two overlap."""
+    with _lock:
+        if not _idle:
+            with contextlib.suppress(ChildFailed):
+                _idle.append(Worker())
 
 
 def _give_back(worker: Worker) -> None:
