@@ -75,6 +75,28 @@ class ChildFailed(RuntimeError):
     """The solver's child process could not be started, or ended without an answer."""
 
 
+class NotPortable(ChildFailed):
+    """A call cannot go to a solver process: it does not pickle (a backend class defined in a
+    script or a function, an attribute that does not pickle)."""
+
+
+def pack(value: Any) -> tuple[bytes, list[memoryview]]:
+    """``value`` as a :class:`Channel` message: the head (length, buffer sizes, pickle) and the
+    buffers.
+
+    Raises:
+        NotPortable: ``value`` does not pickle.
+    """
+    buffers: list[pickle.PickleBuffer] = []
+    try:
+        head = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        raise NotPortable(f"the call cannot be sent to a solver process: {exc}") from exc
+    views = [buffer.raw() for buffer in buffers]
+    sizes = struct.pack(f"<I{len(views)}Q", len(views), *(v.nbytes for v in views))
+    return struct.pack("<Q", len(sizes) + len(head)) + sizes + head, views
+
+
 class Channel:
     """One end of a socket pair carrying values: a protocol-5 pickle whose buffers (numpy
     arrays) travel out of band, sent straight from the arrays' memory and received in place
@@ -95,11 +117,12 @@ class Channel:
 
     def send(self, value: Any) -> None:
         """Send ``value`` (see the class docstring)."""
-        buffers: list[pickle.PickleBuffer] = []
-        head = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
-        views = [buffer.raw() for buffer in buffers]
-        sizes = struct.pack(f"<I{len(views)}Q", len(views), *(v.nbytes for v in views))
-        self.sock.sendall(struct.pack("<Q", len(sizes) + len(head)) + sizes + head)
+        self.send_packed(pack(value))
+
+    def send_packed(self, packed: tuple[bytes, list[memoryview]]) -> None:
+        """Send a value packed by :func:`pack`."""
+        head, views = packed
+        self.sock.sendall(head)
         for view in views:
             self.sock.sendall(view)
 
@@ -449,6 +472,8 @@ def call_in_child(
         ChildFailed: no worker could be started, or it died without an answer.
         BaseException: whatever ``function`` raised in the worker.
     """
+    number = next(_numbers)
+    packed = pack((number, function, args, kwargs))  # NotPortable before any worker is taken
     worker = _take()
     try:
         while not worker.wait_ready(time.perf_counter() + POLL_SECONDS * 5):
@@ -459,11 +484,10 @@ def call_in_child(
     except BaseException:
         worker.end()
         raise
-    number = next(_numbers)
     asked_at: float | None = None
     answer: tuple[int, str, Any] | None = None
     try:
-        worker.conn.send((number, function, args, kwargs))
+        worker.conn.send_packed(packed)
         worker.calls += 1
         while answer is None:
             if worker.conn.poll(POLL_SECONDS):
@@ -578,7 +602,7 @@ class IsolatedBackend(Backend):
                 stop_grace=self.stop_grace,
             )
         except ChildFailed as exc:
-            if not process_available():
+            if isinstance(exc, NotPortable) or not process_available():
                 return self.inner.solve(
                     model, params, time_limit=time_limit, start=start, interrupt=interrupt,
                     relax=relax,
@@ -652,10 +676,15 @@ def process_available() -> bool:
 
 
 def can_isolate(backend: Backend) -> bool:
-    """True when a child can rebuild ``backend``: its class is importable by name (not one
-    defined in ``__main__`` or inside a function)."""
+    """True when a worker can rebuild ``backend``: its class is found under its own name in
+    its module (not one defined in ``__main__``, inside a function, or made by ``type()``)."""
     cls = type(backend)
-    return cls.__module__ != "__main__" and "<locals>" not in cls.__qualname__
+    if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
+        return False
+    found: Any = sys.modules.get(cls.__module__)
+    for part in cls.__qualname__.split("."):
+        found = getattr(found, part, None)
+    return found is cls
 
 
 def hold(seconds: float, *, interrupt: threading.Event) -> float:
