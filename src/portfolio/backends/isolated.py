@@ -434,14 +434,23 @@ def worker_main(fd: int) -> None:
         answer: tuple[int, str, Any]
         try:
             answer = (number, "ok", function(*args, interrupt=interrupt, **kwargs))
-        except BaseException as exc:  # re-raised in the parent
-            answer = (number, "error", exc)
+        except BaseException as exc:  # re-raised in the parent, when it survives the trip
+            answer = (number, "error", _portable_error(exc))
         try:
             conn.send(answer)
         except (EOFError, OSError):
             os._exit(0)
         except Exception as exc:  # an answer that does not pickle
             conn.send((number, "error", ChildFailed(f"the answer could not be sent: {exc!r}")))
+
+
+def _portable_error(exc: BaseException) -> BaseException:
+    """``exc`` when it pickles and unpickles as it is, else a :class:`ChildFailed` naming it."""
+    try:
+        pickle.loads(pickle.dumps(exc, protocol=5))
+    except Exception:
+        return ChildFailed(f"{type(exc).__name__}: {exc}")
+    return exc
 
 
 _BOOT = "from portfolio.backends.isolated import template_main as main; main"
