@@ -233,11 +233,14 @@ TaskFunction = Callable[[str, str, str, str, SolveParams, str], dict[str, Any]]
 def input_hash(content: str | bytes, backend: str, params: SolveParams) -> str:
     """sha256 of an instance's contents, the backend name and the solve parameters.
 
-    ``verbose`` is left out (it changes the log, not the answer). Two runs with the same hash
+    ``verbose`` and ``isolation`` are left out (they change the log and where the solver runs,
+    not the answer). Two runs with the same hash
     solve the same problem the same way, which is what ``--resume`` relies on.
     """
     raw = content.encode("utf-8") if isinstance(content, str) else content
-    settings = {k: v for k, v in dataclasses.asdict(params).items() if k != "verbose"}
+    settings = {
+        k: v for k, v in dataclasses.asdict(params).items() if k not in ("verbose", "isolation")
+    }
     digest = hashlib.sha256()
     digest.update(raw)
     digest.update(b"\0")
@@ -315,8 +318,12 @@ def solve_task(
 
 def effective_params(params: SolveParams | None, executor: str) -> SolveParams:
     """The parameters each task of ``executor`` solves with (``threads`` defaults to 1 on the
-    pooled executors; see :data:`POOLED_THREADS`)."""
+    pooled executors; see :data:`POOLED_THREADS`; their tasks' solver runs stay in the task's
+    process, which the pool itself ends when a task overruns, unless ``isolation`` asks for
+    solver processes)."""
     params = params or SolveParams()
+    if executor != "serial" and params.isolation == "auto":
+        params = params.with_(isolation="thread")
     if executor != "serial" and params.threads is None:
         return params.with_(threads=POOLED_THREADS)
     return params

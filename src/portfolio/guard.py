@@ -5,6 +5,11 @@ Every solve runs its backend, its start heuristic and its infeasibility explanat
 polls, so the caller's time limit holds even when a solver overruns its own, a cancel request
 (Ctrl-C, a web request) reaches the solver through its own interrupt, and a solver that does not
 stop is abandoned rather than waited for.
+
+With a time limit, :func:`reclaimable` (see :attr:`~portfolio.params.SolveParams.isolation`) puts
+each run of a backend that would run in this process into a child process of its own
+(:mod:`portfolio.backends.isolated`), killed when it does not stop: then the thread waiting on it
+always returns, and nothing is left running.
 """
 
 from __future__ import annotations
@@ -16,11 +21,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
-from portfolio.backends.base import Backend
+from portfolio.backends.base import Backend, Feature
+from portfolio.backends.isolated import can_isolate, isolated, prestart, process_available
 from portfolio.clock import Clock
 from portfolio.linear import FloatArray, LinearModel
 from portfolio.params import SolveParams
 from portfolio.result import BackendResult, Status, StopReason
+
+STOP_GRACE = 0.75
+"""Seconds a child solver process gets to send its best plan after a stop request (below
+:data:`ABANDON_GRACE`, so that the guard never abandons the thread that waits on it)."""
 
 #: Seconds a solver may overrun the deadline (after being asked to stop) before it is abandoned.
 ABANDON_GRACE = 1.0
@@ -127,12 +137,16 @@ def run_guarded(
     return (box[0] if box else None), ending
 
 
-def run_heuristic(work: Callable[[threading.Event], T], clock: Clock) -> T | None:
+def run_heuristic(
+    work: Callable[[threading.Event], T], clock: Clock, *, grace: float = 0.0
+) -> T | None:
     """Run a start heuristic under the clock: abandoned (asked to stop, not waited for) after
     :data:`HEURISTIC_SHARE` of the time left, stopped on a cancel request.
 
     Its solves may overrun their own limit in phases with no interrupt callback (HiGHS's
-    presolve and crossover), hence the guard.
+    presolve and crossover), hence the guard. ``grace`` is how long it may take to return once
+    asked to stop: 0 for solves in this process (nothing waits for one that does not stop), a
+    little for solves in solver processes (they are killed at once, and the thread then ends).
     """
     remaining = clock.remaining()
     value, _ = run_guarded(
@@ -140,9 +154,43 @@ def run_heuristic(work: Callable[[threading.Event], T], clock: Clock) -> T | Non
         name="heuristic",
         timeout=None if remaining is None else remaining * HEURISTIC_SHARE + ABANDON_GRACE,
         cancel=clock.cancel,
-        timeout_grace=0.0,
+        timeout_grace=grace,
+        cancel_grace=max(grace, CANCEL_GRACE),
     )
     return value
+
+
+def in_child_process(solver: Backend, params: SolveParams) -> bool:
+    """True when ``solver``'s runs go to a child process (:attr:`SolveParams.isolation`):
+    ``"process"``, or ``"auto"`` with a time limit, for a backend that runs in this process and
+    whose class a child can import, where child processes can be started."""
+    if params.isolation == "thread" or (params.isolation == "auto" and params.time_limit is None):
+        return False
+    if solver.supports(Feature.OWN_PROCESS) or not can_isolate(solver):
+        return False
+    return process_available()
+
+
+def prepare(solver: Backend, params: SolveParams) -> None:
+    """Start a solver process for the solve ahead when its runs will go to one
+    (:func:`in_child_process`), so that its start overlaps the compilation."""
+    if in_child_process(solver, params):
+        prestart()
+
+
+def reclaimable(solver: Backend, params: SolveParams, *, keep_answer: bool = True) -> Backend:
+    """``solver``, or ``solver`` run in child processes when :func:`in_child_process` says so.
+
+    Args:
+        solver: the backend.
+        params: the solve's parameters (``isolation``, ``time_limit``).
+        keep_answer: a stopped run's answer is wanted (its best plan): the child gets
+            :data:`~portfolio.backends.isolated.STOP_GRACE` seconds to send it; else it is
+            killed as soon as it is asked to stop.
+    """
+    if not in_child_process(solver, params):
+        return solver
+    return isolated(solver, stop_grace=STOP_GRACE if keep_answer else 0.0)
 
 
 def run_with_deadline(
@@ -159,6 +207,7 @@ def run_with_deadline(
     remaining = clock.remaining()
     if remaining is not None and remaining <= 0:
         return _no_run(StopReason.TIME_LIMIT, "no time left to solve")
+    solver = reclaimable(solver, params)
     # Leave the solver most of what is left; keep a little for decoding and verification.
     solver_limit = None if remaining is None else max(0.05, remaining * 0.97 - 0.05)
     result, ending = run_guarded(

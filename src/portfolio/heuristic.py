@@ -109,17 +109,20 @@ def lp_then_fix(
     remaining: float | None,
     *,
     interrupt: threading.Event | None = None,
+    solver: Backend | None = None,
 ) -> HeuristicPlan | None:
     """Solve the LP, fix the settled services, solve the rest as a MIP; None when it finds
     nothing (a small model, no LP-capable backend, no plan in any round).
 
     When ``interrupt`` is set, every solve stops and no further round is tried; the best plan so
-    far (if any) is returned.
+    far (if any) is returned. ``solver`` solves the LP and the sub-MIPs (by default
+    :func:`~portfolio.backends.lp_backend`'s; the pipeline passes it run in child processes
+    when runs must be reclaimable, see :func:`portfolio.guard.reclaimable`).
     """
     model = hooks.model
     if model.num_cols < hooks.min_columns:
         return None
-    solver = lp_backend()
+    solver = solver or lp_backend()
     if solver is None:
         return None
     began = time.perf_counter()

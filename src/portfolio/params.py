@@ -14,6 +14,9 @@ DEFAULT_REL_GAP = 1e-7
 PREFER_RULES = ("changes", "none")
 """Values of :attr:`SolveParams.prefer`."""
 
+ISOLATION_MODES = ("auto", "process", "thread")
+"""Values of :attr:`SolveParams.isolation`."""
+
 
 @dataclass(frozen=True)
 class SolveParams:
@@ -39,6 +42,15 @@ class SolveParams:
             reports the plan as found.
         ways_out: with ``explain_infeasible``, also look for several ways out (up to three sets of
             limits, each with its amounts: more solves).
+        isolation: where solver runs go. ``"auto"`` (default): with a ``time_limit``, each
+            solver run of a backend that runs in this process (HiGHS, CP-SAT, SCIP; not CBC,
+            which runs its own process) goes to a child process that is killed if it does not
+            stop at the deadline, so no run is ever abandoned and its threads, memory and CPU are
+            always reclaimed; without a limit runs stay in this process (nothing is abandoned
+            then). ``"process"``: always a child process. ``"thread"``: always this process (a
+            run that does not stop at the deadline is abandoned and keeps running). A child
+            process costs some milliseconds per run (see the README); where none can be
+            started, runs stay in this process.
     """
 
     time_limit: float | None = None
@@ -52,6 +64,7 @@ class SolveParams:
     explain_infeasible: bool = True
     prefer: str = "changes"
     ways_out: bool = True
+    isolation: str = "auto"
 
     def __post_init__(self) -> None:
         """Check the common parameters.
@@ -69,6 +82,10 @@ class SolveParams:
             raise ParameterError(f"rel_gap must be in [0, 1), got {self.rel_gap}")
         if self.threads is not None and self.threads < 1:
             raise ParameterError(f"threads must be at least 1, got {self.threads}")
+        if self.isolation not in ISOLATION_MODES:
+            raise ParameterError(
+                f"isolation must be one of {', '.join(ISOLATION_MODES)}, got {self.isolation!r}"
+            )
         if self.prefer not in PREFER_RULES:
             raise ParameterError(
                 f"prefer must be one of {', '.join(PREFER_RULES)}, got {self.prefer!r}"

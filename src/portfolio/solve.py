@@ -22,15 +22,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-from portfolio.backends import DEFAULT_BACKEND, Backend, Feature, get_backend
+from portfolio.backends import DEFAULT_BACKEND, Backend, Feature, get_backend, lp_backend
+from portfolio.backends.isolated import IsolatedBackend
 from portfolio.baseline import baseline, versus_baseline
 from portfolio.clock import Clock
 from portfolio.domain import Instance
 from portfolio.errors import ReadTimeLimitError
 from portfolio.formulation import Formulation, SinglePeriod, Verdict
+from portfolio.greedy import GreedyRun, applies
 from portfolio.guard import (
     ABANDON_GRACE,
     explain_guarded,
+    prepare,
+    reclaimable,
     run_guarded,
     run_heuristic,
     run_with_deadline,
@@ -140,6 +144,7 @@ def solve_instance(
     """
     solver.check_options(params.backend_options)
     clock = clock or Clock(time.perf_counter(), params.time_limit, cancel)
+    prepare(solver, params)
     t0 = time.perf_counter()
     formulation = formulation_for(instance).compile(instance, params)
     t_compile = time.perf_counter() - t0
@@ -185,15 +190,27 @@ def solve_formulation(
     fallback: V | None = None
     lp_bound: float | None = None
     t_heur = 0.0
+    greedy = greedy_run(formulation, params, clock)
     if params.heuristic and solver.supports(Feature.MIP_START) and not clock.cancelled:
         t1 = time.perf_counter()
         remaining = clock.remaining()
-        found = run_heuristic(
-            lambda stop: lp_then_fix(
-                formulation.start_hooks(), params, remaining, interrupt=stop
-            ),
-            clock,
+        lp_solver = lp_backend()
+        lp_solver = None if lp_solver is None else reclaimable(
+            lp_solver, params, keep_answer=False
         )
+        try:
+            found = run_heuristic(
+                lambda stop: lp_then_fix(
+                    formulation.start_hooks(), params, remaining, interrupt=stop,
+                    solver=lp_solver,
+                ),
+                clock,
+                grace=ABANDON_GRACE if isinstance(lp_solver, IsolatedBackend) else 0.0,
+            )
+        except BaseException:  # a KeyboardInterrupt, a bad option: the greedy run stops too
+            if greedy is not None:
+                greedy.result(wait=False)
+            raise
         t_heur = time.perf_counter() - t1
         if found is not None:
             decision = formulation.decode(found.x)
@@ -202,6 +219,9 @@ def solve_formulation(
             if verdict.ok:
                 start, fallback = formulation.start_vector(found.x, decision), verdict
                 notes.append(found.note)
+                if greedy is not None:
+                    greedy.result(wait=False)  # the LP-guided plan is as good or better
+                    greedy = None
                 if (
                     found.bound is not None
                     and relative_gap(verdict.plan.objective, found.bound) <= params.rel_gap
@@ -220,6 +240,17 @@ def solve_formulation(
                         read_seconds, compile_seconds, today,
                     )
 
+    if greedy is not None:
+        x_greedy = greedy.result(wait=True)
+        if x_greedy is not None:
+            decision = formulation.decode(x_greedy)
+            verdict = formulation.verify(decision)
+            if verdict.ok:
+                start, fallback = formulation.start_vector(x_greedy, decision), verdict
+                notes.append(
+                    f"greedy start (the LP phase did not finish) in {greedy.seconds:.2f}s"
+                )
+
     t1 = time.perf_counter()
     answer = run_with_deadline(solver, model, params, clock, start)
     bound = answer.bound
@@ -231,6 +262,28 @@ def solve_formulation(
     return _finish(
         formulation, solver, params, clock, answer, notes, fallback, read_seconds,
         compile_seconds, today,
+    )
+
+
+#: Share of the time left that the greedy start may take (it runs while the LP phase does).
+GREEDY_SHARE = 0.5
+#: Most seconds the greedy start may take.
+GREEDY_MAX_SECONDS = 10.0
+
+
+def greedy_run(
+    formulation: Formulation[D, V], params: SolveParams, clock: Clock
+) -> GreedyRun | None:
+    """The greedy start (:mod:`portfolio.greedy`), started in the background for a solve with a
+    time limit and a large model of a formulation it applies to; None otherwise."""
+    remaining = clock.remaining()
+    if remaining is None or not params.heuristic or clock.cancelled:
+        return None
+    hooks = formulation.start_hooks()
+    if not applies(hooks) or formulation.model.num_cols < hooks.min_columns:
+        return None
+    return GreedyRun(
+        hooks, min(GREEDY_SHARE * remaining, GREEDY_MAX_SECONDS), cancel=clock.cancel
     )
 
 
@@ -257,13 +310,15 @@ def judge_answer(
     fallback: V | None,
     notes: list[str],
     params: SolveParams,
+    sense: Sense | None = None,
 ) -> Judgement[V]:
     """Verify a backend's plan and settle the status that may be reported.
 
     A plan that fails verification is never reported (``error``, or ``time_limit_no_solution``
     when a limit stopped the solver); a verified heuristic plan found before a limit is returned
-    as ``feasible``; ``optimal`` is kept only when the plan is within the gap of the bound on the
-    real data.
+    as ``feasible``; with the objective's ``sense``, a backend's plan worse than that start plan
+    gives way to it (the answer is never worse than the start); ``optimal`` is kept only when
+    the plan is within the gap of the bound on the real data.
     """
     status = answer.status
     said = [answer.detail, *notes]
@@ -283,7 +338,16 @@ def judge_answer(
         # The heuristic's verified plan was found before the limit: return it.
         verdict = fallback
         status = Status.FEASIBLE
-        said.append("returning the LP-guided plan found before the limit")
+        said.append("returning the start plan found before the limit")
+    elif (
+        verdict is not None
+        and fallback is not None
+        and sense is not None
+        and _worse(float(verdict.plan.objective), float(fallback.plan.objective), sense)
+    ):
+        # A solver that ignored the start (or stopped before it) never makes the answer worse.
+        verdict = fallback
+        said.append("returning the start plan: the solver's plan was worse")
     objective: float | None = None
     if verdict is not None:
         objective = float(verdict.plan.objective)
@@ -298,6 +362,12 @@ def judge_answer(
             said.append("not within the gap of the bound on the real data")
     kept = tuple(note.strip("; ") for note in said if note.strip("; "))
     return Judgement(status, verdict, kept, violations, objective, answer.bound)
+
+
+def _worse(value: float, than: float, sense: Sense) -> bool:
+    """``value`` is worse than ``than`` for the objective's sense, beyond rounding."""
+    margin = 1e-9 * max(1.0, abs(than))
+    return value < than - margin if sense is Sense.MAXIMISE else value > than + margin
 
 
 def stop_reason(answer: BackendResult, status: Status, clock: Clock) -> StopReason:
@@ -330,7 +400,9 @@ def _finish(
     """Decode and verify the backend's answer, explain an infeasible instance, build the
     result, prefer among equally good plans, and attach today's baseline."""
     t0 = time.perf_counter()
-    judged = judge_answer(answer, formulation.check, fallback, notes, params)
+    judged = judge_answer(
+        answer, formulation.check, fallback, notes, params, formulation.model.sense
+    )
     plan, multi_year = (None, None) if judged.verdict is None else formulation.plans(judged.verdict)
     t_verify = time.perf_counter() - t0
 
@@ -472,7 +544,8 @@ def prefer_plan(
     try:
         preferred, ending = run_guarded(
             lambda stop: fewest_changes(
-                instance, result, solver, params, time_limit=max(0.05, remaining * 0.9)
+                instance, result, reclaimable(solver, params), params,
+                time_limit=max(0.05, remaining * 0.9),
             ),
             name="prefer",
             timeout=timeout,

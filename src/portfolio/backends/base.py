@@ -60,6 +60,9 @@ class Feature(enum.Enum):
     """Uses more than one thread when asked."""
     DETERMINISTIC = "deterministic"
     """The same model and parameters give the same answer."""
+    OWN_PROCESS = "own_process"
+    """Runs its solver in a child process it ends at the deadline: a run is never abandoned,
+    so it needs no process isolation (:attr:`~portfolio.params.SolveParams.isolation`)."""
 
 
 @dataclass(frozen=True)

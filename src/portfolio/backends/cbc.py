@@ -167,7 +167,14 @@ class CbcBackend(Backend):
     modules = ("pulp",)
     description = "COIN-OR CBC bundled with PuLP: MIP and LP, MIP start, interruptible subprocess"
     features = frozenset(
-        {Feature.MIP_START, Feature.LP, Feature.INTERRUPT, Feature.THREADS, Feature.DETERMINISTIC}
+        {
+            Feature.MIP_START,
+            Feature.LP,
+            Feature.INTERRUPT,
+            Feature.THREADS,
+            Feature.DETERMINISTIC,
+            Feature.OWN_PROCESS,
+        }
     )
 
     @classmethod
