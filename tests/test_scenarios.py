@@ -16,6 +16,7 @@ import pytest
 
 import portfolio
 from portfolio.backends import get_backend
+from portfolio.decisions import Decisions
 from portfolio.domain import Instance
 from portfolio.errors import ValidationError
 from portfolio.multiyear.generate import random_multi_year_data
@@ -371,3 +372,35 @@ def test_appraise_names_a_file_without_scenarios(tmp_path: Path, examples: Path)
     assert "bad.json" in done.stderr
     assert "probabilities sum to 0.7" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_investment_is_decided_where_the_scenarios_cannot_be_told_apart() -> None:
+    # Under cuts both services must go private in 2029, beyond the private cap of 1: a fund
+    # raising it takes a year to act, so it is made by 2028, when the scenarios are one node:
+    # made in both, and the verifier insists on it.
+    data = one_service(lead=0)
+    data["modes"][1]["max_services"] = 1
+    data["services"].append({"id": "b", "current_mode": "in_house", "options": [
+        {"mode": "in_house", "annual_cost": 50, "outcome": 5},
+        {"mode": "private", "annual_cost": 30, "outcome": 4}]})
+    data["constraints"]["budget"] = 150
+    data["constraints"]["transition_budget"] = 10
+    data["scenarios"][1]["constraints"]["budget"] = [150, 150, 115]
+    data["investments"] = [{"id": "fund", "mode": "private", "cost": 1, "max_services": 1,
+                            "years_to_effect": 1}]
+    instance = Instance.from_data(data)
+    result = solve_instance(instance, get_backend("highs"), EXACT)
+    assert result.status is portfolio.Status.OPTIMAL
+    assert result.objective == pytest.approx(
+        0.5 * (15 + 15 * D1 + 15 * D2) + 0.5 * (15 + 15 * D1 + 13 * D2), rel=1e-9
+    )
+    made = [o["investments"] for o in result.to_dict()["scenarios"]]
+    assert made[0] == made[1]
+    assert made[0]["fund"] in (2027, 2028)
+    # Made only in 'cuts': decided before the scenarios part, so refused.
+    holds = [ServicePath("a", None, ((0, 0), (0, 1), (0, 2))),
+             ServicePath("b", None, ((0, 0), (0, 1), (0, 2)))]
+    cuts = Decisions([ServicePath("a", None, ((0, 0), (0, 1), (1, 2))),
+                      ServicePath("b", None, ((0, 0), (0, 1), (1, 2)))], {"fund": 1})
+    verdict = verify_scenarios(instance, [holds, cuts])
+    assert any("investment 'fund' is made" in v for v in verdict.violations), verdict.violations

@@ -4,8 +4,8 @@ Each scenario's decisions are checked by the multi-year verifier against that sc
 instance (every rule and yearly limit, and its objective re-derived from the plan). What the
 scenarios add is checked here from the decisions alone, never from the model: scenarios whose
 data agree in every year up to d (:func:`portfolio.domain.year_values`) take the same decisions
-in year d (each contract decided in d, which is its start year less its lead time, and a break
-in d); and the reported objective is the scenarios' objectives combined by the risk measure
+in year d (each contract decided in d, which is its start year less its lead time, a break in d,
+and an investment made in d); and the reported objective is the scenarios' objectives combined by the risk measure
 (:func:`portfolio.scenarios.risk.combine`).
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from portfolio.decisions import investments_of
 from portfolio.domain import Instance, year_values
 from portfolio.multiyear.schedule import MultiYearPlan, ServicePath
 from portfolio.multiyear.verify import MultiYearVerification, verify_schedule
@@ -105,19 +106,23 @@ def verify_scenarios(
                     break  # told apart from year d on
                 mine = set().union(*(decisions_in(instance, p, d) for p in paths[a]))
                 theirs = set().union(*(decisions_in(instance, p, d) for p in paths[b]))
+                mine |= {(i, "invest", -1, d) for i, y in investments_of(paths[a]).items()
+                         if y == d}
+                theirs |= {(i, "invest", -1, d) for i, y in investments_of(paths[b]).items()
+                           if y == d}
                 for service, action, position, start in sorted(mine ^ theirs):
                     who = scenarios[a].name if (service, action, position, start) in mine \
                         else scenarios[b].name
-                    what = (
-                        f"starts option {position} in {horizon.start_year + start}"
-                        if action == "start"
-                        else "breaks its contract"
-                    )
+                    what = {
+                        "start": f"service '{service}' starts option {position} in "
+                        f"{horizon.start_year + start}",
+                        "break": f"service '{service}' breaks its contract",
+                        "invest": f"investment '{service}' is made",
+                    }[action]
                     problems.append(
                         f"non-anticipativity: in {horizon.start_year + d} scenarios "
                         f"'{scenarios[a].name}' and '{scenarios[b].name}' cannot be told apart, "
-                        f"but only in '{who}' service '{service}' {what} (decided "
-                        f"{horizon.start_year + d})"
+                        f"but only in '{who}' {what} (decided {horizon.start_year + d})"
                     )
     maximise = instance.objective_sense == "maximise"
     values = [verdict.plan.objective for verdict in verdicts]
