@@ -5,8 +5,8 @@ instance (every rule and yearly limit, and its objective re-derived from the pla
 scenarios add is checked here from the decisions alone, never from the model: scenarios whose
 data agree in every year up to d (:func:`portfolio.domain.year_values`) take the same decisions
 in year d (each contract decided in d, which is its start year less its lead time, a break in d,
-and an investment made in d); and the reported objective is the scenarios' objectives combined by the risk measure
-(:func:`portfolio.scenarios.risk.combine`).
+and an investment made in d); and the reported objective is the scenarios' objectives combined
+by the risk measure (:func:`portfolio.scenarios.risk.combine`).
 """
 
 from __future__ import annotations
