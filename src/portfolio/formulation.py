@@ -33,6 +33,8 @@ from portfolio.result import Explanation, Plan, SolveResult
 from portfolio.verify import Verification, verify_plan
 
 if TYPE_CHECKING:
+    from portfolio.backends.base import Backend
+    from portfolio.clock import Clock
     from portfolio.multiyear.schedule import MultiYearPlan
 
 
@@ -124,6 +126,18 @@ class Formulation(abc.ABC, Generic[D, V]):
     @abc.abstractmethod
     def plans(self, verdict: V) -> tuple[Plan, MultiYearPlan | None]:
         """The result's ``plan`` (the first year's, with a horizon) and its year-by-year plan."""
+
+    def refine(
+        self,
+        result: SolveResult,
+        verdict: V | None,
+        solver: Backend,
+        params: SolveParams,
+        clock: Clock,
+    ) -> SolveResult:
+        """A second phase of this formulation's own once a plan is found (the scenarios' best
+        expected objective among plans of the best risk); as is by default."""
+        return result
 
     def attach(self, result: SolveResult, verdict: V | None) -> SolveResult:
         """The result with what this formulation adds to it (the scenarios' plans); as is by

@@ -446,6 +446,7 @@ def _finish(
     )
     result = formulation.attach(result, judged.verdict)
     t1 = time.perf_counter()
+    result = formulation.refine(result, judged.verdict, solver, params, clock)
     result = prefer_plan(formulation.instance, result, solver, params, clock)
     t_prefer = time.perf_counter() - t1
     result = with_baseline(formulation.instance, result, None if today is None else today.get())
@@ -521,8 +522,11 @@ def prefer_plan(
     if not result.has_plan:
         return result
     if result.scenarios is not None:
+        if "prefer" in result.stats:  # the scenarios' own second phase ran
+            return result
         return _prefer_record(
-            result, "none", "not available with funding scenarios yet", rule="none"
+            result, "none", "fewest changes is not available with funding scenarios yet",
+            rule="none",
         )
     if params.prefer == "none":
         return _prefer_record(result, "none", "turned off (prefer none)", rule="none")

@@ -4,19 +4,24 @@ scenarios axis, driven by the one solve pipeline (:mod:`portfolio.solve`)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import cached_property
 from typing import Any, Self
 
 import numpy as np
+import scipy.sparse as sp
 
+from portfolio.backends.base import Backend
 from portfolio.backends.registry import lp_backend
+from portfolio.clock import Clock
 from portfolio.domain import Instance
 from portfolio.formulation import Axis, Formulation
+from portfolio.guard import run_with_deadline
 from portfolio.heuristic import StartHooks
 from portfolio.infeasibility import explain_multi_year
-from portfolio.linear import BoolArray, FloatArray, LinearModel
+from portfolio.linear import BoolArray, FloatArray, LinearModel, RowBlock, Sense
 from portfolio.multiyear.heuristic import MultiYearStart
 from portfolio.multiyear.schedule import MultiYearPlan, ServicePath
 from portfolio.params import SolveParams
@@ -130,6 +135,89 @@ class Scenarios(Formulation[ScenarioPaths, ScenarioVerification]):
     def plans(self, verdict: ScenarioVerification) -> tuple[Plan, MultiYearPlan | None]:
         return verdict.first_year, None
 
+    def refine(
+        self,
+        result: SolveResult,
+        verdict: ScenarioVerification | None,
+        solver: Backend,
+        params: SolveParams,
+        clock: Clock,
+    ) -> SolveResult:
+        """With ``worst_case`` or ``cvar``, the scenarios outside the worst do not count, so the
+        plan found may leave them worse than they need be: among plans whose risk value is the
+        one found, take the one with the best expected objective (an exact second solve, time
+        capped like the tie-break, verified like every plan). ``stats["prefer"]`` says what
+        applied."""
+        risk = self.instance.risk
+        if verdict is None or not verdict.ok or risk is None or risk == "expected":
+            return result
+        if params.prefer == "none" or clock.cancelled:
+            return _record(result, "none", "turned off (prefer none)" if params.prefer == "none"
+                           else "not tried: the solve was interrupted")
+        compiled = self.compiled
+        model = compiled.model
+        found = verdict.plan.objective
+        maximise = model.sense is Sense.MAXIMISE
+        slack = SECOND_PHASE_SLACK * max(1.0, abs(found))
+        expected = np.zeros(model.num_cols)
+        offset = 0.0
+        for s, (objective, own_offset) in enumerate(compiled.scenario_objective):
+            np.add.at(expected, compiled.colmap[s], compiled.tree.probability[s] * objective)
+            offset += compiled.tree.probability[s] * own_offset
+        keep = sp.vstack([model.matrix, sp.csr_matrix(model.objective[None, :])], format="csr")
+        bound = found - model.objective_offset
+        lower = np.append(model.row_lower, bound - slack if maximise else -np.inf)
+        upper = np.append(model.row_upper, np.inf if maximise else bound + slack)
+        second = replace(
+            model,
+            objective=expected,
+            objective_offset=offset,
+            matrix=keep,
+            row_lower=lower,
+            row_upper=upper,
+            blocks=(*model.blocks, RowBlock("risk_kept", model.num_rows, model.num_rows + 1,
+                                            kind="risk_kept")),
+        )
+        try:
+            start = compiled.encode([o.plan.paths for o in verdict.plan.outcomes])
+        except ValueError:
+            start = None
+        remaining = clock.remaining()
+        cap = max(SECOND_PHASE_MIN_SECONDS, SECOND_PHASE_SHARE * clock.elapsed())
+        limit = cap if remaining is None else min(cap, remaining)
+        if limit <= 0.05:
+            return _record(result, "none", "not tried: no time left")
+        sub = Clock(time.perf_counter(), limit, clock.cancel)
+        answer = run_with_deadline(solver, second, params, sub, start)
+        if answer.x is None or not answer.status.has_plan:
+            return _record(result, "none", f"the second solve found no plan "
+                           f"({answer.status.value})")
+        better = self.check(answer.x)
+        before = verdict.plan.expected
+        tol = 1e-12 * max(1.0, abs(before))
+        gain = better.plan.expected - before if maximise else before - better.plan.expected
+        if not better.ok or gain <= tol:
+            return _record(result, "none", "no plan of the same risk value has a better "
+                           "expected objective" + ("" if answer.status is Status.OPTIMAL
+                                                   else " (the second solve did not finish)"))
+        worse_risk = better.plan.objective < found - slack if maximise else \
+            better.plan.objective > found + slack
+        if worse_risk:
+            return _record(result, "none", "the second solve's plan has a worse risk value")
+        first, _ = self.plans(better)
+        note = (
+            f"among plans of the same {verdict.plan.risk_label} value, preferred one with "
+            f"expected objective {better.plan.expected:.6g} (was {before:.6g})"
+        )
+        refined = replace(
+            result,
+            objective=better.plan.objective,
+            plan=first,
+            scenarios=better.plan,
+            notes=(*result.notes, note),
+        )
+        return _record(refined, "best_expected", note)
+
     def attach(self, result: SolveResult, verdict: ScenarioVerification | None) -> SolveResult:
         return replace(result, scenarios=None if verdict is None else verdict.plan)
 
@@ -145,6 +233,24 @@ class Scenarios(Formulation[ScenarioPaths, ScenarioVerification]):
             "years": self.compiled.compiled[0].table.years,
             "options": self.compiled.compiled[0].table.num_options,
         }
+
+
+SECOND_PHASE_SLACK = 1e-9
+"""How far (relative) the second phase may move the risk value: solver tolerance, no more."""
+SECOND_PHASE_MIN_SECONDS = 5.0
+"""The second phase gets at least this long (within the user's limit) ..."""
+SECOND_PHASE_SHARE = 0.5
+"""... and at most this share of the time the first took."""
+
+
+def _record(result: SolveResult, applied: str, detail: str) -> SolveResult:
+    stats = dict(result.stats)
+    stats["prefer"] = {
+        "rule": "among plans of the best risk value, the best expected objective",
+        "applied": applied,
+        "detail": detail,
+    }
+    return replace(result, stats=stats)
 
 
 class ScenarioStart(StartHooks):

@@ -3,6 +3,7 @@ year-by-year plan (the result file's ``here_and_now``, ``scenarios`` and ``risk`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +104,11 @@ class ScenarioPlan:
     outcomes: tuple[ScenarioOutcome, ...]
     here_and_now: tuple[Decision, ...]
     first_split: int | None
+
+    @property
+    def expected(self) -> float:
+        """The scenarios' objectives weighted by probability."""
+        return math.fsum(o.probability * o.objective for o in self.outcomes)
 
     def to_dict(self) -> dict[str, Any]:
         """The result file's ``risk``, ``here_and_now`` and ``scenarios``."""
