@@ -45,6 +45,9 @@ def random_scenario_data(
     budget = [b * (1 + cut) for b in budget]
     data["constraints"]["budget"] = [round(b, 1) for b in budget]
     scenarios: list[dict[str, Any]] = []
+    # One random size per branch of the tree (a branch is a path prefix), so that scenarios
+    # sharing a branch share its data and the tree is exactly ``branching``.
+    jitters: dict[tuple[int, ...], float] = {}
     for path in itertools.product(*(range(k) for k in branching)):
         probability = float(np.prod([1.0 / k for k in branching]))
         factor_budget = [1.0] * years
@@ -52,7 +55,10 @@ def random_scenario_data(
         for split, branch in enumerate(path):
             k = branching[split]
             level = (branch - (k - 1) / 2) / max(1, (k - 1) / 2)  # -1 .. 1
-            jitter = float(rng.uniform(0.8, 1.2))
+            prefix = path[: split + 1]
+            if prefix not in jitters:
+                jitters[prefix] = float(rng.uniform(0.8, 1.2))
+            jitter = jitters[prefix]
             for t in range(split + 1, years):
                 factor_budget[t] *= 1 - cut * level * jitter
                 factor_cost[t] *= 1 + inflation * level * jitter / 2
