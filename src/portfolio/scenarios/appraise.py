@@ -260,7 +260,7 @@ def appraise(
             + (f" {recourse.explanation.summary}" if recourse.explanation else "")
         )
     outcomes = pool()
-    rp_by = {o.name: o.objective for o in recourse.scenarios.outcomes}
+    rp_by: dict[str, float | None] = {o.name: o.objective for o in recourse.scenarios.outcomes}
 
     ws_by: dict[str, float | None] = {}
     for s in instance.scenarios:
@@ -321,8 +321,25 @@ def appraise(
             for sid in todo:
                 found = second[f"long_contracts_only:{sid}"]
                 loss = better(recourse.objective, found.objective) if found.has_plan else None
+                if loss is not None and loss < 0:
+                    notes.append(f"long contracts only for {sid}: a better plan than the "
+                                 "recourse solve's (which stopped short); its loss counts as 0")
                 by_service[sid] = None if loss is None else max(0.0, loss)
 
+    # The long-contracts plan and the EEV plan are plans of the recourse problem too (fewer
+    # options; fixed first-year decisions): when a solve stopped short of optimal and one of
+    # them is better, it is the best recourse plan known, and the figures use it.
+    rp_value = recourse.objective
+    for name, value, by in (("long_contracts_only", long_objective, long_by),
+                            ("eev", eev, eev_by)):
+        gain = better(value, rp_value)
+        if gain is not None and gain > 0:
+            notes.append(
+                f"recourse problem: the {name} plan is better ({value:,.6g} against "
+                f"{rp_value:,.6g}) and is a recourse plan too; the figures use it"
+            )
+            rp_value = value
+            rp_by = dict(by)
     by_scenario: dict[str, dict[str, float | None]] = {}
     for n in names:
         by_scenario[n] = {
@@ -339,16 +356,16 @@ def appraise(
         risk=as_data(risk),
         sense="maximise" if maximise else "minimise",
         scenarios=names,
-        recourse_problem=recourse.objective,
+        recourse_problem=rp_value,
         wait_and_see=ws,
-        evpi=better(ws, recourse.objective),
+        evpi=better(ws, rp_value),
         expected_value_problem=ev_objective,
         eev=eev,
-        vss=better(recourse.objective, eev),
+        vss=better(rp_value, eev),
         vss_reason=vss_reason,
         long_contracts_only=long_objective,
         value_of_flexibility=(
-            better(recourse.objective, long_objective)
+            better(rp_value, long_objective)
             if long_objective is not None
             else None
         ),
