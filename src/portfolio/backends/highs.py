@@ -187,9 +187,11 @@ class HighsBackend(Backend):
         best: dict[str, Any] = {}
 
         def stop_requested(event: Any) -> None:
-            if request.stop_requested or (
-                deadline is not None and time.perf_counter() > deadline
-            ):
+            if request.stop_requested:
+                best.setdefault("stopped", "on request")
+                event.interrupt()
+            elif deadline is not None and time.perf_counter() > deadline:
+                best.setdefault("stopped", "at the time limit")
                 event.interrupt()
 
         def improving(event: Any) -> None:
@@ -257,6 +259,9 @@ class HighsBackend(Backend):
             getattr(ms, "kMemoryLimit", ms.kTimeLimit),
         }
         detail = f"HiGHS: {raw_status}"
+        if model_status == ms.kInterrupt and "stopped" in best:
+            # Its interrupt callback is how this backend keeps the limit: say which stop it was.
+            detail = f"HiGHS: stopped {best['stopped']}"
         hit_limit = False
         if model_status == ms.kOptimal:
             status = Status.OPTIMAL
