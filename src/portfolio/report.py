@@ -450,6 +450,30 @@ def _signed(value: float, shown: Number) -> str:
     return ("-" if value < 0 else "+") + text
 
 
+def _money_formats(instance: Instance) -> tuple[Number, Number]:
+    """How money is shown (at the precision the data have, 99,999,999.99 stays so, never
+    more), and how the objective is (money for ``minimise_cost``)."""
+    decimals = money_decimals(instance)
+
+    def money(value: float) -> str:
+        return format_money(value, decimals)
+
+    return money, money if instance.objective == "minimise_cost" else _number
+
+
+def _horizon_head(
+    instance: Instance, result: SolveResult, paint: Paint, number: Number, rate: str
+) -> list[str]:
+    """The headline (the horizon's years when the name does not give them), the solver line and
+    what the objective means."""
+    horizon = instance.horizon
+    span = ""
+    if horizon is not None and str(horizon.start_year) not in instance.name:
+        span = f" {horizon.start_year}-{horizon.start_year + horizon.years - 1}"
+    head = _headline(instance, result, paint, number, span, rate)
+    return [paint(head, _BOLD), _solver_line(result, number), *_objective_definition(instance)]
+
+
 def format_multi_year(instance: Instance, result: SolveResult, color: bool = False) -> str:
     """The result as a year-by-year table.
 
@@ -464,21 +488,10 @@ def format_multi_year(instance: Instance, result: SolveResult, color: bool = Fal
         the binding ones marked.
     """
     paint = _painter(color)
-    decimals = money_decimals(instance)
-
-    def money(value: float) -> str:
-        # Money at the precision the data have (99,999,999.99 stays so), never more.
-        return format_money(value, decimals)
-
-    objective_number = money if instance.objective == "minimise_cost" else _number
+    money, objective_number = _money_formats(instance)
     horizon = instance.horizon
-    span = ""
-    if horizon is not None and str(horizon.start_year) not in instance.name:
-        span = f" {horizon.start_year}-{horizon.start_year + horizon.years - 1}"
     rate = f", discounted at {horizon.discount_rate:.1%}" if horizon else ""
-    head = _headline(instance, result, paint, objective_number, span, rate)
-    lines = [paint(head, _BOLD), _solver_line(result, objective_number)]
-    lines += _objective_definition(instance)
+    lines = _horizon_head(instance, result, paint, objective_number, rate)
     plan = result.multi_year
     if plan is None:
         return "\n".join(lines + _no_plan(result)) + "\n"
@@ -638,25 +651,15 @@ def format_scenarios(instance: Instance, result: SolveResult, color: bool = Fals
         color: use ANSI colours.
     """
     paint = _painter(color)
-    decimals = money_decimals(instance)
-
-    def money(value: float) -> str:
-        return format_money(value, decimals)
-
-    objective_number = money if instance.objective == "minimise_cost" else _number
+    money, objective_number = _money_formats(instance)
     horizon = instance.horizon
     assert horizon is not None
     scenarios = instance.scenarios or []
-    span = ""
-    if str(horizon.start_year) not in instance.name:
-        span = f" {horizon.start_year}-{horizon.start_year + horizon.years - 1}"
     plans = result.scenarios
     risk = plans.risk_label if plans is not None else ("expected" if instance.risk is None
                                                       else str(instance.risk))
     rate = f", discounted at {horizon.discount_rate:.1%}; {risk} over {len(scenarios)} scenarios"
-    head = _headline(instance, result, paint, objective_number, span, rate)
-    lines = [paint(head, _BOLD), _solver_line(result, objective_number)]
-    lines += _objective_definition(instance)
+    lines = _horizon_head(instance, result, paint, objective_number, rate)
     if plans is None:
         return "\n".join(lines + _no_plan(result)) + "\n"
     split = (
