@@ -127,13 +127,9 @@ def test_json_body_solves_to_the_cli_answer(
     response = client.post("/v1/solve", json={"instance": data, "backend": "highs", "seed": 0})
     assert response.status_code == 200, response.text
     served = response.json()
-    # The tie-break among equally good plans has a time cap: when it ran out in one solve and
-    # not the other (a loaded machine), the two end on different plans of the same objective,
-    # and their tie-break records differ.
-    finished = served.get("prefer") == cli_example.get("prefer") and "did not finish" not in str(
-        served.get("prefer")
-    )
-    for key in SAME_ANSWER if finished else ("status", "objective", "verified", "backend"):
+    # Without a time limit the tie-break among equally good plans is limited by work (a node
+    # limit), not time, so both solves end on the same plan on any machine.
+    for key in SAME_ANSWER:
         assert served[key] == cli_example[key], key
 
 

@@ -128,12 +128,19 @@ class BatchItem:
         content: the instance file's text.
         fmt: its format: ``json``, ``yaml`` or ``toml``.
         source: what error messages call the file (default: ``name``).
+        start: a plan to start this item's solve from (service id -> option position), as
+            :attr:`SolveParams.start`; it wins over the run's ``params.start``.
     """
 
     name: str
     content: str
     fmt: str = "json"
     source: str | None = None
+    start: dict[str, int] | None = None
+
+    def params_for(self, params: SolveParams) -> SolveParams:
+        """The run's parameters with this item's start, if it has one."""
+        return params if self.start is None else params.with_(start=dict(self.start))
 
 
 @dataclass(frozen=True)
@@ -392,7 +399,7 @@ def solve_many(
         raise ValueError(f"task_timeout must be a positive number of seconds, got {task_timeout}")
     params = effective_params(params, executor)
     jobs = [
-        _Job(i, item, input_hash(item.content, backend, params))
+        _Job(i, item, input_hash(item.content, backend, item.params_for(params)))
         for i, item in enumerate(_as_item(item) for item in items)
     ]
     if task_timeout is None and params.time_limit is not None:
@@ -455,7 +462,7 @@ class _Job:
 
     def args(self, backend: str, params: SolveParams) -> tuple[Any, ...]:
         item = self.item
-        return (item.name, item.content, item.fmt, backend, params, self.source)
+        return (item.name, item.content, item.fmt, backend, item.params_for(params), self.source)
 
     def finish(self, outcome: dict[str, Any]) -> ItemResult:
         return ItemResult(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import abc
 import enum
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from portfolio.compile import CompiledModel, compile_instance
@@ -113,6 +113,13 @@ class Formulation(abc.ABC, Generic[D, V]):
         """The MIP start for a verified heuristic plan (``x``, decoded as ``decision``)."""
         return x
 
+    def given_start(self, start: Mapping[str, int]) -> tuple[D, FloatArray | None] | str:
+        """A plan given as option positions per service (:attr:`SolveParams.start`) as this
+        formulation's decisions and its column values (None when the model has no column for
+        one of its options: a presolve reduction removed it); a string says why the plan cannot
+        be taken. Only the single-period formulation takes one."""
+        return "a start is taken for single-period instances only"
+
     @abc.abstractmethod
     def explain(
         self,
@@ -178,6 +185,32 @@ class SinglePeriod(Formulation[Sequence[int], Verification]):
 
     def verify(self, decision: Sequence[int]) -> Verification:
         return verify_plan(self.instance, decision)
+
+    def given_start(
+        self, start: Mapping[str, int]
+    ) -> tuple[Sequence[int], FloatArray | None] | str:
+        services = self.instance.services
+        known = {service.id for service in services}
+        unknown = sorted(str(sid) for sid in start if sid not in known)
+        if unknown:
+            return f"it names service(s) the instance does not have: {', '.join(unknown[:5])}"
+        missing = [service.id for service in services if service.id not in start]
+        if missing:
+            return f"it leaves out {len(missing)} service(s), e.g. {missing[0]}"
+        positions: list[int] = []
+        for service in services:
+            position = int(start[service.id])
+            if position >= len(service.options):
+                return (
+                    f"service {service.id} has {len(service.options)} option(s), "
+                    f"not a position {position}"
+                )
+            positions.append(position)
+        try:
+            x: FloatArray | None = self.compiled.encode(positions)
+        except ValueError:
+            x = None  # an option the presolve removed: the plan can still be the fallback
+        return positions, x
 
     def explain(
         self,

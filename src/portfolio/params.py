@@ -51,6 +51,14 @@ class SolveParams:
             run that does not stop at the deadline is abandoned and keeps running). A child
             process costs some milliseconds per run (see the README); where none can be
             started, runs stay in this process.
+        start: a plan to start from (a MIP start): service id -> the position (0-based) of its
+            option in the service's ``options``, for every service of a single-period instance.
+            The solve verifies it on the instance; a plan that meets every limit replaces the
+            LP-guided start heuristic, is passed to every backend that takes a start, and is
+            the plan returned when the solver finds none before its limit. A plan that breaks a
+            limit, names a missing service or option, or leaves a service out is ignored (not
+            repaired); ``stats["start"]`` says which happened and why. Multi-year and scenario
+            instances ignore it.
     """
 
     time_limit: float | None = None
@@ -65,6 +73,7 @@ class SolveParams:
     prefer: str = "changes"
     ways_out: bool = True
     isolation: str = "auto"
+    start: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         """Check the common parameters.
@@ -86,6 +95,13 @@ class SolveParams:
             raise ParameterError(
                 f"isolation must be one of {', '.join(ISOLATION_MODES)}, got {self.isolation!r}"
             )
+        if self.start is not None:
+            for service, position in self.start.items():
+                if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+                    raise ParameterError(
+                        f"start: service '{service}' must map to an option position (a whole "
+                        f"number from 0), got {position!r}"
+                    )
         if self.prefer not in PREFER_RULES:
             raise ParameterError(
                 f"prefer must be one of {', '.join(PREFER_RULES)}, got {self.prefer!r}"

@@ -25,13 +25,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from portfolio.backends import Backend, Feature, get_backend
+from portfolio.backends.isolated import IsolatedBackend
 from portfolio.decisions import Decisions
 from portfolio.domain import OPTION_FIGURES, Instance, WeightedObjective
 from portfolio.errors import ParameterError
+from portfolio.guard import reclaimable, run_guarded
 from portfolio.linear import FloatArray, LinearModel, RowBlock, Sense
 from portfolio.money import money_decimals
 from portfolio.params import SolveParams
-from portfolio.result import Status
+from portfolio.result import BackendResult, Status
 
 __all__ = [
     "CRITERIA",
@@ -332,7 +334,12 @@ class PlanSpace:
             return Found(Status.TIME_LIMIT_NO_SOLUTION, detail="no time left")
         if start is not None and not self.solver.supports(Feature.MIP_START):
             start = None
-        answer = self.solver.solve(model, self.params, time_limit=left, start=start)
+        answer = self._guarded(model, left, start)
+        if answer is None:
+            return Found(
+                Status.TIME_LIMIT_NO_SOLUTION,
+                detail=f"{self.solver.name} did not stop at its time limit; its run was abandoned",
+            )
         if answer.x is None or not answer.status.has_plan:
             return Found(answer.status, detail=answer.detail)
         decisions = self._compiled.decode(answer.x)
@@ -349,6 +356,25 @@ class PlanSpace:
             if level < bound.lower - slack or level > bound.upper + slack:
                 return Found(Status.ERROR, detail="the solver's plan breaks an added row")
         return Found(answer.status, decisions, verdict, x, answer.detail)
+
+    def _guarded(
+        self, model: LinearModel, left: float | None, start: FloatArray | None
+    ) -> BackendResult | None:
+        """The backend's answer, run under the guard: with a time limit, in a solver process
+        where the parameters' ``isolation`` says so (:func:`~portfolio.guard.reclaimable`), and
+        abandoned (None) when it does not return within
+        :data:`~portfolio.guard.ABANDON_GRACE` of the limit."""
+        solver = self.solver
+        if left is not None and not isinstance(solver, IsolatedBackend):
+            solver = reclaimable(solver, self.params.with_(time_limit=max(left, 0.05)))
+        answer, _ = run_guarded(
+            lambda stop: solver.solve(
+                model, self.params, time_limit=left, start=start, interrupt=stop
+            ),
+            name=f"{self.solver.name} (plan space)",
+            timeout=left,
+        )
+        return answer
 
     def _with(
         self, objective: tuple[FloatArray, float], sense: str, bounds: Sequence[Bound]

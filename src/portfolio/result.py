@@ -86,6 +86,12 @@ class BackendResult:
             that can give them); used for reduced-cost fixing.
         stop: why the run stopped, when the caller's deadline guard settled it (abandoned, not
             started, no time left); None lets the solve derive it from the status.
+        row_duals: for an optimal LP relaxation, every row's dual value (backends that can give
+            them, HiGHS): the rate at which the optimal objective changes per unit increase of
+            the row's active bound (the bound the optimum sits on), in the model's own units and
+            sense (a maximised objective that gains when an upper bound is raised has a positive
+            dual there); 0 for a row at neither bound. Degenerate LPs have several valid duals;
+            this is the solver's.
     """
 
     status: Status
@@ -98,6 +104,7 @@ class BackendResult:
     hit_limit: bool = False
     reduced_costs: FloatArray | None = None
     stop: StopReason | None = None
+    row_duals: FloatArray | None = None
 
 
 @dataclass(frozen=True)

@@ -190,8 +190,19 @@ def solve_formulation(
     fallback: V | None = None
     lp_bound: float | None = None
     t_heur = 0.0
-    greedy = greedy_run(formulation, params, clock)
-    if params.heuristic and solver.supports(Feature.MIP_START) and not clock.cancelled:
+    given: dict[str, Any] | None = None
+    if params.start is not None:
+        start, fallback, given = check_start(formulation, params.start, solver)
+        if fallback is not None:
+            notes.append(given["detail"])
+    searching = fallback is None  # a verified given start replaces the start heuristics
+    greedy = greedy_run(formulation, params, clock) if searching else None
+    if (
+        searching
+        and params.heuristic
+        and solver.supports(Feature.MIP_START)
+        and not clock.cancelled
+    ):
         t1 = time.perf_counter()
         remaining = clock.remaining()
         lp_solver = lp_backend()
@@ -237,7 +248,7 @@ def solve_formulation(
                     )
                     return _finish(
                         formulation, solver, params, clock, answer, notes, fallback,
-                        read_seconds, compile_seconds, today,
+                        read_seconds, compile_seconds, today, given,
                     )
 
     if greedy is not None:
@@ -261,8 +272,45 @@ def solve_formulation(
     answer = replace(answer, seconds=time.perf_counter() - t1 + t_heur, bound=bound)
     return _finish(
         formulation, solver, params, clock, answer, notes, fallback, read_seconds,
-        compile_seconds, today,
+        compile_seconds, today, given,
     )
+
+
+def check_start(
+    formulation: Formulation[D, V], start: Mapping[str, int], solver: Backend
+) -> tuple[FloatArray | None, V | None, dict[str, Any]]:
+    """A given start (:attr:`SolveParams.start`), checked: its column values for the backend
+    (None when the backend takes no start or the model has no column for it), its verdict when
+    it meets every limit (else None: it is ignored, not repaired), and the record for
+    ``stats["start"]`` (``used``, ``objective``, ``detail``)."""
+    taken = formulation.given_start(start)
+    if isinstance(taken, str):
+        return None, None, {"used": False, "objective": None, "detail": f"start ignored: {taken}"}
+    decision, x = taken
+    verdict = formulation.verify(decision)
+    if not verdict.ok:
+        broken = "; ".join(verdict.violations[:3])
+        more = len(verdict.violations) - 3
+        tail = f" (and {more} more)" if more > 0 else ""
+        return None, None, {
+            "used": False,
+            "objective": None,
+            "detail": f"start ignored: it breaks {broken}{tail}",
+        }
+    objective = float(verdict.plan.objective)
+    if x is not None and not solver.supports(Feature.MIP_START):
+        passed = f"{solver.name} takes no start, so it is the fallback plan only"
+        x = None
+    elif x is None:
+        passed = "it uses an option the presolve removed, so it is the fallback plan only"
+    else:
+        passed = f"passed to {solver.name}"
+    record = {
+        "used": True,
+        "objective": objective,
+        "detail": f"given start verified (objective {objective:,.6g}): {passed}",
+    }
+    return x, verdict, record
 
 
 #: Share of the time left that the greedy start may take (it runs while the LP phase does).
@@ -396,9 +444,11 @@ def _finish(
     read_seconds: float,
     compile_seconds: float,
     today: Background[dict[str, Any]] | None = None,
+    given: dict[str, Any] | None = None,
 ) -> SolveResult:
     """Decode and verify the backend's answer, explain an infeasible instance, build the
-    result, prefer among equally good plans, and attach today's baseline."""
+    result, prefer among equally good plans, and attach today's baseline (``given``: the
+    record of a given start, for ``stats["start"]``)."""
     t0 = time.perf_counter()
     judged = judge_answer(
         answer, formulation.check, fallback, notes, params, formulation.model.sense
@@ -439,7 +489,11 @@ def _finish(
         explanation=explanation,
         instance_name=formulation.instance.name,
         violations=judged.violations,
-        stats={**formulation.stats(), "raw_status": answer.raw_status},
+        stats={
+            **formulation.stats(),
+            "raw_status": answer.raw_status,
+            **({} if given is None else {"start": given}),
+        },
         multi_year=multi_year,
         interrupted=clock.cancelled,
         stop_reason=stop_reason(answer, judged.status, clock),
@@ -510,11 +564,16 @@ def prefer_plan(
     then the least one-off money (:func:`portfolio.prefer.fewest_changes`), when
     ``params.prefer`` asks for it.
 
-    It runs under the same clock as the first phase and gets what is left of the time limit
-    (at most :data:`PREFER_SHARE` of the time the first phase took, at least
-    :data:`PREFER_MIN_SECONDS`, and never past the user's limit),
-    passed to its solver as that solver's own limit; a run that overruns the user's limit, or
-    does not stop after a cancel request, is abandoned.
+    It is limited by work, not by a share of the time: the backend's
+    :meth:`~portfolio.backends.base.Backend.work_limit_options` (a node limit; CP-SAT: one
+    worker and a deterministic time), so the same instance gives the same plan on any machine.
+    The user's time limit, when given, still holds: the phase gets what is left of it, passed
+    to its solver as that solver's own limit (a run that overruns it, or does not stop after a
+    cancel request, is abandoned); only a phase cut short by that limit depends on the
+    machine. A backend with no work limit keeps a time cap instead: at most
+    :data:`PREFER_SHARE` of the time the first phase took, at least
+    :data:`PREFER_MIN_SECONDS`, never past the user's limit. ``stats["prefer"]["limited"]``
+    says which limit applied.
     When it has no time, is interrupted or fails, the plan found is kept and a note says so.
     ``stats["prefer"]`` records what applied (``applied``: ``fewest_changes``,
     ``least_one_off`` or ``none``).
@@ -537,19 +596,36 @@ def prefer_plan(
     if clock.cancelled:
         return _prefer_record(result, "none", "not tried: the solve was interrupted", note=True)
     remaining = clock.remaining()
-    # The user's limit is kept (a run that overruns it is abandoned). Within it, the second
-    # phase gets at most half as long as the first took (at least PREFER_MIN_SECONDS): a
-    # tie-break must not turn a 3 s answer into a 60 s one.
-    timeout = None if remaining is None else remaining + ABANDON_GRACE
-    cap = max(PREFER_MIN_SECONDS, PREFER_SHARE * clock.elapsed())
-    remaining = cap if remaining is None else min(remaining, cap)
-    if remaining <= 0.05:
-        return _prefer_record(result, "none", "not tried: no time left", note=True)
+    work = solver.work_limit_options()
+    phase_limit: float | None
+    if work:
+        # The second phase is limited by work, not by a share of the time (a node limit, a
+        # deterministic time), so that the same instance gives the same plan on any machine;
+        # the user's own time limit, when given, still holds. The caller's backend options win.
+        if remaining is not None and remaining <= 0.05:
+            return _prefer_record(result, "none", "not tried: no time left", note=True)
+        timeout = None if remaining is None else remaining + ABANDON_GRACE
+        phase_limit = None if remaining is None else max(0.05, remaining * 0.97 - 0.05)
+        params = params.with_(backend_options={**work, **params.backend_options})
+        limited = "by work: " + ", ".join(f"{key}={value}" for key, value in work.items())
+        if remaining is not None:
+            limited += ", within the time limit"
+    else:
+        # The user's limit is kept (a run that overruns it is abandoned). Within it, the
+        # second phase gets at most half as long as the first took (at least
+        # PREFER_MIN_SECONDS): a tie-break must not turn a 3 s answer into a 60 s one.
+        timeout = None if remaining is None else remaining + ABANDON_GRACE
+        cap = max(PREFER_MIN_SECONDS, PREFER_SHARE * clock.elapsed())
+        remaining = cap if remaining is None else min(remaining, cap)
+        if remaining <= 0.05:
+            return _prefer_record(result, "none", "not tried: no time left", note=True)
+        phase_limit = max(0.05, remaining * 0.9)
+        limited = "by time"
     try:
         preferred, ending = run_guarded(
             lambda stop: fewest_changes(
                 instance, result, reclaimable(solver, params), params,
-                time_limit=max(0.05, remaining * 0.9),
+                time_limit=phase_limit,
             ),
             name="prefer",
             timeout=timeout,
@@ -565,6 +641,10 @@ def prefer_plan(
             note=True,
         )
     recorded = preferred.stats.get("prefer", {})
+    if recorded:
+        stats = dict(preferred.stats)
+        stats["prefer"] = {**recorded, "limited": limited}
+        preferred = replace(preferred, stats=stats)
     if recorded.get("applied") == "none" and recorded.get("detail"):
         preferred = replace(
             preferred,

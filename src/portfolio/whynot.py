@@ -36,12 +36,16 @@ list of every year's values first); ``min_services``, which has no yearly form, 
 every year at once. Objectives are the discounted totals the solve reports.
 
 Every re-solve goes through :func:`portfolio.executors.solve_many`, so ``workers`` (local
-processes) and ``scheduler`` (a Dask cluster) spread them. They are not warm-started from the
-plan: neither :class:`~portfolio.params.SolveParams` nor :class:`~portfolio.executors.BatchItem`
-carries a start, so each re-solve finds its own (the LP-guided start heuristic, unless
-``params.heuristic`` is off). ``params.time_limit`` bounds the whole call: the base solve (when
-no ``result`` is given) and every re-solve; re-solves the limit leaves no time for are reported
-as ``time_limit_no_solution``.
+processes) and ``scheduler`` (a Dask cluster) spread them. Single-period re-solves are
+warm-started from the plan (``warm_start``, on by default; :attr:`BatchItem.start`): a limit's
+re-solve starts from the plan itself (it meets the relaxed limit), and a why-not re-solve from
+the plan with that service moved to the forced mode's option that gives the best objective
+among those that keep every limit; when no such move keeps every limit, the re-solve finds its
+own start (the LP-guided start heuristic). The solve verifies a start before using it
+(``stats["start"]`` of the re-solve). Multi-year re-solves find their own start.
+``params.time_limit`` bounds the whole call: the base solve (when no ``result`` is given) and
+every re-solve; re-solves the limit leaves no time for are reported as
+``time_limit_no_solution``.
 
 Loss and gain are differences of two objectives each proven within the relative gap
 (``params.rel_gap``); a difference smaller than that tolerance is reported as 0. A negative loss
@@ -63,10 +67,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from portfolio.domain import Instance, did_you_mean, shown, value_in_year
 from portfolio.errors import ParameterError, PortfolioError
 from portfolio.executors import BatchItem, Cancelled, ItemResult, solve_many
 from portfolio.io import instance_data, instance_from_data, load_instance
+from portfolio.linear import FloatArray, LinearModel
 from portfolio.money import MONEY_FIGURES
 from portfolio.params import SolveParams
 from portfolio.result import Check, SolveResult
@@ -90,6 +97,8 @@ LOOSEST = "loosest"
 """Status of a limit that cannot be relaxed further (a share max of 1, a floor of 0)."""
 NOT_SOLVED = "time_limit_no_solution"
 """Status of a re-solve the time limit left no time for."""
+LP_DUAL_BASIS = "lp_relaxation"
+"""What :attr:`LimitWorth.lp_dual` is measured on: the LP relaxation of the whole model."""
 
 
 class UnknownServiceError(PortfolioError, ValueError):
@@ -185,6 +194,15 @@ class LimitWorth:
         gain: how much better the objective gets, in its units (None without a plan).
         year: multi-year: the calendar year of a yearly limit (None otherwise, or for a limit
             relaxed in every year).
+        lp_dual: a hint, not a proof: the LP relaxation's shadow price of the limit, as the
+            rate at which the optimum of the LP relaxation (every column continuous) improves
+            per unit the limit is relaxed (objective units per unit of the limit: per pound,
+            per service, per 1.0 of share), at the step's direction. It is the row's dual (or,
+            for a limit that sits in the row's coefficients such as a share, the dual times
+            the row's change) from the LP solver (:data:`LP_DUAL_BASIS`). None without an
+            LP-capable backend, or when the LP was not optimal. Every portfolio model is
+            all-integer, so the LP with the integers fixed at the plan is a single point whose
+            duals say nothing; the relaxation's is the number that does.
     """
 
     name: str
@@ -200,6 +218,7 @@ class LimitWorth:
     objective: float | None
     gain: float | None
     year: int | None = None
+    lp_dual: float | None = None
 
     @property
     def holds_back(self) -> bool:
@@ -224,6 +243,7 @@ class LimitWorth:
                 "objective": _finite(self.objective),
                 "gain": _finite(self.gain),
                 "holds_back": self.holds_back,
+                "lp_dual": _finite(self.lp_dual),
             }
         )
         return out
@@ -243,6 +263,7 @@ class PlanExplanation:
         services: service id -> its alternatives, in the instance's order.
         limits: every numeric limit, in the order of the plan's checks.
         solves: re-solves run.
+        warm_starts: re-solves that started from a plan given to them (verified and used).
         seconds: wall-clock seconds of the whole explanation.
         detail: without a plan, why there is none (the solve's explanation).
     """
@@ -258,6 +279,7 @@ class PlanExplanation:
     solves: int = 0
     seconds: float = 0.0
     detail: str = ""
+    warm_starts: int = 0
 
     @property
     def has_plan(self) -> bool:
@@ -276,6 +298,7 @@ class PlanExplanation:
             "services": {sid: why.to_dict() for sid, why in self.services.items()},
             "limits": [limit.to_dict() for limit in self.limits],
             "solves": self.solves,
+            "warm_starts": self.warm_starts,
             "seconds": round(self.seconds, 6),
             **({"detail": self.detail} if self.detail else {}),
         }
@@ -430,6 +453,7 @@ class _Job:
     key: tuple[Any, ...]
     label: str
     content: str
+    start: dict[str, int] | None = None
 
 
 def explain_plan(
@@ -442,6 +466,7 @@ def explain_plan(
     step: float | Mapping[str, float] | None = None,
     workers: int = 1,
     scheduler: Any = None,
+    warm_start: bool = True,
 ) -> PlanExplanation:
     """Explain a plan: the loss of every other mode of each service, the worth of each limit.
 
@@ -458,6 +483,7 @@ def explain_plan(
             step; names win over kinds, and limits not named keep the default.
         workers: local worker processes for the re-solves (1: in this process).
         scheduler: a Dask scheduler address or client: run the re-solves there.
+        warm_start: start single-period re-solves from the plan (see the module docstring).
 
     Returns:
         The explanation. Without a plan to explain (infeasible, no plan within the time limit)
@@ -512,6 +538,7 @@ def explain_plan(
     calendar = inst.horizon.calendar_years if inst.horizon is not None else []
     schedule = _schedule(inst, result)
 
+    starts = _Starts(inst, result) if warm_start and years is None else None
     jobs: list[_Job] = []
     fixed_outright: dict[tuple[str, str], Alternative] = {}
     for service_id in wanted:
@@ -525,7 +552,8 @@ def explain_plan(
             variant = json.loads(json.dumps(data))
             variant.setdefault("constraints", {}).setdefault("fixed", {})[service_id] = mode
             jobs.append(_Job("service", (service_id, mode), f"{service_id} in {mode}",
-                             json.dumps(variant)))
+                             json.dumps(variant),
+                             None if starts is None else starts.moved(service_id, mode)))
     relaxations: dict[int, tuple[float, float | int]] = {}
     for index, spec in enumerate(specs):
         bound = _bound(data, spec)
@@ -537,9 +565,10 @@ def explain_plan(
         _set_bound(variant, spec, relaxed, years)
         name = _full_name(spec, calendar)
         jobs.append(_Job("limit", (index,), f"{name} relaxed to {relaxed:g}",
-                         json.dumps(variant)))
+                         json.dumps(variant), None if starts is None else starts.plan))
 
     answers = _run(jobs, backend, params, workers, scheduler, deadline, inst.name)
+    rates = lp_rates(inst, data, specs, relaxations, deadline)
 
     service_whys: dict[str, ServiceWhy] = {}
     for service_id in wanted:
@@ -584,6 +613,7 @@ def explain_plan(
                 objective=objective,
                 gain=gain,
                 year=calendar[spec.year] if spec.year is not None else None,
+                lp_dual=rates[index],
             )
         )
     return replace(
@@ -591,8 +621,143 @@ def explain_plan(
         services=service_whys,
         limits=tuple(limits),
         solves=sum(1 for key in answers if answers[key] is not None),
+        warm_starts=sum(1 for row in answers.values() if _warm_started(row)),
         seconds=time.perf_counter() - began,
     )
+
+
+# ---------------------------------------------------------------------- LP duals
+def lp_rates(
+    instance: Instance,
+    data: Mapping[str, Any],
+    specs: Sequence[LimitSpec],
+    relaxations: Mapping[int, tuple[float, float | int]],
+    deadline: float | None = None,
+) -> list[float | None]:
+    """Each limit's :attr:`LimitWorth.lp_dual`: the LP relaxation's rate of improvement per unit
+    the limit is relaxed (``relaxations``: limit index -> its bound and relaxed bound; limits
+    not in it get None).
+
+    The LP relaxation of the model (compiled without presolve reductions) is solved once by the
+    LP-capable backend, with its row duals ``y`` (``d LP / d bound`` of each row's active bound)
+    at its optimum ``x``. Relaxing a limit by ``step`` changes some rows of the compiled model:
+    their bounds by ``db`` and, for a limit inside the coefficients (a share, a floor of
+    flexibility or of services), their coefficients by ``dA``. To first order (the envelope
+    theorem, exact while the LP's basis stays optimal and its dual is unique) the LP optimum
+    moves by ``sum_i y_i (db_i - dA_i . x)`` over the changed rows at an active bound; divided by
+    the step, and signed so that a gain is positive, that is the rate.
+
+    Returns:
+        One rate per limit (None when no LP-capable backend is installed, the LP is not solved
+        optimally in time, the relaxed model has other columns, or the limit is at its loosest).
+    """
+    from portfolio.backends import lp_backend
+
+    rates: list[float | None] = [None] * len(specs)
+    solver = lp_backend()
+    if solver is None or not specs:
+        return rates
+    model = _compile_full(instance)
+    left = None if deadline is None else deadline - time.perf_counter()
+    if left is not None and left <= 0.05:
+        return rates
+    answer = solver.solve(model, SolveParams(), time_limit=left, relax=True)
+    if answer.status.value != "optimal" or answer.x is None or answer.row_duals is None:
+        return rates
+    x, duals = answer.x, answer.row_duals
+    activity = model.matrix @ x
+    gain_sign = 1.0 if instance.objective_sense == "maximise" else -1.0
+    years = instance.horizon.years if instance.horizon is not None else None
+    for index, spec in enumerate(specs):
+        if index not in relaxations:
+            continue
+        bound, relaxed = relaxations[index]
+        if relaxed == bound:
+            continue
+        variant = json.loads(json.dumps(data))
+        _set_bound(variant, spec, relaxed, years)
+        try:
+            changed = _compile_full(instance_from_data(variant))
+        except PortfolioError:
+            continue
+        if changed.matrix.shape != model.matrix.shape:
+            continue
+        moved = _first_order(model, changed, x, activity, duals)
+        rates[index] = gain_sign * moved / abs(float(relaxed) - bound) + 0.0  # no -0.0
+    return rates
+
+
+def _compile_full(instance: Instance) -> LinearModel:
+    """The instance's model without presolve reductions (the same columns for every bound)."""
+    if instance.horizon is not None:
+        from portfolio.multiyear import compile_multi_year
+
+        model: LinearModel = compile_multi_year(instance, reduce=False).model
+        return model
+    from portfolio.compile import compile_instance
+
+    return compile_instance(instance, reduce=False).model
+
+
+def _first_order(
+    model: LinearModel, changed: LinearModel, x: FloatArray, activity: FloatArray,
+    duals: FloatArray,
+) -> float:
+    """``sum_i y_i (db_i - dA_i . x)`` over the rows that changed, each at its active bound."""
+    d_activity = (changed.matrix - model.matrix) @ x
+    with np.errstate(invalid="ignore"):
+        d_lower = np.nan_to_num(changed.row_lower - model.row_lower, nan=0.0)
+        d_upper = np.nan_to_num(changed.row_upper - model.row_upper, nan=0.0)
+    tol = 1e-7 * np.maximum(1.0, np.abs(activity))
+    at_upper = np.isfinite(model.row_upper) & (activity >= model.row_upper - tol)
+    at_lower = ~at_upper & np.isfinite(model.row_lower) & (activity <= model.row_lower + tol)
+    d_bound = np.where(at_upper, d_upper, np.where(at_lower, d_lower, 0.0))
+    active = at_upper | at_lower
+    return float(np.sum(np.where(active, duals * (d_bound - d_activity), 0.0)))
+
+
+# ---------------------------------------------------------------------- warm starts
+class _Starts:
+    """The starts of a single-period plan's re-solves: the plan itself, and the plan with one
+    service moved to another mode's best option that keeps every limit."""
+
+    def __init__(self, instance: Instance, result: SolveResult) -> None:
+        assert result.plan is not None
+        self.instance = instance
+        chosen = result.plan.options
+        self.plan: dict[str, int] | None = {
+            service.id: int(chosen[service.id]) for service in instance.services
+        }
+        if result.plan.investments:
+            # A start is option positions only; a plan that makes investments cannot be given.
+            self.plan = None
+
+    def moved(self, service_id: str, mode: str) -> dict[str, int] | None:
+        """The plan with ``service_id`` on the option of ``mode`` whose plan keeps every limit
+        and has the best objective (the verifier decides), or None when none does."""
+        if self.plan is None:
+            return None
+        from portfolio.verify import verify_plan
+
+        services = self.instance.services
+        where = next(i for i, service in enumerate(services) if service.id == service_id)
+        positions = [self.plan[service.id] for service in services]
+        maximise = self.instance.objective_sense == "maximise"
+        best: tuple[float, int] | None = None
+        for position, option in enumerate(services[where].options):
+            if option.mode != mode:
+                continue
+            positions[where] = position
+            verdict = verify_plan(self.instance, positions)
+            if not verdict.ok:
+                continue
+            value = float(verdict.plan.objective)
+            score = value if maximise else -value
+            if best is None or score > best[0]:
+                best = (score, position)
+        if best is None:
+            return None
+        return {**self.plan, service_id: best[1]}
 
 
 # ---------------------------------------------------------------------- helpers
@@ -779,7 +944,7 @@ def _run(
     # objectives only: no tie-break, no ways out
     params = params.with_(explain_infeasible=True, prefer="none", ways_out=False)
     items = [
-        BatchItem(f"why-{index:05d}", job.content, "json", f"{source} [{job.label}]")
+        BatchItem(f"why-{index:05d}", job.content, "json", f"{source} [{job.label}]", job.start)
         for index, job in enumerate(jobs)
     ]
     answers: dict[tuple[str, tuple[Any, ...]], ItemResult | None] = {
@@ -829,6 +994,14 @@ def _run(
         if timer is not None:
             timer.cancel()
     return answers
+
+
+def _warm_started(row: ItemResult | None) -> bool:
+    """The re-solve started from the plan it was given (its ``stats["start"]`` says so)."""
+    if row is None or row.result is None:
+        return False
+    start = (row.result.get("stats") or {}).get("start") or {}
+    return bool(start.get("used"))
 
 
 def _finite(value: float | None) -> float | None:

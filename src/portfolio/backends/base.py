@@ -38,6 +38,12 @@ from portfolio.result import BackendResult, Status
 DEFAULT_BACKEND = "highs"
 """The backend used when none is named."""
 
+WORK_NODES = 1000
+"""Branch-and-bound nodes of a work-limited search (:meth:`Backend.work_limit_options`)."""
+WORK_DETERMINISTIC_SECONDS = 10.0
+"""Deterministic time of a work-limited search where the solver counts work that way (CP-SAT's
+``max_deterministic_time``, in its own units, roughly seconds on a current core)."""
+
 _BOUND_TOL = 1e-9
 """Slack when telling contradictory bounds from equal ones (:func:`contradiction`)."""
 _INTEGER_TOL = 1e-6
@@ -169,6 +175,13 @@ class Backend(abc.ABC):
         ``tolerance``, set when large exact rows need it (none here; see :meth:`solve`)."""
         return {}
 
+    def work_limit_options(self) -> dict[str, Any]:
+        """Solver options that end a search after a fixed amount of work rather than time
+        (a node limit, a deterministic time), so that the same model and parameters give the
+        same answer on any machine; ``{}`` when the solver has none. Used for the tie-break
+        phase when the user gives no time limit (:func:`portfolio.solve.prefer_plan`)."""
+        return {}
+
     def check_options(self, options: Mapping[str, Any]) -> None:
         """Check ``backend_options`` before any solving: every name must be an option of this
         solver and every value of a type it takes (checked against the solver's own list of
@@ -224,7 +237,8 @@ class Backend(abc.ABC):
            ``time_limit_no_solution`` when a limit ended the search, else ``error``. Then
            :meth:`settle`.
         6. A scaled answer is read back in the model's own units (objective recomputed on the
-           real coefficients, bound and reduced costs unscaled, ``optimal`` over a row with no
+           real coefficients, bound, reduced costs and row duals unscaled, ``optimal`` over a
+           row with no
            exact form reported as ``feasible``), and ``seconds`` is the wall time of the call.
 
         Args:
@@ -349,6 +363,7 @@ def checked(solver: str, model: LinearModel, answer: BackendResult) -> BackendRe
         objective=None,
         bound=answer.bound if status is Status.TIME_LIMIT_NO_SOLUTION else None,
         reduced_costs=None,
+        row_duals=None,
         detail="; ".join(part for part in (answer.detail, f"{why}, discarded") if part),
     )
 

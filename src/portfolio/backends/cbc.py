@@ -83,6 +83,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from portfolio.backends.base import (
+    WORK_NODES,
     Backend,
     Feature,
     OptionCheck,
@@ -183,6 +184,11 @@ class CbcBackend(Backend):
         integral, which on a row of 1e11 units hid an overrun of hundreds of units (issue 12).
         """
         return {"integerTolerance": tolerance}
+
+    def work_limit_options(self) -> dict[str, Any]:
+        """``maxNodes``: CBC's branch and bound (one thread here) stops after that many nodes,
+        the same on any machine. See :meth:`Backend.work_limit_options`."""
+        return {"maxNodes": WORK_NODES}
 
     def option_checker(self) -> OptionCheck:
         """Options are checked against the parameter list of the CBC binary that will run.

@@ -63,7 +63,14 @@ from typing import Any
 
 import numpy as np
 
-from portfolio.backends.base import Backend, Feature, OptionCheck, OptionRejected, SolveRequest
+from portfolio.backends.base import (
+    WORK_DETERMINISTIC_SECONDS,
+    Backend,
+    Feature,
+    OptionCheck,
+    OptionRejected,
+    SolveRequest,
+)
 from portfolio.backends.scaling import (
     IntegerObjective,
     IntegerRows,
@@ -147,6 +154,12 @@ class CpSatBackend(Backend):
         "Google OR-Tools CP-SAT: integer models only (data scaled to integers, exactly where "
         "possible), MIP start as hints, interruptible, parallel workers"
     )
+
+    def work_limit_options(self) -> dict[str, Any]:
+        """One worker (CP-SAT's sequential search, which repeats its plan; see the module
+        docstring) and ``max_deterministic_time``, CP-SAT's count of work done, which does not
+        depend on the machine's speed. See :meth:`Backend.work_limit_options`."""
+        return {"num_workers": 1, "max_deterministic_time": WORK_DETERMINISTIC_SECONDS}
 
     def option_checker(self) -> OptionCheck:
         """Options are checked against CP-SAT's ``SatParameters`` field descriptors (the name,

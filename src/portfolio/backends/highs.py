@@ -22,7 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from portfolio.backends.base import Backend, Feature, OptionCheck, OptionRejected, SolveRequest
+from portfolio.backends.base import (
+    WORK_NODES,
+    Backend,
+    Feature,
+    OptionCheck,
+    OptionRejected,
+    SolveRequest,
+)
 from portfolio.linear import FloatArray, Sense
 from portfolio.result import BackendResult, Status
 
@@ -90,6 +97,12 @@ class HighsBackend(Backend):
             return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
         except Exception:  # pragma: no cover - only when highspy is broken
             return super().version()
+
+    def work_limit_options(self) -> dict[str, Any]:
+        """``mip_max_nodes``: HiGHS's branch and bound is deterministic for a given thread
+        count, so a node limit ends it at the same plan on any machine. See
+        :meth:`Backend.work_limit_options`."""
+        return {"mip_max_nodes": WORK_NODES}
 
     def option_checker(self) -> OptionCheck:
         """Options are checked against HiGHS's own table: ``getOptionType`` says whether a name
@@ -218,7 +231,7 @@ class HighsBackend(Backend):
 
     def map_back(self, request: SolveRequest, raw: Any) -> BackendResult:
         """HiGHS's model status, solution, dual bound and (for an optimal relaxation) column
-        duals as a :class:`BackendResult`. See :meth:`Backend.map_back`."""
+        and row duals as a :class:`BackendResult`. See :meth:`Backend.map_back`."""
         import highspy
 
         h, best = raw
@@ -230,11 +243,15 @@ class HighsBackend(Backend):
         has_solution = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
         x: FloatArray | None = None
         reduced: FloatArray | None = None
+        duals: FloatArray | None = None
         if has_solution:
             solution = h.getSolution()
             x = np.asarray(solution.col_value, dtype=np.float64)
             if relax and solution.dual_valid:
                 reduced = np.asarray(solution.col_dual, dtype=np.float64)
+                # HiGHS's row dual is d(objective)/d(active row bound) in the objective's own
+                # sense (it flips signs for a maximisation), which is BackendResult's convention.
+                duals = np.asarray(solution.row_dual, dtype=np.float64)
         elif "x" in best:
             x = best["x"]
         bound: float | None
@@ -291,6 +308,7 @@ class HighsBackend(Backend):
             detail=detail,
             hit_limit=hit_limit,
             reduced_costs=reduced if status is Status.OPTIMAL else None,
+            row_duals=duals if status is Status.OPTIMAL else None,
         )
 
 

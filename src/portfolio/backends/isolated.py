@@ -580,6 +580,9 @@ class IsolatedBackend(Backend):
     def option_checker(self) -> OptionCheck:
         return self.inner.option_checker()
 
+    def work_limit_options(self) -> dict[str, Any]:
+        return self.inner.work_limit_options()
+
     def check_options(self, options: Any) -> None:
         self.inner.check_options(options)
 

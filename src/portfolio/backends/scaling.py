@@ -539,6 +539,7 @@ class FloatScaling:
 
         ``x`` is unchanged (columns are not scaled); the objective is recomputed on ``model``;
         the bound and reduced costs are divided by the objective factor (exact: a power of two),
+        row duals multiplied by their row's factor and divided by the objective factor,
         and a bound a hair beyond the plan's own value (solver float noise) is clamped to it.
         An ``optimal`` answer over an unsafe row becomes ``feasible`` without a bound.
         """
@@ -556,6 +557,13 @@ class FloatScaling:
                 min(bound, objective) if model.sense is Sense.MINIMISE else max(bound, objective)
             )
         reduced = None if result.reduced_costs is None else result.reduced_costs / factor
+        # A row multiplied by s, under an objective multiplied by f: the solver's dual y is
+        # d(f obj)/d(s b), so the dual in the model's units is y * s / f.
+        duals = (
+            None
+            if result.row_duals is None
+            else np.asarray(result.row_duals, dtype=np.float64) * self.row_factor / factor
+        )
         status, detail = result.status, result.detail
         if self.unsafe.size and status in (Status.OPTIMAL, Status.FEASIBLE, Status.INFEASIBLE):
             note = self.note(model)
@@ -563,13 +571,14 @@ class FloatScaling:
                 note = note.replace("not proven optimal", "infeasibility not proven")
             detail = f"{detail}; {note}" if detail else note
             if status is Status.OPTIMAL:
-                status, bound, reduced = Status.FEASIBLE, None, None
+                status, bound, reduced, duals = Status.FEASIBLE, None, None, None
         return replace(
             result,
             status=status,
             objective=objective,
             bound=bound,
             reduced_costs=reduced,
+            row_duals=duals,
             detail=detail,
         )
 

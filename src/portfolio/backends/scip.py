@@ -62,7 +62,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from portfolio.backends.base import Backend, Feature, OptionCheck, OptionRejected, SolveRequest
+from portfolio.backends.base import (
+    WORK_NODES,
+    Backend,
+    Feature,
+    OptionCheck,
+    OptionRejected,
+    SolveRequest,
+)
 from portfolio.linear import FloatArray, LinearModel, Sense
 from portfolio.params import SolveParams
 from portfolio.result import BackendResult, Status, relative_gap
@@ -106,6 +113,11 @@ class ScipBackend(Backend):
         "MIP start as a solution hint, interruptible"
     )
     features = frozenset({Feature.MIP_START, Feature.LP, Feature.INTERRUPT, Feature.DETERMINISTIC})
+
+    def work_limit_options(self) -> dict[str, Any]:
+        """``limits/nodes``: SCIP is deterministic, so a node limit ends it at the same plan on
+        any machine. See :meth:`Backend.work_limit_options`."""
+        return {"limits/nodes": WORK_NODES}
 
     def option_checker(self) -> OptionCheck:
         """Options are checked against SCIP's own parameter list and types.
