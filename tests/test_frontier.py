@@ -277,3 +277,18 @@ def test_text_says_when_the_time_ran_out_before_any_point() -> None:
     )
     data["complete"] = True
     assert "no frontier" in frontier_text(data)
+
+
+@pytest.mark.parametrize("broken", ["not json", '{"name": "x", "modes": [], "services": 3}'])
+def test_cli_broken_file_prints_the_same_error_as_solve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], broken: str
+) -> None:
+    instance = tmp_path / "broken.json"
+    instance.write_text(broken)
+    assert _cli("solve", str(instance)) == 2
+    said_by_solve = capsys.readouterr().err
+    assert _cli("frontier", str(instance)) == 2
+    said_by_frontier = capsys.readouterr().err
+    assert said_by_frontier.startswith("portfolio: ")
+    assert said_by_frontier == said_by_solve
+    assert "broken.json" in said_by_frontier

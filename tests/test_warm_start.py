@@ -7,7 +7,7 @@ Every answer is hand-derived or compared with a cold solve of the same instance.
 from __future__ import annotations
 
 import json
-import math
+import time
 from typing import Any
 
 import numpy as np
@@ -16,12 +16,15 @@ import scipy.sparse as sp
 
 import portfolio
 from portfolio.backends import get_backend
+from portfolio.backends.highs import HighsBackend
 from portfolio.backends.scaling import scale_for_float
 from portfolio.compile import compile_instance
 from portfolio.errors import ParameterError
 from portfolio.executors import BatchItem, input_hash, solve_many
+from portfolio.guard import ABANDON_GRACE
 from portfolio.linear import LinearModel, RowBlock, Sense
 from portfolio.params import SolveParams
+from portfolio.planspace import PlanSpace
 from portfolio.whynot import explain_plan, instance_limits, lp_rates
 from test_prefer import _tie_case
 from test_whynot import mixed, newcomer
@@ -92,7 +95,8 @@ def test_a_start_is_the_fallback_when_the_solver_finds_nothing_better() -> None:
     params = QUIET.with_(backend_options=options, start={"A": 0, "B": 0, "C": 0})
     result = portfolio.solve(data, "highs", params)
     assert result.has_plan
-    assert result.objective is not None and result.objective >= 100.0 - 1e-9
+    assert result.objective is not None
+    assert result.objective >= 100.0 - 1e-9
     assert result.stats["start"]["used"] is True
 
 
@@ -104,12 +108,14 @@ def test_batch_items_carry_their_start() -> None:
     ]
     rows = {row.name: row for row in solve_many(items, "highs", QUIET, executor="serial")}
     assert rows["cold"].objective == rows["warm"].objective == pytest.approx(106.0)
-    assert rows["warm"].result is not None and rows["cold"].result is not None
+    assert rows["warm"].result is not None
+    assert rows["cold"].result is not None
     assert rows["warm"].result["stats"]["start"]["used"] is True
     assert "start" not in rows["cold"].result["stats"]
     # The start is part of what the item solves: --resume tells the two apart.
     assert rows["warm"].input_hash != rows["cold"].input_hash
-    assert rows["warm"].input_hash == input_hash(content, "highs", QUIET.with_(start=items[1].start))
+    expected = input_hash(content, "highs", QUIET.with_(start=items[1].start))
+    assert rows["warm"].input_hash == expected
 
 
 @pytest.mark.parametrize("case", [newcomer, mixed])
@@ -165,7 +171,8 @@ def _lp(sense: Sense, sign: float) -> LinearModel:
 def test_row_duals_are_read_back_in_the_model_units(sense: Sense, sign: float) -> None:
     model = _lp(sense, sign)
     _, scaling = scale_for_float(model)
-    assert scaling.row_factor[0] != 1.0 and scaling.objective_factor != 1.0
+    assert scaling.row_factor[0] != 1.0
+    assert scaling.objective_factor != 1.0
     answer = get_backend("highs").solve(model, SolveParams(), time_limit=None, relax=True)
     assert answer.objective == pytest.approx(sign * 4000.0)
     assert answer.row_duals is not None
@@ -174,7 +181,8 @@ def test_row_duals_are_read_back_in_the_model_units(sense: Sense, sign: float) -
     step = 0.007
     moved = LinearModel(**{**model.__dict__, "row_upper": np.array([0.7 + step])})
     again = get_backend("highs").solve(moved, SolveParams(), time_limit=None, relax=True)
-    assert again.objective is not None and answer.objective is not None
+    assert again.objective is not None
+    assert answer.objective is not None
     assert again.objective - answer.objective == pytest.approx(answer.row_duals[0] * step)
 
 
@@ -277,4 +285,26 @@ def test_the_tie_break_is_limited_by_work_not_time(backend: str) -> None:
     assert result.plan.assignment == {"waste": "in_house", "parks": "private"}
     limited = portfolio.solve(_tie_case(), backend, time_limit=60)
     assert limited.stats["prefer"]["limited"].endswith("within the time limit")
-    assert limited.plan is not None and limited.plan.options == result.plan.options
+    assert limited.plan is not None
+    assert limited.plan.options == result.plan.options
+
+
+# ---------------------------------------------------------------------- plan space guard
+class _Overrunning(HighsBackend):
+    """HiGHS that ignores its time limit and interrupt for 10 s before solving (a solver in a
+    phase with no interrupt callback)."""
+
+    def run(self, request: Any, translated: Any) -> Any:
+        time.sleep(10.0)
+        return super().run(request, translated)
+
+
+def test_a_plan_space_solve_that_overruns_its_limit_is_cut_off() -> None:
+    instance = portfolio.instance_from_data(newcomer())
+    space = PlanSpace(instance, _Overrunning(), SolveParams(isolation="thread"))
+    began = time.perf_counter()
+    found = space.search(space.vector(instance.objective), "maximise", deadline=began + 0.5)
+    waited = time.perf_counter() - began
+    assert found.status.value == "time_limit_no_solution"
+    assert "abandoned" in found.detail
+    assert waited < 0.5 + ABANDON_GRACE + 2.0  # not the 10 s the solver takes

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -256,3 +257,32 @@ def test_ways_out_can_be_turned_off_and_the_rest_of_the_explanation_stays() -> N
     again = portfolio.solve(_newcomer(), params=params.with_(ways_out=True)).explanation
     assert again is not None
     assert len(again.ways_out) == 2
+
+
+def test_the_html_report_and_the_workbook_show_the_ways_out(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl", reason="the workbook needs openpyxl")
+    from portfolio.htmlreport import render_report
+    from portfolio.spreadsheet import write_result_workbook
+
+    instance = portfolio.Instance.from_data(_newcomer())
+    result = portfolio.solve(instance, params=SolveParams(time_limit=30)).to_dict()
+    document = render_report(result, instance)
+    ways = document.split('<div id="ways-out">', 1)[1].split("</div>", 1)[0]
+    assert "<li>budget 11,000 &rarr; 12,180</li>" in ways
+    assert "<li>budget 11,000 &rarr; 11,170; max_changes 1 &rarr; 3</li>" in ways
+    target = tmp_path / "result.xlsx"
+    write_result_workbook(result, target, instance)
+    sheet = openpyxl.load_workbook(target)["ways out"]
+    rows = [tuple(cell.value for cell in row) for row in sheet.iter_rows()]
+    assert rows == [
+        ("way", "limit", "from", "to", "change"),
+        (1, "budget", 11000, 12180, 1180),
+        (2, "budget", 11000, 11170, 170),
+        (2, "max_changes", 1, 3, 2),
+    ]
+    feasible = portfolio.solve(instance.model_copy(
+        update={"constraints": instance.constraints.model_copy(update={"budget": 20000.0})}
+    ), params=SolveParams(prefer="none")).to_dict()
+    assert '<div id="ways-out">' not in render_report(feasible, instance)
+    write_result_workbook(feasible, target, instance)
+    assert "ways out" not in openpyxl.load_workbook(target).sheetnames

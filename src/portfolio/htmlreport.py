@@ -35,16 +35,14 @@ from portfolio.svgchart import (
     legend,
     xy_chart,
 )
+from portfolio.sweep import CURVE_FIXED_FIELDS
 
 __all__ = ["load_sweep", "render_report", "write_report"]
 
 #: Statuses that carry a plan.
 PLAN_STATUSES = ("optimal", "feasible")
 #: Columns of ``curve.csv`` that are not swept parameters (see :mod:`portfolio.sweep`).
-CURVE_FIELDS = (
-    "variant", "status", "objective", "bound", "gap", "changes", "annual_cost",
-    "transition_cost", "one_off_cost", "outcome", "seconds", "error",
-)
+CURVE_FIELDS = ("variant", *CURVE_FIXED_FIELDS)
 SECTOR_COLORS = {
     "public": "#2b6a99",
     "private": "#c4573a",
@@ -203,6 +201,29 @@ def load_sweep(path: str | os.PathLike[str]) -> dict[str, Any]:
     if axes is None:
         axes = [key for key in rows[0] if key not in CURVE_FIELDS]
     return {"axes": axes, "rows": rows}
+
+
+def _ways_out_html(ways: Any) -> str:
+    """The infeasibility explanation's ways out as a numbered list (``""`` when none): each way
+    is a set of limits, each moved from its bound to the amount shown."""
+    items = []
+    for way in ways:
+        if not isinstance(way, Mapping):
+            continue
+        moves = [
+            f"{_esc(str(move.get('limit')))} {_esc(fmt_number(move.get('from')))} &rarr; "
+            f"{_esc(fmt_number(move.get('to')))}"
+            for move in way.get("relaxations") or []
+            if isinstance(move, Mapping)
+        ]
+        if moves:
+            items.append("<li>" + "; ".join(moves) + "</li>")
+    if not items:
+        return ""
+    return (
+        '<div id="ways-out"><p>Ways out (each restores a plan on its own; every other limit '
+        'stays as it is):</p><ol>' + "".join(items) + "</ol></div>"
+    )
 
 
 def _cell(text: str | None) -> Any:
@@ -1046,6 +1067,7 @@ class _Page:
             if structural:
                 parts.append("<ul>" + "".join(f"<li>{_esc(s)}</li>" for s in structural)
                              + "</ul>")
+            parts.append(_ways_out_html(explanation.get("ways_out") or []))
             parts.append("</section>")
         violations = r.get("violations") or []
         if violations:

@@ -1768,7 +1768,8 @@ def write_result_workbook(
     Sheets: ``summary`` (status, objective, bound, ...), ``plan`` (a row per service: today's mode
     and option, the plan's mode and option, annual cost, one-off cost, outcome, change),
     ``years`` and ``schedule`` (multi-year results), ``limits`` (value, bound, at limit, gain when
-    known) and ``scenarios`` when the result has them. A plan under funding scenarios adds
+    known), ``ways out`` (an infeasible result's ways out, when it has them) and ``scenarios``
+    when the result has them. A plan under funding scenarios adds
     ``commit now`` (the decisions taken in the first year, in words), ``scenarios`` (each one's
     probability and objective), ``scenario schedules`` (each one's mode and option per year) and
     ``scenario years`` (each one's yearly totals). Numbers are written as numbers with number
@@ -1789,6 +1790,7 @@ def write_result_workbook(
     if result.get("schedule"):
         _schedule_sheet(book, result)
     _limits_sheet(book, result)
+    _ways_out_sheet(book, result)
     if isinstance(result.get("here_and_now"), list):
         _commit_now_sheet(book, result)
     if result.get("scenarios"):
@@ -2020,6 +2022,26 @@ def _limits_sheet(book: Any, result: Mapping[str, Any]) -> None:
         ]
         _append(sheet, values, columns)
     _style_header(sheet, [width for _, _, width in _LIMIT_COLUMNS])
+
+
+def _ways_out_sheet(book: Any, result: Mapping[str, Any]) -> None:
+    """``ways out`` (infeasible results whose explanation has them): one row per limit of each
+    way out, numbered; each way restores a plan on its own, every other limit as it is."""
+    explanation = result.get("explanation")
+    if not isinstance(explanation, Mapping) or not explanation.get("ways_out"):
+        return
+    sheet = book.create_sheet("ways out")
+    sheet.append(["way", "limit", "from", "to", "change"])
+    for number, way in enumerate(explanation["ways_out"], start=1):
+        if not isinstance(way, Mapping):
+            continue
+        for move in way.get("relaxations") or []:
+            if isinstance(move, Mapping):
+                sheet.append(
+                    [number, move.get("limit"), move.get("from"), move.get("to"),
+                     move.get("change")]
+                )
+    _style_header(sheet, [6, 30, 14, 14, 14])
 
 
 _COMMIT_COLUMNS: tuple[tuple[str, str | None, int], ...] = (

@@ -90,6 +90,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print the JSON instead of the tables"
     )
+    parser.add_argument(
+        "--no-warm-start",
+        dest="warm_start",
+        action="store_false",
+        help="do not start the re-solves from the plan (each finds its own start)",
+    )
     parser.set_defaults(func=cmd_explain)
 
 
@@ -153,6 +159,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         step=steps,
         workers=args.workers,
         scheduler=args.scheduler,
+        warm_start=args.warm_start,
     )
     data = explanation.to_dict()
     data["file"] = os.path.abspath(args.file)
@@ -186,7 +193,8 @@ def format_explanation(instance: Instance, explanation: PlanExplanation) -> str:
     if not explanation.has_plan:
         lines.append(f"no plan to explain: {explanation.detail}".rstrip(": "))
         return "\n".join(lines) + "\n"
-    lines.append(f"{explanation.solves} re-solves in {explanation.seconds:.1f} s")
+    warm = f" ({explanation.warm_starts} started from the plan)" if explanation.warm_starts else ""
+    lines.append(f"{explanation.solves} re-solves{warm} in {explanation.seconds:.1f} s")
 
     lines += ["", "Why not another mode? (loss: how much worse the objective is with the service "
               "in that mode, every other choice re-optimised)"]
@@ -214,7 +222,7 @@ def format_explanation(instance: Instance, explanation: PlanExplanation) -> str:
 
     lines += ["", "What is each limit worth? (gain: how much the objective improves when only "
               "that limit is relaxed by the step)"]
-    rows = [("limit", "value", "", "bound", "at limit", "step", "gain", "holds back")]
+    rows = [("limit", "value", "", "bound", "at limit", "step", "gain", "LP dual", "holds back")]
     for limit in explanation.limits:
         rows.append(
             (
@@ -225,16 +233,20 @@ def format_explanation(instance: Instance, explanation: PlanExplanation) -> str:
                 "yes" if limit.at_limit else "no",
                 ("+" if limit.sense == "<=" else "-") + _step(limit),
                 _gain(limit, objective),
+                "-" if limit.lp_dual is None else _figure(limit.lp_dual),
                 "yes" if limit.holds_back else "",
             )
         )
-    lines += _table(rows, right=(1, 3, 5, 6))
+    lines += _table(rows, right=(1, 3, 5, 6, 7))
     lines += [
         "",
         "at limit: the plan sits on the bound. holds back: relaxing the limit by the step "
         "improves the objective (gain > 0).",
         "A limit can sit on its bound and hold nothing back, or hold the plan back without "
         "sitting on its bound.",
+        "LP dual: a hint, not a proof: how fast the LP relaxation's optimum improves per unit "
+        "the limit is relaxed (objective units per pound, per service, per 1.0 of share); the "
+        "integer gain can be larger, smaller or zero.",
     ]
     return "\n".join(lines) + "\n"
 

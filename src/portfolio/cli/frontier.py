@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from portfolio.cli.common import add_solve_options, params_from_args, positive_int
+from portfolio.cli.common import add_solve_options, err, params_from_args, positive_int
 from portfolio.errors import ParameterError
 
 __all__ = ["register", "cmd_frontier", "frontier_chart_svg", "frontier_text"]
@@ -145,10 +145,10 @@ def cmd_frontier(args: argparse.Namespace) -> int:
             params=params,
         )
     except (InstanceFileError, ValidationError) as exc:
-        sys.stderr.write(f"{exc}\n")
+        err(str(exc))  # names the file itself, as `solve` and `explain` print it
         return EXIT_BAD_INPUT
     except PortfolioError as exc:
-        sys.stderr.write(f"portfolio frontier: {args.file}: {exc}\n")
+        err(f"{args.file}: {exc}")
         return EXIT_BAD_INPUT
     data = result.to_dict()
     if args.output:
