@@ -87,7 +87,7 @@ class BackendResult:
         stop: why the run stopped, when the caller's deadline guard settled it (abandoned, not
             started, no time left); None lets the solve derive it from the status.
         row_duals: for an optimal LP relaxation, every row's dual value (backends that can give
-            them, HiGHS): the rate at which the optimal objective changes per unit increase of
+            them: HiGHS, CBC): the rate at which the optimal objective changes per unit increase of
             the row's active bound (the bound the optimum sits on), in the model's own units and
             sense (a maximised objective that gains when an upper bound is raised has a positive
             dual there); 0 for a row at neither bound. Degenerate LPs have several valid duals;

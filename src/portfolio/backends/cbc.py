@@ -159,6 +159,7 @@ class _Answer:
     codes: tuple[int, int]
     x: FloatArray
     reduced_costs: FloatArray
+    row_duals: FloatArray
 
 
 class CbcBackend(Backend):
@@ -311,14 +312,14 @@ class CbcBackend(Backend):
                 return _no_solution(model, run, header, job.start)
             try:
                 status, sol_status = pulp.COIN_CMD(path=job.path, msg=False).get_status(solution)
-                x, reduced = _read_solution(solution, model.num_cols)
+                x, reduced, duals = _read_solution(solution, model.num_cols, model.num_rows)
             except (IndexError, ValueError, OSError) as exc:
                 return BackendResult(
                     Status.ERROR,
                     raw_status=header,
                     detail=f"CBC: unreadable solution file ({type(exc).__name__}: {exc})",
                 )
-        return _Answer(job, run, header, (int(status), int(sol_status)), x, reduced)
+        return _Answer(job, run, header, (int(status), int(sol_status)), x, reduced, duals)
 
     def map_back(self, request: SolveRequest, raw: Any) -> BackendResult:
         """Map PuLP's codes and CBC's header to a :class:`BackendResult`: only PuLP's
@@ -373,9 +374,13 @@ class CbcBackend(Backend):
         hit_limit = limit and status in (Status.FEASIBLE, Status.TIME_LIMIT_NO_SOLUTION)
         optimal_lp = request.relax and status is Status.OPTIMAL
         reduced = sign * answer.reduced_costs if optimal_lp else None
+        duals = sign * answer.row_duals if optimal_lp else None
+        if duals is not None and not np.isfinite(duals).all():
+            duals = None  # a row CBC did not report
         words = "; ".join(detail)
         return BackendResult(
-            status, plan, objective, bound, answer.header, words, 0.0, hit_limit, reduced
+            status, plan, objective, bound, answer.header, words, 0.0, hit_limit, reduced,
+            row_duals=duals,
         )
 
     def settle(self, request: SolveRequest, answer: BackendResult) -> BackendResult:
@@ -587,11 +592,16 @@ def _write_start(path: str, x: FloatArray) -> None:
         handle.writelines(lines)
 
 
-def _read_solution(path: str, num_cols: int) -> tuple[FloatArray, FloatArray]:
-    """Column values and reduced costs from CBC's solution file (``-printingOptions all``: index,
-    name, value, reduced cost); NaN where absent."""
+def _read_solution(
+    path: str, num_cols: int, num_rows: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Column values, reduced costs and row duals from CBC's solution file (``-printingOptions
+    all``: index, name, value, reduced cost or dual); NaN where absent. A ranged row's two
+    sides (``C``, ``U``) add up (at most one is active); a row not written (no finite bound)
+    has dual 0."""
     x = np.full(num_cols, math.nan, dtype=np.float64)
     reduced = np.full(num_cols, math.nan, dtype=np.float64)
+    duals = np.zeros(num_rows, dtype=np.float64)
     with open(path) as handle:
         handle.readline()  # the status line
         for line in handle:
@@ -607,7 +617,11 @@ def _read_solution(path: str, num_cols: int) -> tuple[FloatArray, FloatArray]:
                     x[j] = float(fields[2])
                     if len(fields) > 3:
                         reduced[j] = float(fields[3])
-    return x, reduced
+            elif len(name) > 1 and name[0] in "CU" and name[1:].isdigit():
+                i = int(name[1:])
+                if i < num_rows:
+                    duals[i] += float(fields[3]) if len(fields) > 3 else math.nan
+    return x, reduced, duals
 
 
 @contextlib.contextmanager
