@@ -412,13 +412,22 @@ def _services(
     option_lists: list[list[dict[str, Any]]], whole: set[str], whole_metrics: bool,
 ) -> list[Service]:
     """The domain objects, as pydantic's validation builds them (field order, floats for the
-    float fields, a fresh ``metrics`` mapping each), without validating them again."""
+    float fields, a fresh ``metrics`` mapping each), without validating them again.
+
+    The parsed option mappings are consumed as they are built (``options`` and the services'
+    lists are emptied), so that the parsed file and the objects are not both held in full.
+    """
     new = object.__new__
     setattr_ = object.__setattr__
     option_template = _template(Option)
+    counts = [len(group) for group in option_lists]
+    for group in option_lists:
+        group.clear()
     built_options: list[Option] = []
     append = built_options.append
-    for values in options:
+    for index in range(len(options)):
+        values = options[index]
+        options[index] = None  # type: ignore[call-overload]
         state = option_template.copy()
         state.update(values)
         if "metrics" not in values:
@@ -441,14 +450,14 @@ def _services(
     service_template = _template(Service)
     result = []
     position = 0
-    for values, group in zip(services, option_lists, strict=True):
+    for values, count in zip(services, counts, strict=True):
         state = service_template.copy()
         state.update(values)
         for name in ("weight", "termination_cost"):
             if type(state[name]) is int:
                 state[name] = float(state[name])
-        state["options"] = built_options[position : position + len(group)]
-        position += len(group)
+        state["options"] = built_options[position : position + count]
+        position += count
         service = new(Service)
         setattr_(service, "__dict__", state)
         setattr_(service, "__pydantic_fields_set__", set(values))
