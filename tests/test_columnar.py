@@ -36,6 +36,7 @@ def _full_path(path: Path, monkeypatch: pytest.MonkeyPatch) -> Instance:
     """load_instance with the fast reader switched off."""
     with monkeypatch.context() as patch:
         patch.setattr(pio, "read_json", lambda raw, source: None)
+        patch.setattr(pio, "read_parsed", lambda data, source: None)
         return load_instance(path)
 
 
@@ -131,6 +132,10 @@ def test_bundled_instances_are_equal_both_ways(
         original = load_instance(path)
     except PortfolioError:
         pytest.skip(f"{path.name} is a bad-input example")
+    assert columns_of(original) is not None, "the fast reader refused a bundled file"
+    assert original == _full_path(path, monkeypatch)
+    assert original.model_dump_json() == _full_path(path, monkeypatch).model_dump_json()
+    _assert_columns_match(original)
     for text in (dump_instance(original, "json"), original.model_dump_json()):
         json_path = tmp_path / "bundled.json"
         json_path.write_text(text)
@@ -139,8 +144,6 @@ def test_bundled_instances_are_equal_both_ways(
         assert fast == _full_path(json_path, monkeypatch)
         if columns_of(fast) is not None:
             _assert_columns_match(fast)
-    if path.suffix == ".json":
-        assert load_instance(path) == _full_path(path, monkeypatch)
 
 
 def test_the_table_is_the_same_from_columns_and_from_objects(tmp_path: Path) -> None:
@@ -331,3 +334,38 @@ def test_non_ascii_ids_are_left_to_the_full_path(tmp_path: Path) -> None:
     path = _write(tmp_path, data)
     assert read_json(path.read_bytes(), str(path)) is None
     assert load_instance(path).services[0].id == "café"
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_yaml_gives_the_same_error_by_both_routes(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    yaml = pytest.importorskip("yaml")
+    data = _small()
+    BAD[case](data)
+    path = tmp_path / "case.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    fast = _outcome(lambda: load_instance(path))
+    full = _outcome(lambda: _full_path(path, monkeypatch))
+    assert fast[0] != "ok", f"{case} was accepted"
+    assert fast == full
+
+
+def test_yaml_aliases_that_repeat_an_option_are_left_to_the_full_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = """
+modes: [{id: a, sector: public}, {id: b, sector: private}]
+services:
+  - id: s1
+    current_mode: a
+    options: [&opt {mode: a, annual_cost: 1, outcome: 2, metrics: {m: 1}}, *opt]
+  - {id: s2, current_mode: a, options: [*opt]}
+"""
+    path = tmp_path / "alias.yaml"
+    path.write_text(text)
+    instance = load_instance(path)
+    assert columns_of(instance) is None
+    assert instance == _full_path(path, monkeypatch)
+    first, second = instance.services[0].options
+    assert first.metrics is not second.metrics

@@ -178,16 +178,30 @@ def read_json(raw: bytes, source: str = "<data>") -> Instance | None:
             data = pydantic_core.from_json(raw)
         except ValueError:
             return None
-        if not isinstance(data, dict):
-            return None
-        try:
-            built = _build(data, raw)
-        except (_Refused, TypeError, ValueError, KeyError, OverflowError, AttributeError):
-            return None
-        if built is None:
-            return None
-        instance, columns, metric_names = built
-        issues = check_references(instance, source, option_metrics=metric_names)
+        return _validated(data, raw, source)
+
+
+def read_parsed(data: Any, source: str = "<data>") -> Instance | None:
+    """As :func:`read_json`, for a file already parsed (YAML, TOML) by a parser that rejects
+    duplicate keys. The data are consumed when the instance is built (the options' mappings
+    are taken out of their lists): give only data no one else holds.
+
+    Raises:
+        ValidationError: as :func:`read_json`.
+    """
+    with gc_paused():
+        return _validated(data, None, source)
+
+
+def _validated(data: Any, raw: bytes | None, source: str) -> Instance | None:
+    if not isinstance(data, dict):
+        return None
+    try:
+        built = _build(data, raw)
+    except (_Refused, TypeError, ValueError, KeyError, OverflowError, AttributeError):
+        return None
+    instance, columns, metric_names = built
+    issues = check_references(instance, source, option_metrics=metric_names)
     if issues:
         from portfolio.errors import ValidationError
 
@@ -251,7 +265,7 @@ def _optional_texts(values: list[Any]) -> None:
     _require(_types(values) <= {str, type(None)})
 
 
-def _build(data: dict[str, Any], raw: bytes) -> tuple[Instance, OptionColumns, set[str]] | None:
+def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionColumns, set[str]]:
     given_services = data.get("services")
     if type(given_services) is not list or not given_services:
         raise _Refused
@@ -265,11 +279,14 @@ def _build(data: dict[str, Any], raw: bytes) -> tuple[Instance, OptionColumns, s
     _require(option_keys <= _OPTION_KEYS)
     metric_dicts = [o["metrics"] for o in options if "metrics" in o]
     _require(_types(metric_dicts) <= {dict})
-    # Duplicate keys: the key tokens of the text against the keys parsed.
     rest = {key: value for key, value in data.items() if key != "services"}
-    parsed = (1 + sum(map(len, services)) + sum(map(len, options))
-              + sum(map(len, metric_dicts)) + _count_keys(rest))
-    _require(raw.count(b'":') + len(_KEY_GAP.findall(raw)) == parsed)
+    if raw is not None:  # duplicate keys: the key tokens of the text against the keys parsed
+        parsed = (1 + sum(map(len, services)) + sum(map(len, options))
+                  + sum(map(len, metric_dicts)) + _count_keys(rest))
+        _require(raw.count(b'":') + len(_KEY_GAP.findall(raw)) == parsed)
+    else:  # YAML aliases can repeat one mapping: pydantic would build two
+        _require(len(set(map(id, options))) == len(options))
+        _require(len(set(map(id, metric_dicts))) == len(metric_dicts))
 
     # Everything but the services: pydantic, with one placeholder service.
     skeleton = Instance.model_validate({**rest, "services": [_PLACEHOLDER]})

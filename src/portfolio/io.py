@@ -29,7 +29,7 @@ from typing import Any
 
 import pydantic
 
-from portfolio.columnar import gc_paused, read_json
+from portfolio.columnar import gc_paused, read_json, read_parsed
 from portfolio.domain import Instance, check_references
 from portfolio.errors import (
     InstanceFileError,
@@ -624,7 +624,8 @@ def load_instance(
                 return fast
         data = parse_text(_decode(raw, source), fmt, source, deadline=deadline)
         _check_deadline(deadline, source, "parsing")
-        instance = Instance.from_data(data, source=source)
+        fast = read_parsed(data, source) if fmt != "json" else None
+        instance = fast if fast is not None else Instance.from_data(data, source=source)
     _check_deadline(deadline, source, "validating")
     return instance
 
