@@ -16,6 +16,7 @@ missed gap is reported as a warning.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import warnings
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from typing import Any
 
 import pytest
 
+import portfolio.io
+from portfolio.columnar import columns_of
 from portfolio.compile import compile_instance
 from portfolio.domain import Instance, current_option_index
 from portfolio.generate import random_instance_data
@@ -140,10 +143,39 @@ def _run_once(benchmark: Any, rounds: int, fn: Callable[[], Any]) -> Any:
 
 
 def test_read(benchmark: Any, case: Case) -> None:
-    """JSON file -> validated Instance."""
+    """JSON file -> validated Instance (the fast reader, portfolio.columnar)."""
     instance = _run_once(benchmark, case.rounds, lambda: load_instance(case.path))
     _info(benchmark, case)
     assert len(instance.services) == case.size
+    assert columns_of(instance) is not None, "the fast reader refused a generated file"
+
+
+def test_read_full_path(benchmark: Any, case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSON file -> validated Instance by the full pydantic path (the fast reader off): the
+    route every file the fast reader does not accept takes."""
+    monkeypatch.setattr(portfolio.io, "read_json", lambda raw, source: None)
+    instance = _run_once(benchmark, case.rounds, lambda: load_instance(case.path))
+    _info(benchmark, case)
+    assert instance == case.instance
+
+
+def test_read_and_compile_memory(benchmark: Any, case: Case) -> None:
+    """Peak resident memory of reading and compiling the file in a fresh process
+    (``benchmarks/rss_read_compile.py``; issue 13: 100k services well under 1 GB)."""
+    script = Path(__file__).with_name("rss_read_compile.py")
+
+    def run() -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, str(script), str(case.path)],
+            capture_output=True, text=True, check=True, timeout=600,
+        )
+        figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return figures
+
+    figures = _run_once(benchmark, 1, run)
+    _info(benchmark, case)
+    benchmark.extra_info.update(figures)
+    assert figures["services"] == case.size
 
 
 def test_compile(benchmark: Any, case: Case) -> None:

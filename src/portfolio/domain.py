@@ -52,6 +52,8 @@ thousand such numbers stay far inside the range where a penny is still distingui
 
 def _within_range(value: float) -> float:
     """Reject numbers beyond :data:`MAX_MAGNITUDE` (a field validator shared by every number)."""
+    if -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+        return value
     if math.isfinite(value) and abs(value) > MAX_MAGNITUDE:
         raise ValueError(
             f"must be at most {MAX_MAGNITUDE:.0e} in magnitude, the range the engine supports "
@@ -64,6 +66,8 @@ Finite = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_within_ran
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(_within_range)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Identifier = Annotated[str, Field(min_length=1), AfterValidator(lambda v: plain_id(v))]
+#: The Python types of a per-year list (a tuple when built in code).
+_SEQUENCES = (list, tuple)
 Count = Annotated[int, Field(ge=0)]
 
 _NUMBER_TAG = "yearly:number"
@@ -117,7 +121,7 @@ def value_in_year(value: float | list[float] | list[int] | None, year: int) -> f
 
 def is_per_year(value: Any) -> bool:
     """True when a yearly field was given as a list (one value per year)."""
-    return isinstance(value, list | tuple)
+    return isinstance(value, _SEQUENCES)
 
 
 #: Unicode categories an id may not contain: control (newline, NUL, ...), format (right-to-left
@@ -172,6 +176,8 @@ OPTION_FIGURES: tuple[str, ...] = (
     "lead_time_years",
     "indexation",
 )
+
+_FIGURE_SET = frozenset(OPTION_FIGURES)
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
 
@@ -254,7 +260,9 @@ class Option(BaseModel):
     @field_validator("metrics")
     @classmethod
     def _no_shadowing(cls, metrics: dict[str, float]) -> dict[str, float]:
-        clash = sorted(set(metrics) & set(OPTION_FIGURES))
+        if not metrics or _FIGURE_SET.isdisjoint(metrics):
+            return metrics
+        clash = sorted(set(metrics) & _FIGURE_SET)
         if clash:
             raise ValueError(
                 f"metrics may not redefine the option field(s) {', '.join(clash)}; set the field"
@@ -263,7 +271,7 @@ class Option(BaseModel):
 
     @model_validator(mode="after")
     def _costs_one_way(self) -> Option:
-        if is_per_year(self.annual_cost) and self.indexation != 0:
+        if self.indexation != 0 and is_per_year(self.annual_cost):
             raise ValueError(
                 "give either indexation or annual_cost as a list of yearly costs, not both"
             )
@@ -795,8 +803,17 @@ def current_option_index(service: Service) -> int | None:
 
 
 # ---------------------------------------------------------------------- reference checks
-def check_references(instance: Instance, source: str = "<data>") -> list[InputIssue]:
+def check_references(
+    instance: Instance, source: str = "<data>", *, option_metrics: set[str] | None = None
+) -> list[InputIssue]:
     """Check what pydantic cannot: references between items and impossible combinations.
+
+    Args:
+        instance: the instance, as pydantic validated it.
+        source: the file name used in messages.
+        option_metrics: the metric names of the options, from a reader that has already checked
+            every service's options (their modes, the current option, statutory services,
+            required flexibility) a column at a time: those checks are then not repeated.
 
     Returns every issue found (an empty list when the instance is valid).
     """
@@ -812,24 +829,31 @@ def check_references(instance: Instance, source: str = "<data>") -> list[InputIs
     constraints = instance.constraints
     known_metrics = set(OPTION_FIGURES)
 
-    for service in instance.services:
+    need_flexibility = constraints.min_flexibility is not None
+    if option_metrics is not None:
+        known_metrics |= option_metrics
+    for service in instance.services if option_metrics is None else ():
         item = f"service '{service.id}'"
-        for index, option in enumerate(service.options):
-            known_metrics.update(option.metrics)
-            if option.mode not in modes:
-                add(item, f"options[{index}].mode", unknown("mode", option.mode, modes))
-            if constraints.min_flexibility is not None and option.flexibility is None:
-                add(
-                    item,
-                    f"options[{index}].flexibility",
-                    "required because constraints.min_flexibility is set",
-                )
-        option_modes = {option.mode for option in service.options}
+        options = service.options
+        option_modes = {option.mode for option in options}
+        for option in options:
+            if option.metrics:
+                known_metrics.update(option.metrics)
+        if need_flexibility or not option_modes <= modes.keys():
+            for index, option in enumerate(options):
+                if option.mode not in modes:
+                    add(item, f"options[{index}].mode", unknown("mode", option.mode, modes))
+                if need_flexibility and option.flexibility is None:
+                    add(
+                        item,
+                        f"options[{index}].flexibility",
+                        "required because constraints.min_flexibility is set",
+                    )
         if service.current_mode not in modes:
             add(item, "current_mode", unknown("mode", service.current_mode, modes))
         elif service.current_mode not in option_modes:
             add(item, "current_mode", f"'{service.current_mode}' has no option in this service")
-        marked = [i for i, option in enumerate(service.options) if option.current]
+        marked = [i for i, option in enumerate(options) if option.current]
         if len(marked) > 1:
             add(item, "options", f"options {marked} are all marked current; mark at most one")
         elif marked and service.options[marked[0]].mode != service.current_mode:
@@ -842,6 +866,9 @@ def check_references(instance: Instance, source: str = "<data>") -> list[InputIs
             if all(modes[m].ceases_service for m in option_modes):
                 add(item, "options", "statutory service whose only options cease it")
 
+    by_id: dict[str, Service] = {}
+    for service in instance.services if constraints.fixed else ():
+        by_id.setdefault(service.id, service)
     for service_id, mode_id in constraints.fixed.items():
         field = f"fixed.{service_id}"
         if service_id not in service_ids:
@@ -850,7 +877,7 @@ def check_references(instance: Instance, source: str = "<data>") -> list[InputIs
         if mode_id not in modes:
             add("constraints", field, unknown("mode", mode_id, modes))
             continue
-        service = instance.service(service_id)
+        service = by_id[service_id]
         if all(option.mode != mode_id for option in service.options):
             add(
                 f"service '{service_id}'",
@@ -918,6 +945,8 @@ def _yearly_fields(instance: Instance, options: bool = True) -> Iterable[tuple[s
     if not options:
         return
     for service in instance.services:
+        if not any(isinstance(option.annual_cost, _SEQUENCES) for option in service.options):
+            continue  # one number each (almost every service): nothing to yield that matters
         for index, option in enumerate(service.options):
             yield f"service '{service.id}'", f"options[{index}].annual_cost", option.annual_cost
 
@@ -958,8 +987,10 @@ def _check_multi_year(instance: Instance, add: Any) -> None:
         if service.termination_cost is not None and end is None:
             add(item, "termination_cost",
                 "needs current_contract_end: only the existing contract can be broken")
-        for index, option in enumerate(service.options):
-            lead = option.lead_time_years
+        leads = [option.lead_time_years for option in service.options]
+        if not any(lead is not None and lead >= years for lead in leads):
+            continue
+        for index, lead in enumerate(leads):
             if lead is not None and lead >= years:
                 add(item, f"options[{index}].lead_time_years",
                     f"a lead time of {lead} years is beyond the {years}-year horizon ({span}): "

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from portfolio.columnar import OptionColumns, columns_of
 from portfolio.domain import SECTORS, Instance
 from portfolio.linear import BoolArray, FloatArray, IntArray
 
@@ -31,25 +32,40 @@ def option_arrays(instance: Instance, years: int | None = None) -> dict[str, Any
     mode_index = {mode_id: i for i, mode_id in enumerate(mode_ids)}
     services = instance.services
     num_services = len(services)
-    counts = np.fromiter((len(s.options) for s in services), dtype=np.int64, count=num_services)
-    first_option = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    options = [option for service in services for option in service.options]
-    n = len(options)
-    service_of = np.repeat(np.arange(num_services, dtype=np.int64), counts)
-    mode = np.fromiter((mode_index[o.mode] for o in options), dtype=np.int64, count=n)
     current = np.fromiter(
         (mode_index[s.current_mode] for s in services), dtype=np.int64, count=num_services
     )
-
-    def column(name: str) -> FloatArray:
-        return np.fromiter((getattr(o, name) for o in options), dtype=np.float64, count=n)
-
-    if years is None:
-        cost = column("annual_cost")[:, None]
+    stored = columns_of(instance)
+    if stored is not None:
+        first_option = stored.first_option
+        counts = np.diff(first_option)
+        n = stored.num_options
+        mode = stored.mode
+        cost, transition_cost, outcome, flexibility = _stored_figures(stored, years)
     else:
-        cost = np.array(
-            [[o.annual_cost_in_year(t) for t in range(years)] for o in options], dtype=np.float64
-        ).reshape(n, years)
+        counts = np.fromiter((len(s.options) for s in services), dtype=np.int64, count=num_services)
+        first_option = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        options = [option for service in services for option in service.options]
+        n = len(options)
+        mode = np.fromiter((mode_index[o.mode] for o in options), dtype=np.int64, count=n)
+
+        def column(name: str) -> FloatArray:
+            return np.fromiter((getattr(o, name) for o in options), dtype=np.float64, count=n)
+
+        if years is None:
+            cost = column("annual_cost")[:, None]
+        else:
+            cost = np.array(
+                [[o.annual_cost_in_year(t) for t in range(years)] for o in options],
+                dtype=np.float64,
+            ).reshape(n, years)
+        transition_cost, outcome = column("transition_cost"), column("outcome")
+        flexibility = np.fromiter(
+            (np.nan if o.flexibility is None else o.flexibility for o in options),
+            dtype=np.float64,
+            count=n,
+        )
+    service_of = np.repeat(np.arange(num_services, dtype=np.int64), counts)
     sector_index = {sector: i for i, sector in enumerate(SECTORS)}
     return {
         "instance": instance,
@@ -60,13 +76,9 @@ def option_arrays(instance: Instance, years: int | None = None) -> dict[str, Any
         "mode": mode,
         "first_option": first_option,
         "cost": cost,
-        "transition_cost": column("transition_cost"),
-        "outcome": column("outcome"),
-        "flexibility": np.fromiter(
-            (np.nan if o.flexibility is None else o.flexibility for o in options),
-            dtype=np.float64,
-            count=n,
-        ),
+        "transition_cost": transition_cost,
+        "outcome": outcome,
+        "flexibility": flexibility,
         "changes": (mode != current[service_of]).astype(np.float64),
         "weight": np.fromiter((s.weight for s in services), np.float64, num_services),
         "statutory": np.fromiter((s.statutory for s in services), np.bool_, num_services),
@@ -75,6 +87,26 @@ def option_arrays(instance: Instance, years: int | None = None) -> dict[str, Any
         "setup": np.array([m.setup_cost for m in instance.modes], np.float64),
         "min_services": np.array([m.min_services or 0 for m in instance.modes], np.int64),
     }
+
+
+def _stored_figures(
+    stored: OptionColumns, years: int | None
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """(cost, transition cost, outcome, flexibility) from an instance's option columns.
+
+    A year-t cost is ``annual_cost * (1 + indexation)**t`` with the factor taken in Python, as
+    :meth:`~portfolio.domain.Option.annual_cost_in_year` takes it (the same floats).
+    """
+    annual = stored.annual_cost
+    if years is None:
+        cost = annual[:, None].copy()
+    else:
+        rates, which = np.unique(stored.indexation, return_inverse=True)
+        factors = np.array(
+            [[(1.0 + float(rate)) ** t for t in range(years)] for rate in rates], np.float64
+        ).reshape(len(rates), years)
+        cost = annual[:, None] * factors[which.reshape(-1)]
+    return cost, stored.transition_cost, stored.outcome, stored.flexibility
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,6 +200,8 @@ class OptionTable:
                 values = self.outcome
             elif name == "transition_cost":
                 values = self.transition_cost
+            elif (stored := columns_of(self.instance)) is not None:
+                values = stored.figure(name)
             else:
                 values = np.fromiter(
                     (o.figure(name) for s in self.instance.services for o in s.options),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from portfolio.columnar import columns_of
 from portfolio.domain import Horizon, Instance, current_option_index
 from portfolio.linear import FloatArray, IntArray
 from portfolio.table import OptionTable, option_arrays
@@ -58,14 +59,21 @@ class YearTable(OptionTable):
         arrays = option_arrays(instance, years)
         services = instance.services
         num_services = len(services)
-        options = [option for service in services for option in service.options]
-        n = len(options)
         first_option = arrays["first_option"]
+        stored = columns_of(instance)
+        if stored is not None:
+            length = np.where(stored.contract_years > 0, stored.contract_years, 1)
+            lead = np.where(stored.lead_time_years >= 0, stored.lead_time_years, 0)
+        else:
+            options = [option for service in services for option in service.options]
+            n = len(options)
+            length = np.fromiter((o.contract_years or 1 for o in options), np.int64, n)
+            lead = np.fromiter((o.lead_time_years or 0 for o in options), np.int64, n)
         return cls(
             **arrays,
             horizon=horizon,
-            length=np.fromiter((o.contract_years or 1 for o in options), np.int64, n),
-            lead=np.fromiter((o.lead_time_years or 0 for o in options), np.int64, n),
+            length=length.astype(np.int64),
+            lead=lead.astype(np.int64),
             current_option=np.array(
                 [
                     first_option[s] + (current_option_index(service) or 0)
