@@ -155,6 +155,8 @@ class Relaxation:
         self.service_of_arc: IntArray = arcs.service
         #: Price of a unit of a scaled coupling row's excess in the master LP.
         self.penalty = 10.0 * max(1.0, float(np.abs(self.profit).sum()))
+        #: Arcs to model columns (each arc, and the activities it runs), built when first needed.
+        self.arc_columns: sp.csr_matrix | None = None
 
     # ------------------------------------------------------------------ pricing
     def reduced(self, y: FloatArray) -> FloatArray:
@@ -242,6 +244,9 @@ class _Master:
         self.path_service: list[IntArray] = []
         self.path_arcs: list[sp.csc_matrix] = []  # arcs x paths, per batch
         self.num_paths = 0
+        self.lp: Any = None  # the master LP's HiGHS object, kept for warm starts
+        self.lp_fixed = 0  # its columns before the paths (shared, slacks)
+        self.lp_batches = 0  # batches of paths it holds
 
     def add(self, chosen: BoolArray, services: BoolArray | None = None) -> int:
         """Add each service's path in ``chosen`` (only ``services`` when given) not yet in the
@@ -280,36 +285,129 @@ class _Master:
         """Every path's service and its arcs (arcs x paths)."""
         return np.concatenate(self.path_service), sp.csc_matrix(sp.hstack(self.path_arcs))
 
-    def model(self) -> tuple[sp.csc_matrix, FloatArray, IntArray]:
-        """The master's matrix (coupling rows, then one convexity row per service; columns the
-        paths, then the shared columns), the columns' profits and each path's service."""
+    def path_columns(
+        self, service: IntArray, arcs: sp.csc_matrix
+    ) -> tuple[sp.csc_matrix, FloatArray]:
+        """The master columns of some paths (coupling rows, then one convexity row per
+        service) and their profits."""
         relax = self.relax
-        service, arcs = self.arrays()
         # Each path's columns: its arcs and the activities they run.
-        cover = sp.csr_matrix(
-            (
-                np.ones(relax.cover_arc.shape[0]),
-                (relax.cover_col, relax.cover_arc),
-            ),
-            shape=(relax.profit.shape[0], relax.num_arcs),
-        )
-        ident = sp.eye(relax.profit.shape[0], relax.num_arcs, format="csr")
-        cols = sp.csc_matrix((ident + cover) @ arcs)
+        if relax.arc_columns is None:
+            cover = sp.csr_matrix(
+                (np.ones(relax.cover_arc.shape[0]), (relax.cover_col, relax.cover_arc)),
+                shape=(relax.profit.shape[0], relax.num_arcs),
+            )
+            ident = sp.eye(relax.profit.shape[0], relax.num_arcs, format="csr")
+            relax.arc_columns = sp.csr_matrix(ident + cover)
+        cols = sp.csc_matrix(relax.arc_columns @ arcs)
         path_rows = sp.csc_matrix(relax.coupling @ cols)
         profit = np.asarray(cols.T @ relax.profit, dtype=np.float64)
         convex = sp.csc_matrix(
             (np.ones(service.shape[0]), (service, np.arange(service.shape[0]))),
             shape=(relax.num_services, service.shape[0]),
         )
-        shared = sp.csc_matrix(relax.coupling[:, relax.shared])
-        matrix = sp.vstack(
+        return sp.vstack((path_rows, convex), format="csc"), profit
+
+    def model(self) -> tuple[sp.csc_matrix, FloatArray, IntArray]:
+        """The master's matrix (coupling rows, then one convexity row per service; columns the
+        paths, then the shared columns), the columns' profits and each path's service."""
+        relax = self.relax
+        service, arcs = self.arrays()
+        paths, profit = self.path_columns(service, arcs)
+        matrix = sp.hstack((paths, self.shared_columns()), format="csc")
+        return matrix, np.concatenate((profit, relax.profit[relax.shared])), service
+
+    def shared_columns(self) -> sp.csc_matrix:
+        """The master columns of the shared columns (no convexity entries)."""
+        relax = self.relax
+        return sp.vstack(
             (
-                sp.hstack((path_rows, shared)),
-                sp.hstack((convex, sp.csc_matrix((relax.num_services, relax.shared.shape[0])))),
+                sp.csc_matrix(relax.coupling[:, relax.shared]),
+                sp.csc_matrix((relax.num_services, relax.shared.shape[0])),
             ),
             format="csc",
         )
-        return matrix, np.concatenate((profit, relax.profit[relax.shared])), service
+
+    def slack_columns(self) -> tuple[sp.csc_matrix, int]:
+        """Elastic rows: a slack per finite bound of a coupling row (a high price keeps the LP
+        feasible while the paths collected cannot meet every row yet; the MIP has none)."""
+        relax = self.relax
+        up = np.flatnonzero(np.isfinite(relax.upper))
+        low = np.flatnonzero(np.isfinite(relax.lower))
+        slack_rows = np.concatenate((up, low))
+        slacks = sp.csc_matrix(
+            (
+                np.concatenate((-np.ones(up.shape[0]), np.ones(low.shape[0]))),
+                (slack_rows, np.arange(slack_rows.shape[0])),
+            ),
+            shape=(relax.rows.shape[0] + relax.num_services, slack_rows.shape[0]),
+        )
+        return slacks, int(slack_rows.shape[0])
+
+    def solve_lp(
+        self, time_limit: float | None, threads: int | None
+    ) -> tuple[float, FloatArray, FloatArray] | None:
+        """The master LP, warm-started from the previous pass's basis (the paths added since are
+        appended as columns): its value (maximising sense, without the offset), each path's
+        value and the coupling rows' multipliers (maximising sense, scaled rows); None when it
+        did not solve to optimality."""
+        import highspy
+
+        relax = self.relax
+        inf = highspy.kHighsInf
+        if self.lp is None:
+            h = new_highs()
+            h.setOptionValue("output_flag", False)
+            if threads is not None:
+                h.setOptionValue("threads", int(threads))
+            slacks, num_slacks = self.slack_columns()
+            matrix = sp.hstack((self.shared_columns(), slacks), format="csc")
+            num_cols = int(matrix.shape[1])
+            h.passModel(
+                num_cols,
+                int(matrix.shape[0]),
+                int(matrix.nnz),
+                int(highspy.MatrixFormat.kColwise),
+                int(highspy.ObjSense.kMinimize),
+                0.0,
+                np.concatenate(
+                    (-relax.profit[relax.shared], np.full(num_slacks, relax.penalty))
+                ),
+                np.zeros(num_cols),
+                np.concatenate((np.ones(relax.shared.shape[0]), np.full(num_slacks, inf))),
+                np.concatenate((np.clip(relax.lower, -inf, inf), np.ones(relax.num_services))),
+                np.concatenate((np.clip(relax.upper, -inf, inf), np.ones(relax.num_services))),
+                matrix.indptr.astype(np.int32),
+                matrix.indices.astype(np.int32),
+                matrix.data,
+                np.zeros(num_cols, dtype=np.int32),
+            )
+            self.lp = h
+            self.lp_fixed = num_cols
+        h = self.lp
+        for batch in range(self.lp_batches, len(self.path_arcs)):
+            columns, profit = self.path_columns(self.path_service[batch], self.path_arcs[batch])
+            count = int(columns.shape[1])
+            h.addCols(
+                count,
+                -profit,
+                np.zeros(count),
+                np.ones(count),
+                int(columns.nnz),
+                columns.indptr[:-1].astype(np.int32),
+                columns.indices.astype(np.int32),
+                columns.data,
+            )
+        self.lp_batches = len(self.path_arcs)
+        h.setOptionValue("time_limit", inf if time_limit is None else max(0.01, time_limit))
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        solution = h.getSolution()
+        values = np.asarray(solution.col_value, dtype=np.float64)
+        duals = -np.asarray(solution.row_dual, dtype=np.float64)[: relax.rows.shape[0]]
+        value = -float(h.getInfo().objective_function_value)
+        return value, values[self.lp_fixed :], duals
 
 
 def _solve_master(
@@ -332,26 +430,12 @@ def _solve_master(
     inf = highspy.kHighsInf
     lower = np.concatenate((np.clip(relax.lower, -inf, inf), np.ones(relax.num_services)))
     upper = np.concatenate((np.clip(relax.upper, -inf, inf), np.ones(relax.num_services)))
-    # Elastic rows: a slack per finite bound at a high price keeps the LP feasible while the
-    # paths collected cannot meet every row yet (the MIP has none).
-    up = np.flatnonzero(np.isfinite(relax.upper))
-    low = np.flatnonzero(np.isfinite(relax.lower))
-    slack_rows = np.concatenate((up, low))
-    slacks = sp.csc_matrix(
-        (
-            np.concatenate((-np.ones(up.shape[0]), np.ones(low.shape[0]))),
-            (slack_rows, np.arange(slack_rows.shape[0])),
-        ),
-        shape=(int(matrix.shape[0]), slack_rows.shape[0]),
-    )
+    slacks, num_slacks = master.slack_columns()
     matrix = sp.hstack((matrix, slacks), format="csc")
-    penalty = np.full(slack_rows.shape[0], -relax.penalty)
-    profit = np.concatenate((profit, penalty))
-    num_slacks = slack_rows.shape[0]
-    path_upper = np.ones(num_cols_before := int(profit.shape[0]) - num_slacks)
+    profit = np.concatenate((profit, np.full(num_slacks, -relax.penalty)))
+    path_upper = np.ones(int(profit.shape[0]) - num_slacks)
     if closed is not None:
         path_upper[: closed.shape[0]] = np.where(closed, 0.0, 1.0)
-    del num_cols_before
     h = new_highs()
     h.setOptionValue("output_flag", False)
     if threads is not None:
@@ -516,13 +600,12 @@ def lagrangian_start(
         if stopped() or (bound_until is not None and time.perf_counter() > bound_until):
             break
         remaining = None if bound_until is None else bound_until - time.perf_counter()
-        value_m, lp_values, duals, lp_service = _solve_master(
-            relax, master, integral=False, time_limit=remaining, threads=threads
-        )
-        if value_m is None or duals is None or lp_values is None:
+        solved = master.solve_lp(remaining, threads)
+        if solved is None:
             break
+        value_m, lp_values, duals = solved
         master_value = value_m + relax.offset
-        last_lp = (lp_values[: lp_service.shape[0]], lp_service)
+        last_lp = (lp_values, np.concatenate(master.path_service))
         y = relax.project(duals)
         value, chosen, _, _ = relax.evaluate(y)
         passes += 1
