@@ -53,7 +53,10 @@ from portfolio.params import SolveParams
 #: Row families of the service networks (every other row couples services).
 NETWORK_FAMILIES = frozenset({"flow", "activity"})
 #: Subgradient steps before column generation.
-SUBGRADIENT_STEPS = 15
+SUBGRADIENT_STEPS = 8
+#: Prices (in units of the mean path value) at which the paths sparing the rows broken at
+#: y = 0 are collected.
+SPARING_SCALES = (0.1, 1.0, 10.0)
 #: Most column-generation passes.
 MAX_PASSES = 60
 #: Share of the time the bound phases (subgradient and column generation) may use; the rest is
@@ -64,6 +67,12 @@ BOUND_SHARE = 0.6
 BOUND_GAP_SHARE = 0.1
 #: A path at or above 1 less this in the master LP settles its service.
 SETTLED_TOL = 1e-6
+#: While the master LP has no plan among its paths (it uses its slacks), column generation
+#: may go on to this share of the time.
+ELASTIC_SHARE = 0.8
+#: Share of the time left that the Lagrangian start may use (the heuristic's guard allows a
+#: little more, :data:`portfolio.guard.HEURISTIC_SHARE`).
+TIME_SHARE = 0.55
 #: Below this many columns the full MIP is quick and the Lagrangian start is not used.
 MIN_COLUMNS = 5000
 
@@ -75,8 +84,8 @@ class LagrangeResult:
     Attributes:
         x: the plan's full column vector (None when no plan was found).
         bound: the best Lagrangian bound, in the model's objective (None if no pass ended).
-        master: the master LP's value when column generation ended with it, in the model's
-            objective (the LP bound when the last pass added no path).
+        master: the value of the last master LP that needed no slack (a plan of the relaxation
+            over the paths), in the model's objective; the LP bound when column generation ended.
         passes: subgradient steps and column-generation passes made.
         paths: paths collected.
         seconds: wall-clock seconds.
@@ -346,11 +355,11 @@ class _Master:
 
     def solve_lp(
         self, time_limit: float | None, threads: int | None
-    ) -> tuple[float, FloatArray, FloatArray] | None:
+    ) -> tuple[float, FloatArray, FloatArray, float] | None:
         """The master LP, warm-started from the previous pass's basis (the paths added since are
         appended as columns): its value (maximising sense, without the offset), each path's
-        value and the coupling rows' multipliers (maximising sense, scaled rows); None when it
-        did not solve to optimality."""
+        value, the coupling rows' multipliers (maximising sense, scaled rows) and the slacks'
+        total; None when it did not solve to optimality."""
         import highspy
 
         relax = self.relax
@@ -407,7 +416,8 @@ class _Master:
         values = np.asarray(solution.col_value, dtype=np.float64)
         duals = -np.asarray(solution.row_dual, dtype=np.float64)[: relax.rows.shape[0]]
         value = -float(h.getInfo().objective_function_value)
-        return value, values[self.lp_fixed :], duals
+        slack = float(values[relax.shared.shape[0] : self.lp_fixed].sum())
+        return value, values[self.lp_fixed :], duals, slack
 
 
 def _solve_master(
@@ -583,6 +593,12 @@ def lagrangian_start(
         over = np.where(np.isfinite(relax.upper), activity - relax.upper, -np.inf)
         under = np.where(np.isfinite(relax.lower), relax.lower - activity, -np.inf)
         g = np.where(over > 0, over, np.where(under > 0, -under, 0.0))
+        if passes == 1 and g.any():
+            # Paths that spare the rows the unpriced paths break, at a sweep of prices: the
+            # master then holds a plan that meets them from its first pass.
+            unit = max(1.0, abs(value)) / max(1, relax.num_services)
+            for scale in SPARING_SCALES:
+                master.add(relax.evaluate(relax.project(scale * unit * np.sign(g)))[1])
         # Complementary slackness: a priced row that is slack pulls its multiplier back.
         g = np.where((g == 0) & (y > 0), np.maximum(over, -y), g)
         g = np.where((g == 0) & (y < 0), np.minimum(-under, -y), g)
@@ -596,21 +612,31 @@ def lagrangian_start(
     # 2. Column generation from the master's duals.
     master_value: float | None = None
     last_lp: tuple[FloatArray, IntArray] | None = None
+    elastic = True  # the master LP still needs its slacks (no plan among its paths yet)
     for _ in range(MAX_PASSES):
-        if stopped() or (bound_until is not None and time.perf_counter() > bound_until):
+        # Past its share, the bound phase goes on only while the master has no plan, and only
+        # to ELASTIC_SHARE of the time.
+        until = bound_until
+        if seconds is not None and elastic:
+            until = began + ELASTIC_SHARE * seconds
+        if stopped() or (until is not None and time.perf_counter() > until):
             break
-        remaining = None if bound_until is None else bound_until - time.perf_counter()
+        remaining = None if until is None else until - time.perf_counter()
         solved = master.solve_lp(remaining, threads)
         if solved is None:
             break
-        value_m, lp_values, duals = solved
-        master_value = value_m + relax.offset
-        last_lp = (lp_values, np.concatenate(master.path_service))
+        value_m, lp_values, duals, slack = solved
+        elastic = slack > SETTLED_TOL
+        if not elastic:
+            master_value = value_m + relax.offset
+            last_lp = (lp_values, np.concatenate(master.path_service))
         y = relax.project(duals)
         value, chosen, _, _ = relax.evaluate(y)
         passes += 1
         best = min(best, value)
-        if best - master_value <= bound_gap * max(1.0, abs(best)):
+        if master_value is not None and best - master_value <= bound_gap * max(1.0, abs(best)):
+            break
+        if bound_until is not None and time.perf_counter() > bound_until and not elastic:
             break
         if not master.add(chosen):
             break
@@ -667,7 +693,7 @@ def lagrangian_plan(
         return None
     result = lagrangian_start(
         compiled,
-        None if remaining is None else remaining * 0.5,
+        None if remaining is None else remaining * TIME_SHARE,
         rel_gap=max(params.rel_gap / 2, 1e-6),
         bound_gap=params.rel_gap * BOUND_GAP_SHARE,
         threads=params.threads,
