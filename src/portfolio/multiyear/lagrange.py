@@ -64,12 +64,14 @@ MAX_PASSES = 60
 BOUND_SHARE = 0.6
 #: Column generation stops when the master LP is within this share of the requested gap of
 #: the bound.
-BOUND_GAP_SHARE = 0.1
+BOUND_GAP_SHARE = 0.001
 #: A path at or above 1 less this in the master LP settles its service.
 SETTLED_TOL = 1e-6
 #: While the master LP has no plan among its paths (it uses its slacks), column generation
 #: may go on to this share of the time.
 ELASTIC_SHARE = 0.8
+#: Master MIPs: the share of services freed besides the ones the master LP leaves fractional.
+WIDENING = (0.0, 0.1, 0.3)
 #: Share of the time left that the Lagrangian start may use (the heuristic's guard allows a
 #: little more, :data:`portfolio.guard.HEURISTIC_SHARE`).
 TIME_SHARE = 0.55
@@ -641,22 +643,31 @@ def lagrangian_start(
         if not master.add(chosen):
             break
     # 3. The master MIP over the paths collected: first with the services the master LP
-    # settles (one path at 1) fixed to that path, then, if that has no plan, over every path.
+    # settles (one path at 1) fixed to that path; when that has no plan, with more services
+    # free (those with the most paths collected: the ones the prices moved most), then all.
     x_plan: FloatArray | None = None
     tries: list[BoolArray | None] = [None]
     if last_lp is not None:
         lp_path, lp_service = last_lp
         settled = np.zeros(relax.num_services, dtype=np.bool_)
         settled[lp_service[lp_path >= 1.0 - SETTLED_TOL]] = True
-        fixing = np.zeros(master.num_paths, dtype=np.bool_)
-        fixing[: lp_path.shape[0]] = settled[lp_service] & (lp_path < 0.5)
-        tries.insert(0, fixing)
+        counts = np.bincount(lp_service, minlength=relax.num_services)
+        order = np.argsort(-counts, kind="stable")
+        widened = []
+        for share in WIDENING:
+            keep = settled.copy()
+            keep[order[: int(share * relax.num_services)]] = False
+            closed = np.zeros(master.num_paths, dtype=np.bool_)
+            closed[: lp_path.shape[0]] = keep[lp_service] & (lp_path < 0.5)
+            if not widened or not np.array_equal(closed, widened[-1]):
+                widened.append(closed)
+        tries = [*widened, None]
     for number, closed in enumerate(tries):
         remaining = left()
         if stopped() or (remaining is not None and remaining <= 0.05):
             break
         if remaining is not None and number + 1 < len(tries):
-            remaining /= 2  # the next try gets its share
+            remaining /= 2  # the later tries get their share
         value_i, values, _, _ = _solve_master(
             relax, master, integral=True, time_limit=remaining, rel_gap=rel_gap,
             threads=threads, closed=closed,
