@@ -653,14 +653,14 @@ def lagrangian_start(
         settled[lp_service[lp_path >= 1.0 - SETTLED_TOL]] = True
         counts = np.bincount(lp_service, minlength=relax.num_services)
         order = np.argsort(-counts, kind="stable")
-        widened = []
+        widened: list[BoolArray | None] = []
         for share in WIDENING:
             keep = settled.copy()
             keep[order[: int(share * relax.num_services)]] = False
-            closed = np.zeros(master.num_paths, dtype=np.bool_)
-            closed[: lp_path.shape[0]] = keep[lp_service] & (lp_path < 0.5)
-            if not widened or not np.array_equal(closed, widened[-1]):
-                widened.append(closed)
+            shut = np.zeros(master.num_paths, dtype=np.bool_)
+            shut[: lp_path.shape[0]] = keep[lp_service] & (lp_path < 0.5)
+            if not widened or not np.array_equal(shut, widened[-1]):
+                widened.append(shut)
         tries = [*widened, None]
     for number, closed in enumerate(tries):
         remaining = left()
