@@ -653,7 +653,7 @@ def lagrangian_start(
         settled[lp_service[lp_path >= 1.0 - SETTLED_TOL]] = True
         counts = np.bincount(lp_service, minlength=relax.num_services)
         order = np.argsort(-counts, kind="stable")
-        widened: list[BoolArray | None] = []
+        widened: list[BoolArray] = []
         for share in WIDENING:
             keep = settled.copy()
             keep[order[: int(share * relax.num_services)]] = False
@@ -661,7 +661,7 @@ def lagrangian_start(
             shut[: lp_path.shape[0]] = keep[lp_service] & (lp_path < 0.5)
             if not widened or not np.array_equal(shut, widened[-1]):
                 widened.append(shut)
-        tries = [*widened, None]
+        tries = [*widened, None]  # None: every path open
     for number, closed in enumerate(tries):
         remaining = left()
         if stopped() or (remaining is not None and remaining <= 0.05):
