@@ -367,31 +367,16 @@ class _Master:
         relax = self.relax
         inf = highspy.kHighsInf
         if self.lp is None:
-            h = new_highs()
-            h.setOptionValue("output_flag", False)
-            if threads is not None:
-                h.setOptionValue("threads", int(threads))
             slacks, num_slacks = self.slack_columns()
             matrix = sp.hstack((self.shared_columns(), slacks), format="csc")
             num_cols = int(matrix.shape[1])
-            h.passModel(
-                num_cols,
-                int(matrix.shape[0]),
-                int(matrix.nnz),
-                int(highspy.MatrixFormat.kColwise),
-                int(highspy.ObjSense.kMinimize),
-                0.0,
-                np.concatenate(
-                    (-relax.profit[relax.shared], np.full(num_slacks, relax.penalty))
-                ),
-                np.zeros(num_cols),
+            h = _master_highs(
+                relax,
+                matrix,
+                np.concatenate((-relax.profit[relax.shared], np.full(num_slacks, relax.penalty))),
                 np.concatenate((np.ones(relax.shared.shape[0]), np.full(num_slacks, inf))),
-                np.concatenate((np.clip(relax.lower, -inf, inf), np.ones(relax.num_services))),
-                np.concatenate((np.clip(relax.upper, -inf, inf), np.ones(relax.num_services))),
-                matrix.indptr.astype(np.int32),
-                matrix.indices.astype(np.int32),
-                matrix.data,
-                np.zeros(num_cols, dtype=np.int32),
+                False,
+                threads,
             )
             self.lp = h
             self.lp_fixed = num_cols
@@ -422,40 +407,23 @@ class _Master:
         return value, values[self.lp_fixed :], duals, slack
 
 
-def _solve_master(
+def _master_highs(
     relax: Relaxation,
-    master: _Master,
-    *,
+    matrix: sp.csc_matrix,
+    cost: FloatArray,
+    col_upper: FloatArray,
     integral: bool,
-    time_limit: float | None,
-    rel_gap: float = 1e-4,
-    threads: int | None = None,
-    closed: BoolArray | None = None,
-) -> tuple[float | None, FloatArray | None, FloatArray | None, IntArray]:
-    """Solve the master (LP, or MIP when ``integral``): its value (maximising sense, without
-    the offset), column values, coupling-row multipliers (LP only; maximising sense, on the scaled
-    rows) and each path's service; ``closed`` paths may not be chosen."""
+    threads: int | None,
+) -> Any:
+    """A HiGHS object holding a master problem (minimising ``cost``; rows: the coupling rows,
+    then one convexity row per service; columns from 0 to ``col_upper``)."""
     import highspy
 
-    matrix, profit, service = master.model()
-    num_rows = relax.rows.shape[0]
     inf = highspy.kHighsInf
-    lower = np.concatenate((np.clip(relax.lower, -inf, inf), np.ones(relax.num_services)))
-    upper = np.concatenate((np.clip(relax.upper, -inf, inf), np.ones(relax.num_services)))
-    slacks, num_slacks = master.slack_columns()
-    matrix = sp.hstack((matrix, slacks), format="csc")
-    profit = np.concatenate((profit, np.full(num_slacks, -relax.penalty)))
-    path_upper = np.ones(int(profit.shape[0]) - num_slacks)
-    if closed is not None:
-        path_upper[: closed.shape[0]] = np.where(closed, 0.0, 1.0)
     h = new_highs()
     h.setOptionValue("output_flag", False)
     if threads is not None:
         h.setOptionValue("threads", int(threads))
-    if time_limit is not None:
-        h.setOptionValue("time_limit", max(0.01, float(time_limit)))
-    if integral:
-        h.setOptionValue("mip_rel_gap", float(rel_gap))
     num_cols = int(matrix.shape[1])
     h.passModel(
         num_cols,
@@ -464,31 +432,45 @@ def _solve_master(
         int(highspy.MatrixFormat.kColwise),
         int(highspy.ObjSense.kMinimize),
         0.0,
-        -profit,
+        cost,
         np.zeros(num_cols),
-        np.concatenate((path_upper, np.full(num_slacks, 0.0 if integral else inf))),
-        lower,
-        upper,
+        col_upper,
+        np.concatenate((np.clip(relax.lower, -inf, inf), np.ones(relax.num_services))),
+        np.concatenate((np.clip(relax.upper, -inf, inf), np.ones(relax.num_services))),
         matrix.indptr.astype(np.int32),
         matrix.indices.astype(np.int32),
         matrix.data,
-        np.concatenate(
-            (np.full(num_cols - num_slacks, 1 if integral else 0), np.zeros(num_slacks))
-        ).astype(np.int32),
+        np.full(num_cols, 1 if integral else 0, dtype=np.int32),
     )
+    return h
+
+
+def _solve_master(
+    relax: Relaxation,
+    master: _Master,
+    *,
+    time_limit: float | None,
+    rel_gap: float = 1e-4,
+    threads: int | None = None,
+    closed: BoolArray | None = None,
+) -> tuple[float | None, FloatArray | None]:
+    """The master MIP over the paths collected (``closed`` paths may not be chosen): its value
+    (maximising sense, without the offset) and column values (paths, then shared columns), or
+    None and None when it found no plan."""
+    matrix, profit, _ = master.model()
+    upper = np.ones(int(profit.shape[0]))
+    if closed is not None:
+        upper[: closed.shape[0]] = np.where(closed, 0.0, 1.0)
+    h = _master_highs(relax, matrix, -profit, upper, True, threads)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", max(0.01, float(time_limit)))
+    h.setOptionValue("mip_rel_gap", float(rel_gap))
     h.run()
     info = h.getInfo()
     if int(info.primal_solution_status) != 2:  # no feasible solution
-        return None, None, None, service
-    solution = h.getSolution()
-    values = np.asarray(solution.col_value, dtype=np.float64)
-    status = h.getModelStatus()
-    if integral:
-        return -float(info.objective_function_value), values, None, service
-    if status != highspy.HighsModelStatus.kOptimal:
-        return None, values, None, service
-    duals = -np.asarray(solution.row_dual, dtype=np.float64)[:num_rows]
-    return -float(info.objective_function_value), values, duals, service
+        return None, None
+    values = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    return -float(info.objective_function_value), values
 
 
 def _plan(relax: Relaxation, master: _Master, values: FloatArray) -> FloatArray:
@@ -668,9 +650,8 @@ def lagrangian_start(
             break
         if remaining is not None and number + 1 < len(tries):
             remaining /= 2  # the later tries get their share
-        value_i, values, _, _ = _solve_master(
-            relax, master, integral=True, time_limit=remaining, rel_gap=rel_gap,
-            threads=threads, closed=closed,
+        value_i, values = _solve_master(
+            relax, master, time_limit=remaining, rel_gap=rel_gap, threads=threads, closed=closed
         )
         if values is not None and value_i is not None:
             x_plan = _plan(relax, master, values)
