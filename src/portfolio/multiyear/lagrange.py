@@ -695,7 +695,7 @@ def lagrangian_plan(
         return None
     note = (
         f"Lagrangian start: {result.passes} passes, {result.paths} paths, "
-        f"master MIP in {result.seconds:.2f}s"
+        f"plan and bound in {result.seconds:.2f}s"
     )
     return HeuristicPlan(x=result.x, bound=result.bound, note=note)
 
