@@ -27,10 +27,13 @@ import statistics
 import time
 from typing import Any
 
+from portfolio.backends import get_backend
 from portfolio.io import load_instance
-from portfolio.multiyear.compile import compile_multi_year
+from portfolio.multiyear.compile import MultiYearModel, compile_multi_year
 from portfolio.multiyear.generate import random_multi_year_instance
+from portfolio.multiyear.lagrange import describe, lagrangian_start
 from portfolio.params import SolveParams
+from portfolio.result import relative_gap
 from portfolio.solve import solve
 
 GRID: tuple[tuple[int, int], ...] = ((100, 5), (300, 5), (1000, 5), (300, 3), (300, 7))
@@ -58,7 +61,9 @@ def run_one(services: int, years: int, seed: int, args: argparse.Namespace) -> d
         prefer=args.prefer,
     )
     result = solve(instance, backend=args.backend, params=params)
+    extra = relaxations(compiled, args) if args.relaxations else {}
     return {
+        **extra,
         "services": services,
         "years": years,
         "seed": seed,
@@ -75,6 +80,31 @@ def run_one(services: int, years: int, seed: int, args: argparse.Namespace) -> d
         "seconds": round(result.timings.total, 2),
         "verified": result.verified,
         "detail": result.detail,
+    }
+
+
+def relaxations(compiled: MultiYearModel, args: argparse.Namespace) -> dict[str, Any]:
+    """The LP relaxation (HiGHS, by simplex) against the Lagrangian start run to convergence:
+    seconds and values of each, and the Lagrangian plan's gap to its bound."""
+    t0 = time.perf_counter()
+    lp = get_backend("highs").solve(
+        compiled.model,
+        SolveParams(threads=args.threads, backend_options={"solver": "simplex"}),
+        time_limit=args.time_limit,
+        relax=True,
+    )
+    lp_seconds = time.perf_counter() - t0
+    found = lagrangian_start(compiled, None, rel_gap=args.gap / 2, threads=args.threads)
+    plan = None if found.x is None else compiled.model.objective_value(found.x)
+    return {
+        "lp_status": lp.status.value,
+        "lp_bound": lp.objective,
+        "lp_seconds": round(lp_seconds, 2),
+        "lagrangian": describe(found),
+        "lagrangian_plan": plan,
+        "lagrangian_gap": None
+        if plan is None or found.bound is None
+        else relative_gap(plan, found.bound),
     }
 
 
@@ -99,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         "--instance", help="solve this file (e.g. the example borough) instead of the grid"
     )
     parser.add_argument("--json", help="write every run to this JSON file")
+    parser.add_argument(
+        "--relaxations",
+        action="store_true",
+        help="also time the LP relaxation and the Lagrangian start alone (in the JSON file)",
+    )
     args = parser.parse_args(argv)
 
     if args.instance:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVa
 
 from portfolio.compile import CompiledModel, compile_instance
 from portfolio.domain import Instance
-from portfolio.heuristic import SinglePeriodStart, StartHooks
+from portfolio.heuristic import HeuristicPlan, SinglePeriodStart, StartHooks
 from portfolio.infeasibility import explain_infeasibility
 from portfolio.linear import FloatArray, LinearModel
 from portfolio.params import SolveParams
@@ -119,6 +119,18 @@ class Formulation(abc.ABC, Generic[D, V]):
         one of its options: a presolve reduction removed it); a string says why the plan cannot
         be taken. Only the single-period formulation takes one."""
         return "a start is taken for single-period instances only"
+
+    def start_without_lp(
+        self,
+        params: SolveParams,
+        remaining: float | None,
+        *,
+        interrupt: threading.Event | None = None,
+    ) -> HeuristicPlan | None:
+        """A start and a bound found without the full LP relaxation, tried before the LP-guided
+        start (which runs when this gives None); None by default (the multi-year Lagrangian
+        start, :mod:`portfolio.multiyear.lagrange`, overrides it)."""
+        return None
 
     @abc.abstractmethod
     def explain(

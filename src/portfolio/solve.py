@@ -211,7 +211,8 @@ def solve_formulation(
         )
         try:
             found = run_heuristic(
-                lambda stop: lp_then_fix(
+                lambda stop: formulation.start_without_lp(params, remaining, interrupt=stop)
+                or lp_then_fix(
                     formulation.start_hooks(), params, remaining, interrupt=stop,
                     solver=lp_solver,
                 ),

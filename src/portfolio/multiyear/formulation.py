@@ -9,11 +9,12 @@ from typing import Any, Self
 
 from portfolio.domain import Instance
 from portfolio.formulation import Axis, Formulation
-from portfolio.heuristic import StartHooks
+from portfolio.heuristic import HeuristicPlan, StartHooks
 from portfolio.infeasibility import explain_multi_year
 from portfolio.linear import FloatArray, LinearModel
 from portfolio.multiyear.compile import MultiYearModel, compile_multi_year
 from portfolio.multiyear.heuristic import MultiYearStart
+from portfolio.multiyear.lagrange import lagrangian_plan
 from portfolio.multiyear.schedule import MultiYearPlan, ServicePath
 from portfolio.multiyear.verify import MultiYearVerification, verify_schedule
 from portfolio.params import SolveParams
@@ -52,6 +53,15 @@ class MultiYear(Formulation[Sequence[ServicePath], MultiYearVerification]):
 
     def verify(self, decision: Sequence[ServicePath]) -> MultiYearVerification:
         return verify_schedule(self.instance, decision)
+
+    def start_without_lp(
+        self,
+        params: SolveParams,
+        remaining: float | None,
+        *,
+        interrupt: threading.Event | None = None,
+    ) -> HeuristicPlan | None:
+        return lagrangian_plan(self.compiled, params, remaining, interrupt=interrupt)
 
     def start_vector(self, x: FloatArray, decision: Sequence[ServicePath]) -> FloatArray:
         # Encoded from the verified decisions: the start is exactly the plan that was checked.
