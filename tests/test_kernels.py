@@ -87,7 +87,7 @@ def _multi_by_option(compiled: MultiYearModel, dense: FloatArray) -> FloatArray:
 def test_shared_families_give_the_same_rows_on_a_one_year_horizon(path: Path) -> None:
     data = _load(path)
     single = compile_instance(Instance.from_data(copy.deepcopy(data)), reduce=False)
-    multi = compile_multi_year(Instance.from_data(_one_year(data)))
+    multi = compile_multi_year(Instance.from_data(_one_year(data)), reduce=False)
     multi_blocks = {block.family: block for block in multi.model.blocks}
     shared = [block for block in single.model.blocks if block.kind in SHARED]
     assert {b.family for b in shared} == {b.family for b in multi.model.blocks if b.kind in SHARED}
@@ -128,7 +128,7 @@ def test_shared_families_give_the_same_rows_on_a_one_year_horizon(path: Path) ->
 def test_one_year_objective_is_the_single_period_objective(path: Path) -> None:
     data = _load(path)
     single = compile_instance(Instance.from_data(copy.deepcopy(data)), reduce=False)
-    multi = compile_multi_year(Instance.from_data(_one_year(data)))
+    multi = compile_multi_year(Instance.from_data(_one_year(data)), reduce=False)
     assert single.model.sense is multi.model.sense
     ours = _single_by_option(single, single.model.objective[None, :])
     theirs = _multi_by_option(multi, multi.model.objective[None, :])

@@ -161,8 +161,10 @@ class Layout:
         return self.act_offset + np.arange(self.num_act, dtype=np.int64)
 
 
-def _layout(table: YearTable, dropped: BoolArray | None = None) -> Layout:
-    arcs, supply, nodes = build_arcs(table)
+def _layout(
+    table: YearTable, dropped: BoolArray | None = None, forbidden: BoolArray | None = None
+) -> Layout:
+    arcs, supply, nodes = build_arcs(table, forbidden)
     if dropped is not None:
         # A dropped option's arcs have twins of the option that dominates it (same tail, head
         # and years), so no node loses its way to the end.
@@ -303,6 +305,37 @@ def _add_activity(lay: Layout) -> Rows:
             lambda i: (
                 f"{table.option_label(int(lay.act_option[i]))}"
                 f"@{table.horizon.start_year + lay.act_year[i]}"
+            ),
+        ),
+    )
+
+
+def _add_arrangement(lay: Layout) -> Rows:
+    """arrangement[s, t]: sum_{o of s} a[o, t] = 1, for every service s and year t with an
+    activity (the service is in exactly one arrangement that year).
+
+    The flow and activity rows imply it (a path covers every year exactly once), so it cuts off
+    no point of the LP relaxation; written out, it gives the solver each service's choice in
+    each year as a set of which exactly one is taken (a clique), the structure its presolve,
+    propagation and cuts (cliques, knapsack covers over the yearly rows) work from.
+    """
+    table = lay.table
+    years = table.years
+    key = lay.act_service * years + lay.act_year
+    keys, rows = np.unique(key, return_inverse=True)
+    count = int(keys.shape[0])
+    return Rows(
+        "arrangement",
+        np.asarray(rows, dtype=np.int64).ravel(),
+        lay.act_cols(),
+        np.ones(lay.num_act),
+        np.ones(count),
+        np.ones(count),
+        Labels(
+            count,
+            lambda i: (
+                f"{table.service_ids[int(keys[i] // years)]}"
+                f"@{table.horizon.start_year + int(keys[i] % years)}"
             ),
         ),
     )
@@ -455,10 +488,13 @@ class MultiYearModel:
     Attributes:
         model: the linear model (every column binary).
         layout: the columns (arcs, activities, first-use and in-use indicators).
+        forbidden: (option, year) pairs left out because they alone break a yearly row
+            (:func:`knapsack_forbidden`); 0 for a model of every arc.
     """
 
     model: LinearModel
     layout: Layout
+    forbidden: int = 0
 
     @property
     def table(self) -> YearTable:
@@ -587,9 +623,93 @@ def compile_multi_year(
     dropped = dominated_options(
         compiled.model, table, lay.arcs, lay.act_option, lay.act_year, lay.act_offset
     )
-    if not dropped.any():
-        return compiled
-    return _compile(instance, _layout(table, dropped))
+    if dropped.any():
+        compiled = _compile(instance, _layout(table, dropped))
+    forbidden = np.zeros((table.num_options, table.years), dtype=np.bool_)
+    for _ in range(MAX_KNAPSACK_ROUNDS):
+        more = knapsack_forbidden(compiled) & ~forbidden
+        if not more.any():
+            break
+        lay = _layout(table, dropped, forbidden | more)
+        if np.isin(lay.supply, lay.arcs.tail, invert=True).any():
+            # Some service has no plan left: the instance is infeasible; the solver proves it
+            # on the model as it stands.
+            break
+        forbidden |= more
+        compiled = MultiYearModel(
+            _compile(instance, lay).model, lay, int(np.count_nonzero(forbidden))
+        )
+    return compiled
+
+
+MAX_KNAPSACK_ROUNDS = 8
+"""Rounds of :func:`knapsack_forbidden` (each round's removals can raise a service's cheapest
+choice, and so remove more in the next)."""
+
+#: Row families of the network itself (equalities the reduction does not read).
+_NETWORK_KINDS = frozenset({"flow", "activity", "arrangement"})
+
+
+def knapsack_forbidden(compiled: MultiYearModel) -> BoolArray:
+    """(option, year) pairs that alone break a yearly row whatever the other services choose.
+
+    For a row sum_j A_rj x_j <= U (a lower bound is the same with the signs turned) whose every
+    entry is an activity a[o, t]: every service s is in exactly one arrangement in every year t'
+    (the ``arrangement`` rows), so its activities of year t' add at least
+    m_r(s, t') = min_{o of s running in t'} A_r(o, t') (an activity the row does not read counts
+    0), and the row's activity is at least sum_{s, t'} m_r(s, t'). Running o in year t then adds
+    A_r(o, t) - m_r(s(o), t) more, so when
+
+        A_r(o, t) - m_r(s(o), t) > U - sum_{s, t'} m_r(s, t'),
+
+    no plan runs o in year t. This is the single-period knapsack reduction
+    (``portfolio.compile``) per year, read off the compiled matrix as the dominance test is, so
+    yearly lists, indexation, effects (terms on other years' activities) and every limit family
+    are covered without a rule per family. Rows that read other columns (arcs, indicators,
+    investments) are not used.
+
+    Returns:
+        options x years, True where o cannot run in year t (nothing when a row cannot be met by
+        any plan: the solver then proves the instance infeasible).
+    """
+    lay = compiled.layout
+    table = lay.table
+    model = compiled.model
+    forbidden = np.zeros((table.num_options, table.years), dtype=np.bool_)
+    matrix = model.matrix
+    act_lo, act_hi = lay.act_offset, lay.z_offset
+    row_kind = np.empty(model.num_rows, dtype=object)
+    for block in model.blocks:
+        row_kind[block.start : block.stop] = block.kind
+    nnz = np.diff(matrix.indptr)
+    row_of = np.repeat(np.arange(model.num_rows), nnz)
+    outside = (matrix.indices < act_lo) | (matrix.indices >= act_hi)
+    reads_other = np.bincount(row_of[outside], minlength=model.num_rows) > 0
+    network = np.isin(row_kind, list(_NETWORK_KINDS))
+    rows = np.flatnonzero(~reads_other & ~network & (nnz > 0))
+    if not rows.shape[0] or not lay.num_act:
+        return forbidden
+    coef = matrix[rows][:, act_lo:act_hi].toarray()
+    group = lay.act_service * table.years + lay.act_year
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+    group_index = np.empty(lay.num_act, dtype=np.int64)
+    group_index[order] = np.cumsum(np.r_[True, np.diff(group[order]) != 0]) - 1
+    bad = np.zeros(lay.num_act, dtype=np.bool_)
+    for sign, bound in ((1.0, model.row_upper[rows]), (-1.0, -model.row_lower[rows])):
+        has = np.isfinite(bound)
+        if not has.any():
+            continue
+        side = sign * coef[has]
+        least = np.minimum.reduceat(side[:, order], starts, axis=1)
+        slack = bound[has] - least.sum(axis=1)
+        tolerance = 1e-9 * np.maximum(1.0, np.abs(bound[has]))
+        if (slack < -tolerance).any():
+            return forbidden
+        excess = side - least[:, group_index]
+        bad |= (excess > (slack + tolerance)[:, None]).any(axis=0)
+    forbidden[lay.act_option[bad], lay.act_year[bad]] = True
+    return forbidden
 
 
 def _compile(instance: Instance, lay: Layout) -> MultiYearModel:
@@ -607,6 +727,7 @@ def _compile(instance: Instance, lay: Layout) -> MultiYearModel:
     if instance.constraints.max_modes_used is not None:
         blocks += kernels.max_modes_used(cols, instance.constraints.max_modes_used)
     blocks.append(_add_investment_once(lay))
+    blocks.append(_add_arrangement(lay))
     sense, coef = kernels.objective(cols)
     model = kernels.assemble([b for b in blocks if b is not None], lay.num_cols, sense, coef)
     return MultiYearModel(model, lay)

@@ -74,7 +74,11 @@ class MultiYear(Formulation[Sequence[ServicePath], MultiYearVerification]):
         interrupt: threading.Event | None = None,
         ways_out: bool = True,
     ) -> Explanation:
-        return explain_multi_year(self.compiled, time_limit, interrupt=interrupt, ways_out=ways_out)
+        compiled = self.compiled
+        if compiled.forbidden:
+            # The knapsack reduction holds only under every limit: relaxing one needs every arc.
+            compiled = compile_multi_year(self.instance, reduce=False)
+        return explain_multi_year(compiled, time_limit, interrupt=interrupt, ways_out=ways_out)
 
     def plans(self, verdict: MultiYearVerification) -> tuple[Plan, MultiYearPlan | None]:
         return verdict.first_year, verdict.plan

@@ -116,9 +116,14 @@ class Nodes:
         return f"{sid}/{table.horizon.start_year + year} after {table.mode_ids[mode]}"
 
 
-def build_arcs(table: YearTable) -> tuple[Arcs, IntArray, Nodes]:
+def build_arcs(
+    table: YearTable, forbidden: BoolArray | None = None
+) -> tuple[Arcs, IntArray, Nodes]:
     """Every arc that lies on some source-to-end path, the supply node of each service, and the
     node numbering.
+
+    ``forbidden`` (options x years), when given, marks (option, year) pairs no plan can run
+    (:func:`portfolio.multiyear.compile.knapsack_forbidden`): arcs that run one are not built.
 
     New contracts of option o start in every year t >= lead_o from every node (t, p) with p a mode
     the service can be in (t = 0: only the current mode). The existing contract of a locked
@@ -202,12 +207,24 @@ def build_arcs(table: YearTable) -> tuple[Arcs, IntArray, Nodes]:
             for name in Arcs.__dataclass_fields__
         }
     )
+    if forbidden is not None:
+        arcs = arcs.take(~_runs_forbidden(arcs, forbidden))
     unlocked = table.lock_end == NO_LOCK
     services = np.arange(table.num_services, dtype=np.int64)
     supply = np.where(
         unlocked, nodes.node(services, np.zeros_like(services), cur), nodes.source(services)
     ).astype(np.int64)
     return arcs.take(_on_some_path(arcs, supply, nodes)), supply, nodes
+
+
+def _runs_forbidden(arcs: Arcs, forbidden: BoolArray) -> BoolArray:
+    """Arcs that run their option in a forbidden year."""
+    cover = arcs.cover
+    arc = np.repeat(np.arange(len(arcs), dtype=np.int64), cover)
+    first = np.repeat(np.cumsum(cover) - cover, cover)
+    offset = np.arange(int(cover.sum()), dtype=np.int64) - first
+    hit = forbidden[arcs.option[arc], arcs.start[arc] + offset]
+    return np.asarray(np.bincount(arc[hit], minlength=len(arcs)) > 0, dtype=np.bool_)
 
 
 def _on_some_path(arcs: Arcs, supply: IntArray, nodes: Nodes) -> BoolArray:
