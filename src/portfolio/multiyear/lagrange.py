@@ -50,8 +50,9 @@ from portfolio.linear import BoolArray, FloatArray, IntArray, Sense, fix_columns
 from portfolio.multiyear.compile import MultiYearModel
 from portfolio.params import SolveParams
 
-#: Row families of the service networks (every other row couples services).
-NETWORK_FAMILIES = frozenset({"flow", "activity"})
+#: Row families of the service networks (every other row couples services); each service's
+#: arrangement rows are implied by its flow and activity rows, so a path meets them.
+NETWORK_FAMILIES = frozenset({"flow", "activity", "arrangement"})
 #: Subgradient steps before column generation.
 SUBGRADIENT_STEPS = 8
 #: Prices (in units of the mean path value) at which the paths sparing the rows broken at
