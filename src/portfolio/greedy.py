@@ -219,6 +219,32 @@ def greedy_start(
     return x
 
 
+def repair_start(
+    hooks: StartHooks,
+    x: FloatArray,
+    seconds: float,
+    stop: threading.Event | None = None,
+    cancel: threading.Event | None = None,
+) -> FloatArray | None:
+    """Steps 2 and 3 of :func:`greedy_start` from a given assignment ``x`` (one column at 1 per
+    service, shared columns at a bound): the repaired and improved plan, checked against the
+    model, or None when the repair finds none within ``seconds``."""
+    deadline = _Deadline(time.perf_counter() + max(0.0, seconds), stop, cancel)
+    if not applies(hooks) or hooks.model.num_cols == 0:
+        return None
+    state = _State(hooks.model, hooks.service_of_column, hooks.num_services)
+    if not state.complete():
+        return None
+    _restore(state, x)
+    if (state.chosen < 0).any() or not _repair(state, deadline):
+        return None
+    _improve(state, deadline)
+    plan = state.x.copy()
+    if hooks.model.violation(plan).relative > CHECK_TOL:
+        return None
+    return plan
+
+
 class _Deadline:
     """The greedy's time limit and its caller's stop request."""
 

@@ -41,6 +41,7 @@ from portfolio.guard import (
 )
 from portfolio.heuristic import lp_then_fix
 from portfolio.io import instance_from_data, load_instance
+from portfolio.lagrange import EitherEvent, LagrangeResult, LagrangeRun
 from portfolio.linear import FloatArray, Sense
 from portfolio.multiyear.formulation import MultiYear
 from portfolio.params import SolveParams
@@ -190,7 +191,8 @@ def solve_formulation(
     fallback: V | None = None
     lp_bound: float | None = None
     t_heur = 0.0
-    greedy = greedy_run(formulation, params, clock)
+    lagrange = lagrange_run(formulation, params, clock)
+    greedy = None if lagrange is not None else greedy_run(formulation, params, clock)
     if params.heuristic and solver.supports(Feature.MIP_START) and not clock.cancelled:
         t1 = time.perf_counter()
         remaining = clock.remaining()
@@ -198,20 +200,28 @@ def solve_formulation(
         lp_solver = None if lp_solver is None else reclaimable(
             lp_solver, params, keep_answer=False
         )
+        # The LP phase stops early when the Lagrangian's plan closes the gap.
+        lp_clock = clock if lagrange is None else replace(
+            clock, cancel=EitherEvent(clock.cancel, lagrange.closed)
+        )
         try:
             found = run_heuristic(
                 lambda stop: lp_then_fix(
                     formulation.start_hooks(), params, remaining, interrupt=stop,
                     solver=lp_solver,
                 ),
-                clock,
+                lp_clock,
                 grace=ABANDON_GRACE if isinstance(lp_solver, IsolatedBackend) else 0.0,
             )
         except BaseException:  # a KeyboardInterrupt, a bad option: the greedy run stops too
             if greedy is not None:
                 greedy.result(wait=False)
+            if lagrange is not None:
+                lagrange.result(wait=False)
             raise
         t_heur = time.perf_counter() - t1
+        if lagrange is not None and lagrange.closed.is_set():
+            found = None  # the LP phase was stopped: the Lagrangian's plan is used below
         if found is not None:
             decision = formulation.decode(found.x)
             verdict = formulation.verify(decision)
@@ -222,6 +232,9 @@ def solve_formulation(
                 if greedy is not None:
                     greedy.result(wait=False)  # the LP-guided plan is as good or better
                     greedy = None
+                if lagrange is not None:
+                    lp_bound = _tighter_bound(lp_bound, lagrange.result(wait=False), model.sense)
+                    lagrange = None
                 if (
                     found.bound is not None
                     and relative_gap(verdict.plan.objective, found.bound) <= params.rel_gap
@@ -233,6 +246,37 @@ def solve_formulation(
                         found.bound,
                         "lp-guided",
                         "within the gap of the LP bound",
+                        t_heur,
+                    )
+                    return _finish(
+                        formulation, solver, params, clock, answer, notes, fallback,
+                        read_seconds, compile_seconds, today,
+                    )
+
+    if lagrange is not None:
+        t1 = time.perf_counter()
+        relaxed = lagrange.result(wait=True)
+        t_heur += time.perf_counter() - t1
+        lp_bound = _tighter_bound(lp_bound, relaxed, model.sense)
+        if relaxed is not None and relaxed.x is not None:
+            decision = formulation.decode(relaxed.x)
+            verdict = formulation.verify(decision)
+            better = fallback is None or _worse(
+                float(fallback.plan.objective), float(verdict.plan.objective), model.sense
+            )
+            if verdict.ok and better:
+                start, fallback = formulation.start_vector(relaxed.x, decision), verdict
+                notes.append(relaxed.note)
+                if lp_bound is not None and relative_gap(
+                    verdict.plan.objective, lp_bound
+                ) <= params.rel_gap:
+                    answer = BackendResult(
+                        Status.OPTIMAL,
+                        start,
+                        model.objective_value(start),
+                        lp_bound,
+                        "lagrangian",
+                        "within the gap of the Lagrangian bound",
                         t_heur,
                     )
                     return _finish(
@@ -263,6 +307,49 @@ def solve_formulation(
         formulation, solver, params, clock, answer, notes, fallback, read_seconds,
         compile_seconds, today,
     )
+
+
+def lagrange_run(
+    formulation: Formulation[D, V], params: SolveParams, clock: Clock
+) -> LagrangeRun | None:
+    """The Lagrangian bound and start (:mod:`portfolio.lagrange`), started in the background for
+    a single-period solve with a time limit and a large model (as the greedy start, which it
+    replaces there); None otherwise. Its fixed MIP runs on the LP backend, in a solver process
+    when runs must be reclaimable."""
+    remaining = clock.remaining()
+    if remaining is None or not params.heuristic or clock.cancelled:
+        return None
+    if not isinstance(formulation, SinglePeriod):
+        return None
+    hooks = formulation.start_hooks()
+    if formulation.model.num_cols < hooks.min_columns:
+        return None
+    sub_solver = lp_backend()
+    if sub_solver is not None:
+        sub_solver = reclaimable(sub_solver, params)
+    return LagrangeRun(
+        formulation.compiled,
+        LAGRANGE_SHARE * remaining,
+        params.rel_gap,
+        cancel=clock.cancel,
+        solver=sub_solver,
+        params=params,
+    )
+
+
+#: Share of the time left that the Lagrangian may take (it runs while the LP phase does).
+LAGRANGE_SHARE = 0.6
+
+
+def _tighter_bound(
+    bound: float | None, relaxed: LagrangeResult | None, sense: Sense
+) -> float | None:
+    """The tighter of a proven bound and the Lagrangian's (both valid)."""
+    if relaxed is None or relaxed.bound is None:
+        return bound
+    if bound is None:
+        return relaxed.bound
+    return min(bound, relaxed.bound) if sense is Sense.MAXIMISE else max(bound, relaxed.bound)
 
 
 #: Share of the time left that the greedy start may take (it runs while the LP phase does).
