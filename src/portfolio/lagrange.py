@@ -77,6 +77,15 @@ ROW_TOL = 1e-9
 BOUND_MARGIN = 1e-10
 #: Share of its time the pricing may use before the repair runs.
 PRICE_SHARE = 0.6
+#: The vectorised repair holds the priced rows' option columns as a dense array up to this size.
+DENSE_ENTRIES = 20_000_000
+#: The fixed MIP and the greedy improvement start only with this many seconds left.
+MIN_MIP_SECONDS = 0.5
+MIN_GREEDY_SECONDS = 1.0
+#: Rounds of the vectorised repair and improvement.
+VECTOR_ROUNDS = 12
+#: With less time than this left after the pricing, the repair may take all of it.
+SHORT_SECONDS = 2.0
 #: The bundle method is used up to this many priced rows (its planes are small LPs).
 BUNDLE_ROWS = 64
 #: The fixed MIP frees at most this many option columns (or :data:`FREE_SHARE` of them).
@@ -521,9 +530,8 @@ def lagrangian(
         return LagrangeResult(None, None, 0, 0.0, f"Lagrangian not used: {relaxation.problem}")
     stops = [event for event in (stop, cancel) if event is not None]
     search = _Search(relaxation, deadline, stops)
-    pricing_ends = None if deadline is None else began + (PRICE_SHARE if repair else 1.0) * (
-        deadline - began
-    )
+    share = 1.0 if not repair else PRICE_SHARE if (seconds or 0) > SHORT_SECONDS else 0.4
+    pricing_ends = None if deadline is None else began + share * (deadline - began)
     bundle = method == "bundle" or (
         method == "auto" and relaxation.priced.shape[0] <= BUNDLE_ROWS
     )
@@ -535,25 +543,38 @@ def lagrangian(
     notes = [f"{search.steps} {'bundle' if bundle else 'subgradient'} steps"]
     if search.infeasible:
         return _result(compiled.model, relaxation, -np.inf, None, search.steps, began, "no plan")
-    if solver is not None and rounded is not None and not search.closed(rel_gap):
-        if not search.out_of_time():
-            note = _fix_and_solve(search, rounded, solver, params or SolveParams(), rel_gap)
-            notes.append(note)
-    if repair and not search.closed(rel_gap) and not search.out_of_time():
-        hooks = SinglePeriodStart(compiled)
-        starts = [x for x in (rounded, None if search.closest is None else search.closest[2])
-                  if x is not None]
-        if search.plan is not None:
-            starts.append(search.plan)
-        for start in starts:
+    hooks = SinglePeriodStart(compiled)
+    if repair and search.plan is None and rounded is not None and not search.out_of_time():
+        # First a plan, fast: vectorised switches repair the rounded choice, then improve it.
+        fixed = _vector_moves(search, rounded, improving=False)
+        if fixed is not None:
+            fixed = _vector_moves(search, fixed, improving=True)
+        if fixed is not None:
+            excess, short = relaxation.violation(fixed)
+            search.offer(fixed, excess, short)
+            if search.plan is not None:
+                notes.append("plan by vectorised repair")
+    if repair and search.plan is None and not search.out_of_time():
+        # First a plan (anytime): the rounded or least violated choice, repaired and improved
+        # in half the time left when a fixed MIP follows.
+        start = rounded if rounded is not None else search.closest[2] if search.closest else None
+        if start is not None:
             left = 30.0 if deadline is None else deadline - time.perf_counter()
-            if left <= 0 or search.out_of_time():
-                break
-            fixed = repair_start(hooks, start, left, stop, cancel)
+            share = 0.5 if solver is not None and left > SHORT_SECONDS else 1.0
+            fixed = repair_start(hooks, start, share * left, stop, cancel)
             if fixed is not None and search.value_of(fixed) > search.value:
                 search.plan, search.value = fixed, search.value_of(fixed)
                 notes.append("plan repaired and improved greedily")
-                break
+    if solver is not None and rounded is not None and not search.closed(rel_gap):
+        if not search.out_of_time(None if deadline is None else deadline - MIN_MIP_SECONDS):
+            notes.append(_fix_and_solve(search, rounded, solver, params or SolveParams(), rel_gap))
+    if repair and search.plan is not None and not search.closed(rel_gap):
+        if not search.out_of_time(None if deadline is None else deadline - MIN_GREEDY_SECONDS):
+            left = 30.0 if deadline is None else deadline - time.perf_counter()
+            better = repair_start(hooks, search.plan, left, stop, cancel)
+            if better is not None and search.value_of(better) > search.value:
+                search.plan, search.value = better, search.value_of(better)
+                notes.append("plan improved greedily")
     return _result(
         compiled.model, relaxation, search.bound, search.plan, search.steps, began,
         "; ".join(notes),
@@ -715,24 +736,140 @@ def _round_combination(
         if weights[k] > 0:
             mixed += weights[k] * choices[k]
     mixed /= float(weights[:count].sum())
+    # Each bundle group takes the mode of largest total weight (offered to all its members),
+    # each service its column of largest weight in that mode.
     ordered = mixed[: relaxation.num_x][relaxation.order]
-    service_of = relaxation.service[relaxation.order]
-    starts = np.flatnonzero(np.r_[True, service_of[1:] != service_of[:-1]])
-    best = np.maximum.reduceat(ordered, starts)
-    seg = np.repeat(np.arange(starts.shape[0]), np.diff(np.r_[starts, ordered.shape[0]]))
+    weight = np.add.reduceat(ordered, relaxation.starts)
+    table = np.full((relaxation.num_services, relaxation.num_modes), -np.inf)
+    table.flat[relaxation.seg_key] = weight
+    if relaxation.num_groups == relaxation.num_services:
+        sums = table
+    else:
+        sums = np.add.reduceat(table[relaxation.group_order], relaxation.group_starts, axis=0)
+    modes = np.argmax(sums, axis=1)
+    if not np.isfinite(sums[np.arange(sums.shape[0]), modes]).all():
+        return None
+    best = np.maximum.reduceat(ordered, relaxation.starts)
+    seg = relaxation.seg_of_sorted
     hits = np.flatnonzero(ordered >= best[seg])
     firsts = hits[np.r_[True, seg[hits][1:] != seg[hits][:-1]]]
+    column_of_seg = relaxation.order[firsts]
+    services = np.arange(relaxation.num_services)
+    picked = relaxation.seg_index[services * relaxation.num_modes + modes[relaxation.group]]
+    chosen = column_of_seg[picked]
     x = np.zeros(relaxation.model.num_cols)
-    x[relaxation.order[firsts]] = 1.0
+    x[chosen] = 1.0
     shared = np.arange(relaxation.num_x, relaxation.model.num_cols)
     x[shared] = np.round(mixed[shared])
     if relaxation.enumerated.size:
         used = np.zeros(relaxation.num_modes, dtype=np.bool_)
-        used[relaxation.mode[relaxation.order[firsts]]] = True
+        used[relaxation.mode[chosen]] = True
         x[relaxation.enumerated] = used[relaxation.enumerated_mode].astype(np.float64)
     excess, short = relaxation.violation(x)
     search.offer(x, excess, short)
     return x
+
+
+def _vector_moves(search: _Search, x: FloatArray, *, improving: bool) -> FloatArray | None:
+    """Switches of single services (not in a bundle) to other options of open modes, many at
+    once: ``x`` with the moves applied, or None when repairing fails.
+
+    Repairing: the switches that reduce the weighted violation of the priced rows, least profit
+    lost per unit repaired first (those that gain profit before all); the shortest prefix (one
+    switch per service, so activities add up exactly) that leaves no priced row violated is
+    applied, or, when none does, the prefix that violates least, and again. Improving: the
+    switches that gain profit and fit each row's slack alone, most profit per share of slack
+    used first; the longest prefix that keeps every row satisfied is applied, and again.
+    """
+    relaxation = search.relaxation
+    num_x = relaxation.num_x
+    rows_t = relaxation.rows_t
+    single = np.bincount(relaxation.group, minlength=relaxation.num_groups)[relaxation.group] == 1
+    x = x.copy()
+    moved = np.zeros(relaxation.num_services, dtype=np.bool_)
+    priced_value = relaxation.profit - rows_t @ search.price
+    dense = rows_t[:num_x].toarray() if num_x * rows_t.shape[1] <= DENSE_ENTRIES else None
+    for _ in range(VECTOR_ROUNDS):
+        if search.out_of_time():
+            break
+        chosen_cols = np.flatnonzero(x[:num_x] > 0.5)
+        chosen = np.empty(relaxation.num_services, dtype=np.int64)
+        chosen[relaxation.service[chosen_cols]] = chosen_cols
+        activity = relaxation.rows @ x
+        upper = np.where(relaxation.has_upper, relaxation.upper, np.inf)
+        lower = np.where(relaxation.has_lower, relaxation.lower, -np.inf)
+        columns = np.arange(num_x)
+        owner = relaxation.service
+        usable = single[owner] & (chosen[owner] != columns) & ~moved[owner]
+        if relaxation.enumerated.size:
+            closed = relaxation.enumerated_mode[x[relaxation.enumerated] < 0.5]
+            usable &= ~np.isin(relaxation.mode, closed)
+        candidates = np.flatnonzero(usable)
+        if not candidates.size:
+            break
+        if dense is not None:
+            delta = dense[candidates] - dense[chosen[owner[candidates]]]
+        else:
+            delta = (rows_t[candidates] - rows_t[chosen[owner[candidates]]]).toarray()
+        gain = relaxation.profit[candidates] - relaxation.profit[chosen[owner[candidates]]]
+        over = np.maximum(activity - upper, 0.0)
+        under = np.maximum(lower - activity, 0.0)
+        now = float(over.sum() + under.sum())
+        if improving:
+            if now > ROW_TOL:
+                return None
+            room_up = np.where(np.isfinite(upper), upper - activity, np.inf)
+            room_down = np.where(np.isfinite(lower), activity - lower, np.inf)
+            fits = np.all(delta <= room_up + 1e-12, axis=1) & np.all(
+                -delta <= room_down + 1e-12, axis=1
+            )
+            pick = np.flatnonzero(fits & (gain > 1e-12))
+            if not pick.size:
+                break
+            share = np.maximum(delta[pick], 0.0) / np.maximum(room_up, 1e-12) + np.maximum(
+                -delta[pick], 0.0
+            ) / np.maximum(room_down, 1e-12)
+            key = -gain[pick] / (1e-9 + share.sum(axis=1))
+        else:
+            if now <= ROW_TOL:
+                return x
+            after = np.maximum(activity + delta - upper, 0.0) + np.maximum(
+                lower - activity - delta, 0.0
+            )
+            repair = now - after.sum(axis=1)
+            pick = np.flatnonzero(repair > 1e-12)
+            if not pick.size:
+                return None
+            # Profit lost at the best prices (which weigh the rows against each other).
+            loss = priced_value[chosen[owner[candidates[pick]]]] - priced_value[candidates[pick]]
+            key = np.where(loss <= 0, loss - 1e300, loss / repair[pick])
+        order = pick[np.argsort(key, kind="stable")]
+        # One switch per service: its best-ranked one.
+        _, first = np.unique(owner[candidates[order]], return_index=True)
+        order = order[np.sort(first)]
+        path = activity + np.cumsum(delta[order], axis=0)
+        violation = (
+            np.maximum(path - upper, 0.0) + np.maximum(lower - path, 0.0)
+        ).sum(axis=1)
+        if improving:
+            bad = np.flatnonzero(violation > ROW_TOL)
+            count = int(bad[0]) if bad.size else order.shape[0]
+            if count == 0:
+                break
+        else:
+            good = np.flatnonzero(violation <= ROW_TOL)
+            count = int(good[0]) + 1 if good.size else int(np.argmin(violation)) + 1
+        applied = candidates[order[:count]]
+        services = owner[applied]
+        x[chosen[services]] = 0.0
+        x[applied] = 1.0
+        moved[services] = improving
+        if not improving and good.size:
+            return x
+    if improving:
+        return x
+    excess, short = relaxation.violation(x)
+    return x if float(np.maximum(excess, 0).sum() + np.maximum(short, 0).sum()) <= ROW_TOL else None
 
 
 def _fix_and_solve(

@@ -233,12 +233,13 @@ def solve_formulation(
                     greedy.result(wait=False)  # the LP-guided plan is as good or better
                     greedy = None
                 if lagrange is not None:
-                    lp_bound = _tighter_bound(lp_bound, lagrange.result(wait=False), model.sense)
-                    lagrange = None
+                    lagrange.stop.set()  # its plan and bound so far are taken below
                 if (
                     found.bound is not None
                     and relative_gap(verdict.plan.objective, found.bound) <= params.rel_gap
                 ):
+                    if lagrange is not None:
+                        lagrange.result(wait=False)
                     answer = BackendResult(
                         Status.OPTIMAL,
                         start,
@@ -338,7 +339,7 @@ def lagrange_run(
 
 
 #: Share of the time left that the Lagrangian may take (it runs while the LP phase does).
-LAGRANGE_SHARE = 0.6
+LAGRANGE_SHARE = 0.8
 
 
 def _tighter_bound(
