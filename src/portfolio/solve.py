@@ -240,14 +240,8 @@ def solve_formulation(
                 ):
                     if lagrange is not None:
                         lagrange.result(wait=False)
-                    answer = BackendResult(
-                        Status.OPTIMAL,
-                        start,
-                        model.objective_value(start),
-                        found.bound,
-                        "lp-guided",
-                        "within the gap of the LP bound",
-                        t_heur,
+                    answer = _heuristic_answer(
+                        start, model.objective_value(start), found.bound, "lp-guided", t_heur
                     )
                     return _finish(
                         formulation, solver, params, clock, answer, notes, fallback,
@@ -271,14 +265,8 @@ def solve_formulation(
                 if lp_bound is not None and relative_gap(
                     verdict.plan.objective, lp_bound
                 ) <= params.rel_gap:
-                    answer = BackendResult(
-                        Status.OPTIMAL,
-                        start,
-                        model.objective_value(start),
-                        lp_bound,
-                        "lagrangian",
-                        "within the gap of the Lagrangian bound",
-                        t_heur,
+                    answer = _heuristic_answer(
+                        start, model.objective_value(start), lp_bound, "lagrangian", t_heur
                     )
                     return _finish(
                         formulation, solver, params, clock, answer, notes, fallback,
@@ -340,6 +328,16 @@ def lagrange_run(
 
 #: Share of the time left that the Lagrangian may take (it runs while the LP phase does).
 LAGRANGE_SHARE = 0.8
+
+
+def _heuristic_answer(
+    x: FloatArray, objective: float, bound: float, raw: str, seconds: float
+) -> BackendResult:
+    """The answer of a start heuristic whose plan is within the gap of its proven bound."""
+    words = {"lp-guided": "the LP bound", "lagrangian": "the Lagrangian (or LP) bound"}[raw]
+    return BackendResult(
+        Status.OPTIMAL, x, objective, bound, raw, f"within the gap of {words}", seconds
+    )
 
 
 def _tighter_bound(
