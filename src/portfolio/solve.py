@@ -193,7 +193,19 @@ def solve_formulation(
     t_heur = 0.0
     lagrange = lagrange_run(formulation, params, clock)
     greedy = None if lagrange is not None else greedy_run(formulation, params, clock)
-    if params.heuristic and solver.supports(Feature.MIP_START) and not clock.cancelled:
+    left = clock.remaining()
+    # A limit too short for the LP leaves the cores to the Lagrangian.
+    lp_hopeless = (
+        lagrange is not None
+        and left is not None
+        and left < LP_SECONDS_PER_NONZERO * model.num_nonzeros
+    )
+    if (
+        params.heuristic
+        and solver.supports(Feature.MIP_START)
+        and not clock.cancelled
+        and not lp_hopeless
+    ):
         t1 = time.perf_counter()
         remaining = clock.remaining()
         lp_solver = lp_backend()
@@ -327,7 +339,12 @@ def lagrange_run(
 
 
 #: Share of the time left that the Lagrangian may take (it runs while the LP phase does).
-LAGRANGE_SHARE = 0.8
+LAGRANGE_SHARE = 0.7
+#: Seconds the LP phase needs per nonzero, about (measured on a shared 2-core machine: the
+#: relaxation of 10k services with every row family, 479k nonzeros, takes 13-20 s, and 100k
+#: services do not finish in 60 s); with less time left the LP phase is not started when the
+#: Lagrangian runs.
+LP_SECONDS_PER_NONZERO = 2e-5
 
 
 def _heuristic_answer(
