@@ -82,6 +82,8 @@ DENSE_ENTRIES = 20_000_000
 #: The fixed MIP and the greedy improvement start only with this many seconds left.
 MIN_MIP_SECONDS = 0.5
 MIN_GREEDY_SECONDS = 1.0
+#: Share of its time after which the bundle method makes a first plan if it has none.
+FIRST_PLAN_SHARE = 0.25
 #: Rounds of the vectorised repair and improvement.
 VECTOR_ROUNDS = 12
 #: With less time than this left after the pricing, the repair may take all of it.
@@ -187,6 +189,7 @@ class Relaxation:
         self.lower = scale * model.row_lower[priced]
         self.has_upper = np.isfinite(self.upper)
         self.has_lower = np.isfinite(self.lower)
+        self._dense: FloatArray | None = None
         shared = np.arange(num_x, model.num_cols)
         self.boxed = shared[~np.isin(shared, self.enumerated)]
         if self.boxed.size and not (
@@ -412,6 +415,15 @@ class Relaxation:
             return -np.inf, np.zeros(groups, dtype=np.int64), np.ones(count)
         return best
 
+    def dense_columns(self) -> FloatArray | None:
+        """The priced rows' option columns as a dense (options x rows) array, kept once made;
+        None above :data:`DENSE_ENTRIES` entries."""
+        if self.num_x * self.rows_t.shape[1] > DENSE_ENTRIES:
+            return None
+        if self._dense is None:
+            self._dense = self.rows_t[: self.num_x].toarray()
+        return self._dense
+
     def violation(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
         """The priced rows' excess over their upper sides and shortfall under their lower sides
         (scaled, zero where a side has no bound)."""
@@ -536,7 +548,8 @@ def lagrangian(
         method == "auto" and relaxation.priced.shape[0] <= BUNDLE_ROWS
     )
     if bundle:
-        rounded = _bundle_method(search, pricing_ends, rel_gap, max_steps)
+        first_plan_at = None if deadline is None else began + FIRST_PLAN_SHARE * (deadline - began)
+        rounded = _bundle_method(search, pricing_ends, rel_gap, max_steps, first_plan_at)
     else:
         _subgradient(search, pricing_ends, rel_gap, max_steps)
         rounded = None if search.closest is None else search.closest[2]
@@ -546,14 +559,8 @@ def lagrangian(
     hooks = SinglePeriodStart(compiled)
     if repair and search.plan is None and rounded is not None and not search.out_of_time():
         # First a plan, fast: vectorised switches repair the rounded choice, then improve it.
-        fixed = _vector_moves(search, rounded, improving=False)
-        if fixed is not None:
-            fixed = _vector_moves(search, fixed, improving=True)
-        if fixed is not None:
-            excess, short = relaxation.violation(fixed)
-            search.offer(fixed, excess, short)
-            if search.plan is not None:
-                notes.append("plan by vectorised repair")
+        if _quick_plan(search, rounded):
+            notes.append("plan by vectorised repair")
     if repair and search.plan is None and not search.out_of_time():
         # First a plan (anytime): the rounded or least violated choice, repaired and improved
         # in half the time left when a fixed MIP follows.
@@ -633,7 +640,11 @@ def _span(relaxation: Relaxation) -> float:
 
 
 def _bundle_method(
-    search: _Search, until: float | None, rel_gap: float, max_steps: int
+    search: _Search,
+    until: float | None,
+    rel_gap: float,
+    max_steps: int,
+    first_plan_at: float | None = None,
 ) -> FloatArray | None:
     """Cutting planes in a trust region (a box around the best prices): each evaluation of
     ``L`` gives a plane below it; the next prices minimise the planes' maximum in the box;
@@ -716,9 +727,28 @@ def _bundle_method(
             offsets = [offsets[k] for k in keep]
             choices = [choices[k] for k in keep]
             weights = np.zeros(len(planes))
-        if search.steps % ROUND_EVERY == 0:
-            _round_combination(search, choices, weights)
+        late = first_plan_at is not None and time.perf_counter() > first_plan_at
+        if search.steps % ROUND_EVERY == 0 or (late and search.plan is None):
+            rounded = _round_combination(search, choices, weights)
+            if late and search.plan is None and rounded is not None:
+                # Anytime: a first plan by the vectorised repair, then the pricing goes on.
+                first_plan_at = None
+                _quick_plan(search, rounded)
     return _round_combination(search, choices, weights)
+
+
+def _quick_plan(search: _Search, rounded: FloatArray) -> bool:
+    """The vectorised repair and improvement of a rounded choice, offered as a plan; True when
+    it gave one."""
+    fixed = _vector_moves(search, rounded, improving=False)
+    if fixed is not None:
+        fixed = _vector_moves(search, fixed, improving=True)
+    if fixed is None:
+        return False
+    excess, short = search.relaxation.violation(fixed)
+    before = search.value
+    search.offer(fixed, excess, short)
+    return search.value > before
 
 
 def _round_combination(
@@ -788,7 +818,7 @@ def _vector_moves(search: _Search, x: FloatArray, *, improving: bool) -> FloatAr
     x = x.copy()
     moved = np.zeros(relaxation.num_services, dtype=np.bool_)
     priced_value = relaxation.profit - rows_t @ search.price
-    dense = rows_t[:num_x].toarray() if num_x * rows_t.shape[1] <= DENSE_ENTRIES else None
+    dense = relaxation.dense_columns()
     for _ in range(VECTOR_ROUNDS):
         if search.out_of_time():
             break
