@@ -28,11 +28,17 @@ the priced terms are ≥ 0 on every plan. Since X's convex hull is described by 
 when nothing is enumerated (choice rows and bundles are integral), the best ``L`` equals the LP
 bound; enumerating setups can make it tighter.
 
-The prices are found by projected subgradient steps with the Polyak step size, on rows scaled
-to a largest coefficient of 1. Each step's per-service choice is a candidate plan: one that
-satisfies every row is kept (the best one), and the end one with the least violation is
-repaired and improved by :mod:`portfolio.greedy`. Everything is anytime: when the time or a stop
-request comes, the best bound and plan so far are returned.
+The prices are found by a trust-region bundle method (cutting planes, each a small LP solved
+by HiGHS through :func:`scipy.optimize.linprog`) when at most :data:`BUNDLE_ROWS` rows are
+priced, else by projected subgradient steps with the Polyak step size; rows are scaled to a
+largest coefficient of 1. Plans come from, in this order: each step's choice when it satisfies
+every row; the planes' convex combination of recent choices, rounded (one mode per bundle
+group) and repaired and improved by vectorised switches of many services at once
+(:func:`_vector_moves`, ranked at the best prices); a MIP over the services the prices leave
+unsettled, the rest fixed (:func:`_fix_and_solve`, when a solver is given); and the greedy
+repair of :mod:`portfolio.greedy` (models of at most :data:`GREEDY_MAX_COLUMNS` options).
+Everything is anytime: a first plan is made after :data:`FIRST_PLAN_SHARE` of the time, and
+when the time or a stop request comes, the best bound and plan so far are returned.
 """
 
 from __future__ import annotations
@@ -84,6 +90,8 @@ MIN_MIP_SECONDS = 0.5
 MIN_GREEDY_SECONDS = 1.0
 #: Share of its time after which the bundle method makes a first plan if it has none.
 FIRST_PLAN_SHARE = 0.25
+#: The greedy repair of :mod:`portfolio.greedy` runs on models of at most this many options.
+GREEDY_MAX_COLUMNS = 100_000
 #: Rounds of the vectorised repair and improvement.
 VECTOR_ROUNDS = 12
 #: With less time than this left after the pricing, the repair may take all of it.
@@ -561,7 +569,9 @@ def lagrangian(
         # First a plan, fast: vectorised switches repair the rounded choice, then improve it.
         if _quick_plan(search, rounded):
             notes.append("plan by vectorised repair")
-    if repair and search.plan is None and not search.out_of_time():
+    # The greedy's moves are plain Python: on large models it only eats the time left.
+    greedy = repair and relaxation.num_x <= GREEDY_MAX_COLUMNS
+    if greedy and search.plan is None and not search.out_of_time():
         # First a plan (anytime): the rounded or least violated choice, repaired and improved
         # in half the time left when a fixed MIP follows.
         start = rounded if rounded is not None else search.closest[2] if search.closest else None
@@ -575,7 +585,7 @@ def lagrangian(
     if solver is not None and rounded is not None and not search.closed(rel_gap):
         if not search.out_of_time(None if deadline is None else deadline - MIN_MIP_SECONDS):
             notes.append(_fix_and_solve(search, rounded, solver, params or SolveParams(), rel_gap))
-    if repair and search.plan is not None and not search.closed(rel_gap):
+    if greedy and search.plan is not None and not search.closed(rel_gap):
         if not search.out_of_time(None if deadline is None else deadline - MIN_GREEDY_SECONDS):
             left = 30.0 if deadline is None else deadline - time.perf_counter()
             better = repair_start(hooks, search.plan, left, stop, cancel)
