@@ -183,15 +183,19 @@ def solve_formulation(
         compile_seconds: seconds spent compiling, for the timings.
     """
     model = formulation.model
-    # Today's arrangement is evaluated while the solver runs (it releases the interpreter), so
-    # that it costs next to no wall-clock time.
-    today = Background(lambda: baseline(formulation.instance))
     notes: list[str] = []
     start: FloatArray | None = None
     fallback: V | None = None
     lp_bound: float | None = None
     t_heur = 0.0
     lagrange = lagrange_run(formulation, params, clock)
+    # Today's arrangement is evaluated while the solver runs (it releases the interpreter), so
+    # that it costs next to no wall-clock time. Beside the Lagrangian (Python, which holds the
+    # interpreter) it would starve it: then it starts once the Lagrangian is done (or is
+    # evaluated at the end).
+    today: Background[dict[str, Any]] | None = None
+    if lagrange is None:
+        today = Background(lambda: baseline(formulation.instance))
     greedy = None if lagrange is not None else greedy_run(formulation, params, clock)
     left = clock.remaining()
     # A limit too short for the LP leaves the cores to the Lagrangian.
@@ -263,6 +267,7 @@ def solve_formulation(
     if lagrange is not None:
         t1 = time.perf_counter()
         relaxed = lagrange.result(wait=True)
+        today = Background(lambda: baseline(formulation.instance))
         t_heur += time.perf_counter() - t1
         lp_bound = _tighter_bound(lp_bound, relaxed, model.sense)
         if relaxed is not None and relaxed.x is not None:
