@@ -225,3 +225,49 @@ def test_end_to_end(benchmark: Any, case: Case, rel_gap: float) -> None:
     )
     _info(benchmark, case, result)
     _check(benchmark, result, rel_gap)
+
+
+@pytest.mark.parametrize("rel_gap", [1e-4, 1e-6], ids=["gap1e-4", "gap1e-6"])
+def test_lagrangian(benchmark: Any, case: Case, rel_gap: float) -> None:
+    """The Lagrangian bound and start alone (:func:`portfolio.lagrange.lagrangian`, with HiGHS
+    for its fixed MIP), on the compiled model, in at most 30 s: its bound, its plan's gap to it,
+    and its steps are recorded."""
+    from portfolio.backends import get_backend
+    from portfolio.formulation import SinglePeriod
+    from portfolio.lagrange import lagrangian
+
+    formulation = SinglePeriod.compile(case.instance, SolveParams())
+    params = SolveParams(rel_gap=rel_gap)
+    found = _run_once(
+        benchmark,
+        1,
+        lambda: lagrangian(
+            formulation.compiled, 30.0, rel_gap=rel_gap, solver=get_backend(BACKEND),
+            params=params,
+        ),
+    )
+    _info(benchmark, case)
+    assert found.bound is not None
+    assert found.x is not None
+    verdict = formulation.check(found.x)
+    assert verdict.ok, verdict.violations
+    value = float(verdict.plan.objective)
+    gap = abs(found.bound - value) / max(1.0, abs(value))
+    benchmark.extra_info.update(
+        {"bound": found.bound, "objective": value, "gap": gap, "steps": found.steps,
+         "seconds": found.seconds, "within_gap": gap <= rel_gap, "detail": found.note}
+    )
+
+
+@pytest.mark.parametrize("limit", [3.0], ids=["limit3s"])
+def test_short_limit(benchmark: Any, case: Case, limit: float) -> None:
+    """A time limit too short for the LP phase (instance in memory): a verified plan is still
+    returned (by the Lagrangian or greedy start) when the instance is large enough for them."""
+    params = SolveParams(rel_gap=1e-6, time_limit=limit, prefer="none")
+    result: SolveResult = _run_once(
+        benchmark, 1, lambda: solve(case.instance, backend=BACKEND, params=params)
+    )
+    _info(benchmark, case, result)
+    benchmark.extra_info["has_plan"] = result.has_plan
+    if not result.has_plan:
+        warnings.warn(f"no plan within {limit:g} s: {result.detail}", stacklevel=2)

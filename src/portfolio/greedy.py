@@ -202,21 +202,49 @@ def greedy_start(
         stop: when set, it stops (with None, or the plan if one is already repaired).
         cancel: the caller's cancel request, which stops it too.
     """
-    began = time.perf_counter()
-    deadline = _Deadline(began + max(0.0, seconds), stop, cancel)
+    return _run(hooks, None, seconds, stop, cancel)
+
+
+def repair_start(
+    hooks: StartHooks,
+    x: FloatArray,
+    seconds: float,
+    stop: threading.Event | None = None,
+    cancel: threading.Event | None = None,
+) -> FloatArray | None:
+    """Steps 2 and 3 of :func:`greedy_start` from a given assignment ``x`` (one column at 1 per
+    service, shared columns at a bound): the repaired and improved plan, checked against the
+    model, or None when the repair finds none within ``seconds``."""
+    return _run(hooks, x, seconds, stop, cancel)
+
+
+def _run(
+    hooks: StartHooks,
+    x: FloatArray | None,
+    seconds: float,
+    stop: threading.Event | None,
+    cancel: threading.Event | None,
+) -> FloatArray | None:
+    """Price (without a start ``x``) or take ``x``, then repair and improve."""
+    deadline = _Deadline(time.perf_counter() + max(0.0, seconds), stop, cancel)
     if not applies(hooks) or hooks.model.num_cols == 0:
         return None
     state = _State(hooks.model, hooks.service_of_column, hooks.num_services)
     if not state.complete():
         return None
-    _price(state, deadline)
+    if x is None:
+        _price(state, deadline)
+    else:
+        _restore(state, x)
+        if (state.chosen < 0).any():
+            return None
     if not _repair(state, deadline):
         return None
     _improve(state, deadline)
-    x = state.x.copy()
-    if hooks.model.violation(x).relative > CHECK_TOL:
+    plan = state.x.copy()
+    if hooks.model.violation(plan).relative > CHECK_TOL:
         return None
-    return x
+    return plan
 
 
 class _Deadline:

@@ -41,6 +41,7 @@ from portfolio.guard import (
 )
 from portfolio.heuristic import lp_then_fix
 from portfolio.io import instance_from_data, load_instance
+from portfolio.lagrange import EitherEvent, LagrangeResult, LagrangeRun
 from portfolio.linear import FloatArray, Sense
 from portfolio.multiyear.formulation import MultiYear
 from portfolio.params import SolveParams
@@ -182,9 +183,6 @@ def solve_formulation(
         compile_seconds: seconds spent compiling, for the timings.
     """
     model = formulation.model
-    # Today's arrangement is evaluated while the solver runs (it releases the interpreter), so
-    # that it costs next to no wall-clock time.
-    today = Background(lambda: baseline(formulation.instance))
     notes: list[str] = []
     start: FloatArray | None = None
     fallback: V | None = None
@@ -196,18 +194,40 @@ def solve_formulation(
         if fallback is not None:
             notes.append(given["detail"])
     searching = fallback is None  # a verified given start replaces the start heuristics
-    greedy = greedy_run(formulation, params, clock) if searching else None
+    lagrange = lagrange_run(formulation, params, clock) if searching else None
+    # Today's arrangement is evaluated while the solver runs (it releases the interpreter), so
+    # that it costs next to no wall-clock time. Beside the Lagrangian (Python, which holds the
+    # interpreter) it would starve it: then it starts once the Lagrangian is done (or is
+    # evaluated at the end).
+    today: Background[dict[str, Any]] | None = None
+    if lagrange is None:
+        today = Background(lambda: baseline(formulation.instance))
+    greedy = (
+        greedy_run(formulation, params, clock) if searching and lagrange is None else None
+    )
+    left = clock.remaining()
+    # A limit too short for the LP leaves the cores to the Lagrangian.
+    lp_hopeless = (
+        lagrange is not None
+        and left is not None
+        and left < LP_SECONDS_PER_NONZERO * model.num_nonzeros
+    )
     if (
         searching
         and params.heuristic
         and solver.supports(Feature.MIP_START)
         and not clock.cancelled
+        and not lp_hopeless
     ):
         t1 = time.perf_counter()
         remaining = clock.remaining()
         lp_solver = lp_backend()
         lp_solver = None if lp_solver is None else reclaimable(
             lp_solver, params, keep_answer=False
+        )
+        # The LP phase stops early when the Lagrangian's plan closes the gap.
+        lp_clock = clock if lagrange is None else replace(
+            clock, cancel=EitherEvent(clock.cancel, lagrange.closed)
         )
         try:
             found = run_heuristic(
@@ -216,14 +236,18 @@ def solve_formulation(
                     formulation.start_hooks(), params, remaining, interrupt=stop,
                     solver=lp_solver,
                 ),
-                clock,
+                lp_clock,
                 grace=ABANDON_GRACE if isinstance(lp_solver, IsolatedBackend) else 0.0,
             )
         except BaseException:  # a KeyboardInterrupt, a bad option: the greedy run stops too
             if greedy is not None:
                 greedy.result(wait=False)
+            if lagrange is not None:
+                lagrange.result(wait=False)
             raise
         t_heur = time.perf_counter() - t1
+        if lagrange is not None and lagrange.closed.is_set():
+            found = None  # the LP phase was stopped: the Lagrangian's plan is used below
         if found is not None:
             decision = formulation.decode(found.x)
             verdict = formulation.verify(decision)
@@ -234,18 +258,42 @@ def solve_formulation(
                 if greedy is not None:
                     greedy.result(wait=False)  # the LP-guided plan is as good or better
                     greedy = None
+                if lagrange is not None:
+                    lagrange.stop.set()  # its plan and bound so far are taken below
                 if (
                     found.bound is not None
                     and relative_gap(verdict.plan.objective, found.bound) <= params.rel_gap
                 ):
-                    answer = BackendResult(
-                        Status.OPTIMAL,
-                        start,
-                        model.objective_value(start),
-                        found.bound,
-                        "lp-guided",
-                        "within the gap of the LP bound",
-                        t_heur,
+                    if lagrange is not None:
+                        lagrange.result(wait=False)
+                    answer = _heuristic_answer(
+                        start, model.objective_value(start), found.bound, "lp-guided", t_heur
+                    )
+                    return _finish(
+                        formulation, solver, params, clock, answer, notes, fallback,
+                        read_seconds, compile_seconds, today, given,
+                    )
+
+    if lagrange is not None:
+        t1 = time.perf_counter()
+        relaxed = lagrange.result(wait=True)
+        today = Background(lambda: baseline(formulation.instance))
+        t_heur += time.perf_counter() - t1
+        lp_bound = _tighter_bound(lp_bound, relaxed, model.sense)
+        if relaxed is not None and relaxed.x is not None:
+            decision = formulation.decode(relaxed.x)
+            verdict = formulation.verify(decision)
+            better = fallback is None or _worse(
+                float(fallback.plan.objective), float(verdict.plan.objective), model.sense
+            )
+            if verdict.ok and better:
+                start, fallback = formulation.start_vector(relaxed.x, decision), verdict
+                notes.append(relaxed.note)
+                if lp_bound is not None and relative_gap(
+                    verdict.plan.objective, lp_bound
+                ) <= params.rel_gap:
+                    answer = _heuristic_answer(
+                        start, model.objective_value(start), lp_bound, "lagrangian", t_heur
                     )
                     return _finish(
                         formulation, solver, params, clock, answer, notes, fallback,
@@ -312,6 +360,64 @@ def check_start(
         "detail": f"given start verified (objective {objective:,.6g}): {passed}",
     }
     return x, verdict, record
+
+
+def lagrange_run(
+    formulation: Formulation[D, V], params: SolveParams, clock: Clock
+) -> LagrangeRun | None:
+    """The Lagrangian bound and start (:mod:`portfolio.lagrange`), started in the background for
+    a single-period solve with a time limit and a large model (as the greedy start, which it
+    replaces there); None otherwise. Its fixed MIP runs on the LP backend, in a solver process
+    when runs must be reclaimable."""
+    remaining = clock.remaining()
+    if remaining is None or not params.heuristic or clock.cancelled:
+        return None
+    if not isinstance(formulation, SinglePeriod):
+        return None
+    hooks = formulation.start_hooks()
+    if formulation.model.num_cols < hooks.min_columns:
+        return None
+    sub_solver = lp_backend()
+    if sub_solver is not None:
+        sub_solver = reclaimable(sub_solver, params)
+    return LagrangeRun(
+        formulation.compiled,
+        LAGRANGE_SHARE * remaining,
+        params.rel_gap,
+        cancel=clock.cancel,
+        solver=sub_solver,
+        params=params,
+    )
+
+
+#: Share of the time left that the Lagrangian may take (it runs while the LP phase does).
+LAGRANGE_SHARE = 0.7
+#: Seconds the LP phase needs per nonzero, about (measured on a shared 2-core machine: the
+#: relaxation of 10k services with every row family, 479k nonzeros, takes 13-20 s, and 100k
+#: services do not finish in 60 s); with less time left the LP phase is not started when the
+#: Lagrangian runs.
+LP_SECONDS_PER_NONZERO = 2e-5
+
+
+def _heuristic_answer(
+    x: FloatArray, objective: float, bound: float, raw: str, seconds: float
+) -> BackendResult:
+    """The answer of a start heuristic whose plan is within the gap of its proven bound."""
+    words = {"lp-guided": "the LP bound", "lagrangian": "the Lagrangian (or LP) bound"}[raw]
+    return BackendResult(
+        Status.OPTIMAL, x, objective, bound, raw, f"within the gap of {words}", seconds
+    )
+
+
+def _tighter_bound(
+    bound: float | None, relaxed: LagrangeResult | None, sense: Sense
+) -> float | None:
+    """The tighter of a proven bound and the Lagrangian's (both valid)."""
+    if relaxed is None or relaxed.bound is None:
+        return bound
+    if bound is None:
+        return relaxed.bound
+    return min(bound, relaxed.bound) if sense is Sense.MAXIMISE else max(bound, relaxed.bound)
 
 
 #: Share of the time left that the greedy start may take (it runs while the LP phase does).
