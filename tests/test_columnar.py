@@ -8,6 +8,7 @@ path gives (file, item, field, message), whichever route reports it.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 
 import portfolio.io as pio
-from portfolio.columnar import columns_of, read_json
+from portfolio.columnar import OptionColumns, columns_of, option_columns, read_json
 from portfolio.compile import compile_instance
 from portfolio.domain import OPTION_FIGURES, Instance
 from portfolio.errors import PortfolioError
@@ -369,3 +370,30 @@ services:
     assert instance == _full_path(path, monkeypatch)
     first, second = instance.services[0].options
     assert first.metrics is not second.metrics
+
+
+@pytest.mark.parametrize(("name", "data"), _cases(), ids=[name for name, _ in _cases()])
+def test_option_columns_built_from_objects_equal_the_read_ones(
+    name: str, data: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path, data)
+    fast = load_instance(path)
+    read = columns_of(fast)
+    assert read is not None
+    full = _full_path(path, monkeypatch)
+    assert columns_of(full) is None
+    built = option_columns(full)
+    assert built is not read
+    assert columns_of(full) is built  # kept once built
+    assert option_columns(fast) is read
+    for item in dataclasses.fields(OptionColumns):
+        mine, theirs = getattr(built, item.name), getattr(read, item.name)
+        if item.name == "metrics":
+            assert mine.keys() == theirs.keys()
+            for key in mine:
+                assert np.array_equal(mine[key], theirs[key], equal_nan=True), key
+        elif isinstance(mine, np.ndarray):
+            assert mine.dtype == theirs.dtype, item.name
+            assert np.array_equal(mine, theirs, equal_nan=True), item.name
+        else:
+            assert mine == theirs, item.name

@@ -128,6 +128,51 @@ def columns_of(instance: Instance) -> OptionColumns | None:
     return columns
 
 
+def option_columns(instance: Instance) -> OptionColumns:
+    """The option columns of any instance: those :func:`read_json` kept, else built from the
+    option objects (and kept for as long as the instance lives).
+
+    A per-year ``annual_cost`` list gives its first year's value in ``annual_cost`` (as
+    :meth:`portfolio.domain.Option.figure` does); the other years are the option's
+    (:meth:`portfolio.domain.Option.annual_cost_in_year`).
+    """
+    stored = columns_of(instance)
+    if stored is not None:
+        return stored
+    mode_ids = tuple(mode.id for mode in instance.modes)
+    mode_index = {mode_id: i for i, mode_id in enumerate(mode_ids)}
+    services = instance.services
+    counts = np.fromiter((len(s.options) for s in services), np.int64, len(services))
+    options = [option for service in services for option in service.options]
+    n = len(options)
+
+    def floats(name: str) -> FloatArray:
+        return np.fromiter((o.figure(name) if getattr(o, name) is not None else np.nan
+                            for o in options), np.float64, n)
+
+    def counts_of(name: str, missing: int) -> IntArray:
+        return np.fromiter((missing if getattr(o, name) is None else getattr(o, name)
+                            for o in options), np.int64, n)
+
+    names = sorted({name for o in options for name in o.metrics})
+    columns = OptionColumns(
+        mode_ids=mode_ids,
+        first_option=np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
+        mode=np.fromiter((mode_index[o.mode] for o in options), np.int64, n),
+        annual_cost=floats("annual_cost"), transition_cost=floats("transition_cost"),
+        outcome=floats("outcome"), indexation=floats("indexation"),
+        flexibility=floats("flexibility"), social_value=floats("social_value"),
+        risk=floats("risk"), staff_transferred=floats("staff_transferred"),
+        contract_years=counts_of("contract_years", 0),
+        lead_time_years=counts_of("lead_time_years", -1),
+        current=np.fromiter((o.current for o in options), np.bool_, n),
+        metrics={name: np.fromiter((o.metrics.get(name, np.nan) for o in options),
+                                   np.float64, n) for name in names},
+    )
+    remember_columns(instance, columns)
+    return columns
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building many objects that form no cycles
