@@ -1033,10 +1033,14 @@ class LagrangeRun:
         self._thread = threading.Thread(target=work, name="portfolio-lagrange", daemon=True)
         self._thread.start()
 
-    def result(self, *, wait: bool) -> LagrangeResult | None:
+    def result(self, *, wait: bool, timeout: float | None = None) -> LagrangeResult | None:
         """Its result: waited for (it keeps its own time limit) when ``wait``, else it is asked
-        to stop and returns what it has at once."""
+        to stop and returns what it has at once. With ``wait`` and a ``timeout``, it is asked
+        to stop after that many seconds (it then returns at its next look at the clock)."""
         if not wait:
+            self.stop.set()
+        elif timeout is not None:
+            self._thread.join(max(0.0, timeout))
             self.stop.set()
         self._thread.join()
         return self._box[0] if self._box else None

@@ -200,18 +200,23 @@ def solve_formulation(
         if fallback is not None:
             notes.append(given["detail"])
     searching = fallback is None  # a verified given start replaces the start heuristics
-    lagrange = lagrange_run(formulation, params, clock) if searching else None
+    # The search phases end early enough to leave the time the last plan's verification and the
+    # result need (``reserve``): the user's limit covers the whole solve.
+    reserve = Reserve(formulation, clock)
+    lagrange = lagrange_run(formulation, params, reserve.search()) if searching else None
     # Today's arrangement is evaluated while the solver runs (it releases the interpreter), so
     # that it costs next to no wall-clock time. Beside the Lagrangian (Python, which holds the
     # interpreter) it would starve it: then it starts once the Lagrangian is done (or is
     # evaluated at the end).
     today: Background[dict[str, Any]] | None = None
-    if lagrange is None:
+    if lagrange is None and reserve.time_for_baseline():
         today = Background(lambda: baseline(formulation.instance))
     greedy = (
-        greedy_run(formulation, params, clock) if searching and lagrange is None else None
+        greedy_run(formulation, params, reserve.search())
+        if searching and lagrange is None
+        else None
     )
-    left = clock.remaining()
+    left = reserve.search().remaining()
     # A limit too short for the LP leaves the cores to the Lagrangian.
     lp_hopeless = (
         lagrange is not None
@@ -224,16 +229,18 @@ def solve_formulation(
         and solver.supports(Feature.MIP_START)
         and not clock.cancelled
         and not lp_hopeless
+        and (left is None or left > 0)
     ):
         t1 = time.perf_counter()
-        remaining = clock.remaining()
+        search = reserve.search()
+        remaining = search.remaining()
         lp_solver = lp_backend()
         lp_solver = None if lp_solver is None else reclaimable(
             lp_solver, params, keep_answer=False
         )
         # The LP phase stops early when the Lagrangian's plan closes the gap.
-        lp_clock = clock if lagrange is None else replace(
-            clock, cancel=EitherEvent(clock.cancel, lagrange.closed)
+        lp_clock = search if lagrange is None else replace(
+            search, cancel=EitherEvent(clock.cancel, lagrange.closed)
         )
         try:
             found = run_heuristic(
@@ -255,8 +262,7 @@ def solve_formulation(
         if lagrange is not None and lagrange.closed.is_set():
             found = None  # the LP phase was stopped: the Lagrangian's plan is used below
         if found is not None:
-            decision = formulation.decode(found.x)
-            verdict = formulation.verify(decision)
+            decision, verdict = reserve.verify(found.x)
             lp_bound = found.bound
             if verdict.ok:
                 start, fallback = formulation.start_vector(found.x, decision), verdict
@@ -277,18 +283,17 @@ def solve_formulation(
                     )
                     return _finish(
                         formulation, solver, params, clock, answer, notes, fallback,
-                        read_seconds, compile_seconds, today, given, start,
+                        read_seconds, compile_seconds, today, given, start, reserve=reserve,
                     )
 
     if lagrange is not None:
         t1 = time.perf_counter()
-        relaxed = lagrange.result(wait=True)
-        today = Background(lambda: baseline(formulation.instance))
+        # It keeps its own time; past the search's deadline it is asked to stop.
+        relaxed = lagrange.result(wait=True, timeout=reserve.search().remaining())
         t_heur += time.perf_counter() - t1
         lp_bound = _tighter_bound(lp_bound, relaxed, model.sense)
         if relaxed is not None and relaxed.x is not None:
-            decision = formulation.decode(relaxed.x)
-            verdict = formulation.verify(decision)
+            decision, verdict = reserve.verify(relaxed.x)
             better = fallback is None or _worse(
                 float(fallback.plan.objective), float(verdict.plan.objective), model.sense
             )
@@ -303,14 +308,17 @@ def solve_formulation(
                     )
                     return _finish(
                         formulation, solver, params, clock, answer, notes, fallback,
-                        read_seconds, compile_seconds, today, given, start,
+                        read_seconds, compile_seconds, today, given, start, reserve=reserve,
                     )
+
+    if lagrange is not None and reserve.time_for_baseline():
+        # Evaluated while the solver runs.
+        today = Background(lambda: baseline(formulation.instance))
 
     if greedy is not None:
         x_greedy = greedy.result(wait=True)
         if x_greedy is not None:
-            decision = formulation.decode(x_greedy)
-            verdict = formulation.verify(decision)
+            decision, verdict = reserve.verify(x_greedy)
             if verdict.ok:
                 start, fallback = formulation.start_vector(x_greedy, decision), verdict
                 notes.append(
@@ -318,7 +326,7 @@ def solve_formulation(
                 )
 
     t1 = time.perf_counter()
-    answer = run_with_deadline(solver, model, params, clock, start)
+    answer = run_with_deadline(solver, model, params, reserve.search(), start)
     bound = answer.bound
     if lp_bound is not None and answer.status is not Status.INFEASIBLE:
         # The LP bound is proven too: keep the tighter of the two.
@@ -327,7 +335,7 @@ def solve_formulation(
     answer = replace(answer, seconds=time.perf_counter() - t1 + t_heur, bound=bound)
     return _finish(
         formulation, solver, params, clock, answer, notes, fallback, read_seconds,
-        compile_seconds, today, given,
+        compile_seconds, today, given, reserve=reserve,
     )
 
 
@@ -376,7 +384,7 @@ def lagrange_run(
     replaces there); None otherwise. Its fixed MIP runs on the LP backend, in a solver process
     when runs must be reclaimable."""
     remaining = clock.remaining()
-    if remaining is None or not params.heuristic or clock.cancelled:
+    if remaining is None or remaining <= 0 or not params.heuristic or clock.cancelled:
         return None
     if not isinstance(formulation, SinglePeriod):
         return None
@@ -386,9 +394,12 @@ def lagrange_run(
     sub_solver = lp_backend()
     if sub_solver is not None:
         sub_solver = reclaimable(sub_solver, params)
+    # When the LP phase cannot finish, the solver after it cannot either: its plans are the
+    # Lagrangian's, which then takes most of the time.
+    alone = remaining < LP_SECONDS_PER_NONZERO * formulation.model.num_nonzeros
     return LagrangeRun(
         formulation.compiled,
-        LAGRANGE_SHARE * remaining,
+        (LAGRANGE_ALONE_SHARE if alone else LAGRANGE_SHARE) * remaining,
         params.rel_gap,
         cancel=clock.cancel,
         solver=sub_solver,
@@ -398,6 +409,8 @@ def lagrange_run(
 
 #: Share of the time left that the Lagrangian may take (it runs while the LP phase does).
 LAGRANGE_SHARE = 0.7
+#: Its share when the time left is too short for the LP phase (``LP_SECONDS_PER_NONZERO``).
+LAGRANGE_ALONE_SHARE = 0.9
 #: Seconds the LP phase needs per nonzero, about (measured on a shared 2-core machine: the
 #: relaxation of 10k services with every row family, 479k nonzeros, takes 13-20 s, and 100k
 #: services do not finish in 60 s); with less time left the LP phase is not started when the
@@ -438,7 +451,7 @@ def greedy_run(
     """The greedy start (:mod:`portfolio.greedy`), started in the background for a solve with a
     time limit and a large model of a formulation it applies to; None otherwise."""
     remaining = clock.remaining()
-    if remaining is None or not params.heuristic or clock.cancelled:
+    if remaining is None or remaining <= 0 or not params.heuristic or clock.cancelled:
         return None
     hooks = formulation.start_hooks()
     if not applies(hooks) or formulation.model.num_cols < hooks.min_columns:
@@ -559,12 +572,15 @@ def _finish(
     today: Background[dict[str, Any]] | None = None,
     given: dict[str, Any] | None = None,
     start: FloatArray | None = None,
+    *,
+    reserve: Reserve[D, V] | None = None,
 ) -> SolveResult:
     """Decode and verify the backend's answer, explain an infeasible instance, build the
     result, prefer among equally good plans, and attach today's baseline (``given``: the
     record of a given start, for ``stats["start"]``; ``start``: the column values whose
     verdict ``fallback`` is, so that an answer that is that very vector is not checked
-    twice)."""
+    twice; ``reserve``: the time kept back from the tie-break for what follows it, and the
+    estimate of what today's baseline takes)."""
     t0 = time.perf_counter()
     def check(x: FloatArray) -> V:
         # A start heuristic's answer is the very vector whose plan was verified as the fallback.
@@ -621,9 +637,13 @@ def _finish(
     result = formulation.attach(result, judged.verdict)
     t1 = time.perf_counter()
     result = formulation.refine(result, judged.verdict, solver, params, clock)
-    result = prefer_plan(formulation.instance, result, solver, params, clock)
+    result = prefer_plan(
+        formulation.instance, result, solver, params,
+        clock if reserve is None else reserve.search(),
+    )
     t_prefer = time.perf_counter() - t1
-    result = with_baseline(formulation.instance, result, None if today is None else today.get())
+    estimate = 0.0 if reserve is None else reserve.verify_seconds
+    result = with_baseline_in_time(formulation.instance, result, today, clock, estimate)
     return replace(
         result,
         timings=replace(
@@ -660,6 +680,96 @@ class Background(Generic[T]):
         if self._failure:
             raise self._failure[0]
         return self._box[0]
+
+
+#: The note a result carries when its time limit left no time to evaluate today's arrangement.
+BASELINE_SKIPPED_NOTE = (
+    "today's arrangement (the baseline) was not evaluated: the time limit left no time for it"
+)
+
+
+def with_baseline_in_time(
+    instance: Instance,
+    result: SolveResult,
+    today: Background[dict[str, Any]] | None,
+    clock: Clock,
+    estimate: float,
+) -> SolveResult:
+    """:func:`with_baseline` within the caller's time limit.
+
+    Today's arrangement, when it is being evaluated in the background (``today``: started only
+    when the search left time for it), is waited for; not yet evaluated, it is evaluated only
+    when the time left is at least ``estimate`` seconds (what verifying a plan takes).
+    Otherwise the result has no ``baseline`` nor ``versus_baseline``, and a note
+    (:data:`BASELINE_SKIPPED_NOTE`) says so. Without a limit it is always evaluated.
+    """
+    remaining = clock.remaining()
+    if today is not None:
+        return with_baseline(instance, result, today.get())
+    if remaining is None or remaining >= estimate:
+        return with_baseline(instance, result)
+    return replace(result, notes=(*result.notes, BASELINE_SKIPPED_NOTE))
+
+
+#: Seconds that verifying one plan takes per column of the model, about, until a verification of
+#: the solve has been timed: the verifier re-derives every total from the instance in Python
+#: (100,000 services with every row family, 690k columns: 5.6 s on a quiet 2-core machine, 9 s
+#: under load, 2026-12-02).
+VERIFY_SECONDS_PER_COLUMN = 1e-5
+#: Seconds that building the result and writing it as JSON take per column, about (the same
+#: instance: a 40 MB result, 1.7 s for the JSON text alone).
+OUTPUT_SECONDS_PER_COLUMN = 4e-6
+#: The reserve holds this many times the longest verification timed so far.
+RESERVE_MARGIN = 1.25
+#: The least reserve, in seconds.
+MIN_RESERVE_SECONDS = 0.05
+
+
+class Reserve(Generic[D, V]):
+    """The time a solve keeps back from its search phases (the Lagrangian, the start
+    heuristics, the solver, the tie-break) for what must follow the last of them: verifying its
+    plan, today's baseline when it is not done yet, and building and writing the result.
+
+    It is estimated from the model's size (:data:`VERIFY_SECONDS_PER_COLUMN`,
+    :data:`OUTPUT_SECONDS_PER_COLUMN`) until a verification of this solve has been timed
+    (:meth:`verify`), and from the longest one timed after that.
+    """
+
+    def __init__(self, formulation: Formulation[D, V], clock: Clock) -> None:
+        self.formulation = formulation
+        self.clock = clock
+        columns = formulation.model.num_cols
+        #: Seconds one verification takes (estimated, then measured).
+        self.verify_seconds = VERIFY_SECONDS_PER_COLUMN * columns
+        self.output_seconds = OUTPUT_SECONDS_PER_COLUMN * columns
+        self.timed = False
+
+    @property
+    def seconds(self) -> float:
+        """The seconds kept back."""
+        return MIN_RESERVE_SECONDS + RESERVE_MARGIN * self.verify_seconds + self.output_seconds
+
+    def search(self) -> Clock:
+        """The clock of the search phases: the caller's, ending :attr:`seconds` earlier."""
+        if self.clock.limit is None:
+            return self.clock
+        return replace(self.clock, limit=self.clock.limit - self.seconds)
+
+    def time_for_baseline(self) -> bool:
+        """Today's baseline (about one verification) can be evaluated before the search ends."""
+        left = self.search().remaining()
+        return left is None or left > self.verify_seconds
+
+    def verify(self, x: FloatArray) -> tuple[D, V]:
+        """The decoded plan of column values ``x`` and its verdict, timed (the first timing
+        replaces the estimate; later ones raise it)."""
+        t0 = time.perf_counter()
+        decision = self.formulation.decode(x)
+        verdict = self.formulation.verify(decision)
+        seconds = time.perf_counter() - t0
+        self.verify_seconds = seconds if not self.timed else max(self.verify_seconds, seconds)
+        self.timed = True
+        return decision, verdict
 
 
 def with_baseline(
