@@ -166,3 +166,44 @@ def test_kinds_on_the_multi_year_example() -> None:
     _check_kinds(model)
     kinds = {block.kind for block in model.blocks}
     assert {"flow", "activity", "sector_share", "limits", "setup_once"} <= kinds
+
+
+def _block(family: str, rows: list[int], cols: list[int], vals: list[float], count: int) -> Any:
+    from portfolio.kernels import Rows
+
+    return Rows(
+        family,
+        np.asarray(rows, dtype=np.int64),
+        np.asarray(cols, dtype=np.int64),
+        np.asarray(vals, dtype=np.float64),
+        np.zeros(count),
+        np.ones(count),
+    )
+
+
+@pytest.mark.parametrize("repeat", [False, True])
+def test_assemble_gives_the_canonical_matrix(repeat: bool) -> None:
+    """Entries listed out of order within a block, zeros, and (with ``repeat``) a pair given
+    twice, once cancelling to zero: the matrix is the hand-summed one, in canonical CSR form
+    (sorted columns, no stored zeros), whichever way it was built."""
+    from portfolio.kernels import assemble
+    from portfolio.linear import Sense
+
+    first = _block("a", [1, 0, 0, 1], [2, 3, 0, 0], [5.0, 1.0, 2.0, 0.0], 2)
+    extra = ([0, 0], [1, 1], [4.0, -4.0]) if repeat else ([], [], [])
+    second = _block("b", [0, *extra[0]], [3, *extra[1]], [7.0, *extra[2]], 1)
+    model = assemble([first, second], 4, Sense.MAXIMISE, np.zeros(4))
+    expected = np.array(
+        [
+            [2.0, 0.0, 0.0, 1.0],
+            [0.0, 0.0, 5.0, 0.0],
+            [0.0, 0.0, 0.0, 7.0],
+        ]
+    )
+    matrix = model.matrix
+    np.testing.assert_array_equal(matrix.toarray(), expected)
+    assert matrix.nnz == 4
+    np.testing.assert_array_equal(matrix.indptr, [0, 2, 3, 4])
+    np.testing.assert_array_equal(matrix.indices, [0, 3, 2, 3])
+    np.testing.assert_array_equal(matrix.data, [2.0, 1.0, 5.0, 7.0])
+    assert [(b.start, b.stop) for b in model.blocks] == [(0, 2), (2, 3)]

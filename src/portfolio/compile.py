@@ -389,7 +389,7 @@ def _dominated_columns(model: LinearModel, table: OptionTable, options: IntArray
         or [np.zeros(0, dtype=np.int64)]
     )
     # Scores oriented so that larger is better; two-sided rows appear twice (equality needed).
-    sub = model.matrix[rows][:, :num_x].toarray() if rows.size else np.zeros((0, num_x))
+    sub = model.matrix[rows].toarray()[:, :num_x] if rows.size else np.zeros((0, num_x))
     lower_finite = np.isfinite(model.row_lower[rows])
     upper_finite = np.isfinite(model.row_upper[rows])
     sign = 1.0 if model.sense is Sense.MAXIMISE else -1.0
@@ -409,7 +409,9 @@ def _dominated_columns(model: LinearModel, table: OptionTable, options: IntArray
         groups = order[starts[sizes == size][:, None] + np.arange(size)]  # (groups, size), by index
         values = scores[:, groups]  # (scores, groups, size)
         at_least = (values[:, :, :, None] >= values[:, :, None, :]).all(axis=0)  # [g, j, k]
-        strictly = (values[:, :, :, None] > values[:, :, None, :]).any(axis=0)
+        # j beats k somewhere exactly when k is not at least as good as j everywhere (the
+        # scores are finite).
+        strictly = ~at_least.transpose(0, 2, 1)
         earlier = np.arange(size)[:, None] < np.arange(size)[None, :]  # j before k
         beats = at_least & (strictly | earlier)
         beats &= ~np.eye(size, dtype=np.bool_)

@@ -67,16 +67,8 @@ def assemble(blocks: list[Rows], num_cols: int, sense: Sense, objective: FloatAr
     Every column is binary (bounds 0 and 1, integral).
     """
     offsets = np.cumsum([0] + [b.lower.shape[0] for b in blocks])
-    rows = np.concatenate([b.rows + off for b, off in zip(blocks, offsets, strict=False)])
-    cols = np.concatenate([b.cols for b in blocks])
-    vals = np.concatenate([b.vals for b in blocks])
-    keep = vals != 0
     num_rows = int(offsets[-1])
-    matrix = sp.csr_matrix(
-        (vals[keep], (rows[keep], cols[keep])), shape=(num_rows, num_cols), dtype=np.float64
-    )
-    matrix.sum_duplicates()
-    matrix.eliminate_zeros()
+    matrix = _stacked_csr(blocks, offsets, num_rows, num_cols)
     row_blocks = tuple(
         RowBlock(
             b.family,
@@ -103,6 +95,61 @@ def assemble(blocks: list[Rows], num_cols: int, sense: Sense, objective: FloatAr
     )
     model.validate_shapes()
     return model
+
+
+def _stacked_csr(
+    blocks: list[Rows], offsets: IntArray, num_rows: int, num_cols: int
+) -> sp.csr_matrix:
+    """The blocks' entries as one canonical CSR matrix (duplicates summed, zeros dropped,
+    column indices sorted in each row).
+
+    The entries are written once into arrays of the matrix's own index type, each block's in
+    (row, column) order (sorted when a kernel lists them otherwise). With no (row, column) pair
+    given twice, the CSR arrays are those arrays themselves; otherwise scipy sums them. Both
+    give the same matrix.
+    """
+    total = sum(b.vals.shape[0] for b in blocks)
+    small = max(num_rows, num_cols, total) < np.iinfo(np.int32).max
+    index = np.int32 if small else np.int64
+    rows = np.empty(total, dtype=index)
+    cols = np.empty(total, dtype=index)
+    vals = np.empty(total, dtype=np.float64)
+    at = 0
+    for block, offset in zip(blocks, offsets, strict=False):
+        end = at + block.vals.shape[0]
+        local, where, value = block.rows, block.cols, block.vals
+        if local.size > 1 and not _row_major(local, where):
+            order = np.lexsort((where, local))
+            local, where, value = local[order], where[order], value[order]
+        np.add(local, int(offset), out=rows[at:end], casting="unsafe")
+        cols[at:end] = where
+        vals[at:end] = value
+        at = end
+    if not vals.all():
+        keep = vals != 0
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    if not _row_major(rows, cols):  # a (row, column) pair given twice: scipy sums them
+        matrix = sp.csr_matrix(
+            (vals, (rows, cols)), shape=(num_rows, num_cols), dtype=np.float64
+        )
+        matrix.sum_duplicates()
+        matrix.eliminate_zeros()
+        return matrix
+    indptr = np.zeros(num_rows + 1, dtype=index)
+    np.cumsum(np.bincount(rows, minlength=num_rows), out=indptr[1:])
+    matrix = sp.csr_matrix((vals, cols, indptr), shape=(num_rows, num_cols))
+    matrix.has_sorted_indices = True
+    matrix.has_canonical_format = True
+    return matrix
+
+
+def _row_major(rows: IntArray, cols: IntArray) -> bool:
+    """The entries are in strictly increasing (row, column) order."""
+    if rows.size < 2:
+        return True
+    return bool(
+        np.all((rows[1:] > rows[:-1]) | ((rows[1:] == rows[:-1]) & (cols[1:] > cols[:-1])))
+    )
 
 
 class Labels(Sequence[str]):
@@ -574,57 +621,68 @@ def sector_share(cols: Columns) -> list[Rows]:
     return blocks
 
 
-def _by_service(service: IntArray, num_services: int) -> Callable[[int], IntArray]:
-    """A function giving the entries of one service (ascending), after one sort of all entries."""
-    order = np.argsort(service, kind="stable")
-    bounds = np.searchsorted(service[order], np.arange(num_services + 1))
-
-    def entries(s: int) -> IntArray:
-        return np.asarray(order[bounds[s] : bounds[s + 1]], dtype=np.int64)
-
-    return entries
-
-
 def same_mode(cols: Columns, offered_service: IntArray, offered_mode: IntArray) -> Rows | None:
     """same_mode[b, m, t]: for consecutive services (a, s) of bundle b, every mode m offered to
     either (``offered_service``/``offered_mode`` pairs) and every year t:
-    sum_{o of a in m} a[o, t] - sum_{o of s in m} a[o, t] = 0."""
+    sum_{o of a in m} a[o, t] - sum_{o of s in m} a[o, t] = 0.
+
+    Every pair's rows at once: the pairs' modes as one (pairs x modes) table, and each side's
+    activities gathered by one sort of the activities by service.
+    """
     table = cols.table
     bundles = table.instance.constraints.same_mode
     if not bundles:
         return None
     years = cols.years
     index = {sid: i for i, sid in enumerate(table.service_ids)}
-    act_mode = cols.act_mode
-    acts = _by_service(cols.act_service, table.num_services)
-    offers = _by_service(offered_service, table.num_services)
-    rows: list[IntArray] = []
-    entries: list[IntArray] = []
-    vals: list[FloatArray] = []
-    items: list[str] = []
-    row = 0
+    firsts: list[int] = []
+    seconds: list[int] = []
+    bundle_of: list[int] = []
     for b, bundle in enumerate(bundles):
         members = [index[sid] for sid in bundle]
-        for first, second in zip(members, members[1:], strict=False):
-            modes = np.union1d(offered_mode[offers(first)], offered_mode[offers(second)])
-            row_of_mode = np.full(table.num_modes, -1, dtype=np.int64)
-            row_of_mode[modes] = np.arange(modes.shape[0])
-            for service, sign in ((first, 1.0), (second, -1.0)):
-                part = acts(service)
-                rows.append(row + row_of_mode[act_mode[part]] * years + cols.act_year[part])
-                entries.append(cols.act_col[part])
-                vals.append(np.full(part.shape[0], sign))
-            pair = f"{b}:{table.service_ids[first]}={table.service_ids[second]}"
-            items += cols.labels([f"{pair}@{table.mode_ids[m]}" for m in modes.tolist()])
-            row += modes.shape[0] * years
+        firsts += members[:-1]
+        seconds += members[1:]
+        bundle_of += [b] * (len(members) - 1)
+    first = np.asarray(firsts, dtype=np.int64)
+    second = np.asarray(seconds, dtype=np.int64)
+    # The modes of each pair: those offered to either service, ascending.
+    involved = np.unique(np.concatenate((first, second)))
+    offered = np.zeros((involved.shape[0], table.num_modes), dtype=np.bool_)
+    seen = np.isin(offered_service, involved)
+    offered[np.searchsorted(involved, offered_service[seen]), offered_mode[seen]] = True
+    pair_modes = offered[np.searchsorted(involved, first)] | offered[
+        np.searchsorted(involved, second)
+    ]
+    count = pair_modes.sum(axis=1)
+    row_start = np.concatenate(([0], np.cumsum(count * years)[:-1])).astype(np.int64)
+    rank = np.where(pair_modes, np.cumsum(pair_modes, axis=1) - 1, -1)
+    # Each pair's first service (+1), then its second (-1); each side's activities ascending.
+    sides = np.stack((first, second), axis=1).ravel()
+    sign = np.tile(np.array([1.0, -1.0]), first.shape[0])
+    pair_of_side = np.repeat(np.arange(first.shape[0]), 2)
+    order = np.argsort(cols.act_service, kind="stable")
+    bounds = np.searchsorted(cols.act_service[order], np.arange(table.num_services + 1))
+    lengths = bounds[sides + 1] - bounds[sides]
+    side_of = np.repeat(np.arange(sides.shape[0]), lengths)
+    before = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    entry = order[np.arange(side_of.shape[0]) - before[side_of] + bounds[sides][side_of]]
+    pair = pair_of_side[side_of]
+    rows = row_start[pair] + rank[pair, cols.act_mode[entry]] * years + cols.act_year[entry]
+    pair_index, mode_index = np.nonzero(pair_modes)
+    ids, mode_ids = table.service_ids, table.mode_ids
+    prefixes = [
+        f"{bundle_of[p]}:{ids[firsts[p]]}={ids[seconds[p]]}@{mode_ids[m]}"
+        for p, m in zip(pair_index.tolist(), mode_index.tolist(), strict=True)
+    ]
+    total = int(count.sum()) * years
     return Rows(
         "same_mode",
-        np.concatenate(rows),
-        np.concatenate(entries),
-        np.concatenate(vals),
-        np.zeros(row),
-        np.zeros(row),
-        tuple(items),
+        rows.astype(np.int64),
+        np.asarray(cols.act_col[entry], dtype=np.int64),
+        sign[side_of],
+        np.zeros(total),
+        np.zeros(total),
+        cols.labels(prefixes),
     )
 
 
