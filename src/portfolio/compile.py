@@ -411,7 +411,7 @@ def _dominated_columns(model: LinearModel, table: OptionTable, options: IntArray
         at_least = (values[:, :, :, None] >= values[:, :, None, :]).all(axis=0)  # [g, j, k]
         # j beats k somewhere exactly when k is not at least as good as j everywhere (the
         # scores are finite).
-        strictly = ~at_least.transpose(0, 2, 1)
+        strictly = ~np.swapaxes(at_least, 1, 2)
         earlier = np.arange(size)[:, None] < np.arange(size)[None, :]  # j before k
         beats = at_least & (strictly | earlier)
         beats &= ~np.eye(size, dtype=np.bool_)
