@@ -848,7 +848,8 @@ def _vector_moves(search: _Search, x: FloatArray, *, improving: bool) -> FloatAr
         if not candidates.size:
             break
         if dense is not None:
-            delta = dense[candidates] - dense[chosen[owner[candidates]]]
+            delta = dense[candidates]
+            delta -= dense[chosen][owner[candidates]]
         else:
             delta = (rows_t[candidates] - rows_t[chosen[owner[candidates]]]).toarray()
         gain = relaxation.profit[candidates] - relaxation.profit[chosen[owner[candidates]]]
@@ -873,9 +874,13 @@ def _vector_moves(search: _Search, x: FloatArray, *, improving: bool) -> FloatAr
         else:
             if now <= ROW_TOL:
                 return x
-            after = np.maximum(activity + delta - upper, 0.0) + np.maximum(
-                lower - activity - delta, 0.0
-            )
+            # max(activity + delta - upper, 0) + max(lower - activity - delta, 0), in place.
+            after = np.add(activity, delta)
+            after -= upper
+            np.maximum(after, 0.0, out=after)
+            short = np.subtract(lower - activity, delta)
+            np.maximum(short, 0.0, out=short)
+            after += short
             repair = now - after.sum(axis=1)
             pick = np.flatnonzero(repair > 1e-12)
             if not pick.size:
@@ -883,10 +888,7 @@ def _vector_moves(search: _Search, x: FloatArray, *, improving: bool) -> FloatAr
             # Profit lost at the best prices (which weigh the rows against each other).
             loss = priced_value[chosen[owner[candidates[pick]]]] - priced_value[candidates[pick]]
             key = np.where(loss <= 0, loss - 1e300, loss / repair[pick])
-        order = pick[np.argsort(key, kind="stable")]
-        # One switch per service: its best-ranked one.
-        _, first = np.unique(owner[candidates[order]], return_index=True)
-        order = order[np.sort(first)]
+        order = _best_per_owner(pick, key, owner[candidates[pick]])
         path = activity + np.cumsum(delta[order], axis=0)
         violation = (
             np.maximum(path - upper, 0.0) + np.maximum(lower - path, 0.0)
@@ -910,6 +912,28 @@ def _vector_moves(search: _Search, x: FloatArray, *, improving: bool) -> FloatAr
         return x
     excess, short = relaxation.violation(x)
     return x if float(np.maximum(excess, 0).sum() + np.maximum(short, 0).sum()) <= ROW_TOL else None
+
+
+def _best_per_owner(pick: IntArray, key: FloatArray, owners: IntArray) -> IntArray:
+    """One switch per service, its best-ranked (smallest ``key``, the first among equals), in
+    ranking order (ties by position in ``pick``).
+
+    ``owners`` (the service of each switch in ``pick``) is nondecreasing for the option columns
+    (grouped by service), so each service's best is a segment minimum and only the winners are
+    sorted; otherwise every switch is sorted and the first of each service kept. Both give the
+    same order.
+    """
+    if owners.size > 1 and not bool(np.all(owners[1:] >= owners[:-1])):
+        ranked = pick[np.argsort(key, kind="stable")]
+        order_owners = owners[np.argsort(key, kind="stable")]
+        _, first = np.unique(order_owners, return_index=True)
+        return np.asarray(ranked[np.sort(first)], dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    best = np.minimum.reduceat(key, starts)
+    segment = np.repeat(np.arange(starts.shape[0]), np.diff(np.r_[starts, owners.shape[0]]))
+    hits = np.flatnonzero(key == best[segment])
+    firsts = hits[np.r_[True, segment[hits][1:] != segment[hits][:-1]]]
+    return np.asarray(pick[firsts[np.argsort(key[firsts], kind="stable")]], dtype=np.int64)
 
 
 def _fix_and_solve(
