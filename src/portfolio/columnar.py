@@ -21,12 +21,9 @@ the duplicate key and its line.
 
 from __future__ import annotations
 
-import gc
 import math
 import re
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +39,7 @@ from portfolio.domain import (
     Service,
     check_references,
 )
-from portfolio.linear import BoolArray, FloatArray, IntArray
+from portfolio.linear import BoolArray, FloatArray, IntArray, gc_paused
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,19 +168,6 @@ def option_columns(instance: Instance) -> OptionColumns:
     )
     remember_columns(instance, columns)
     return columns
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many objects that form no cycles
-    (reading an instance): its passes over the growing heap cost more than the building."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # ---------------------------------------------------------------------- the fast reader

@@ -29,7 +29,7 @@ from typing import Any
 
 import pydantic
 
-from portfolio.columnar import gc_paused, read_json, read_parsed
+from portfolio.columnar import read_json, read_parsed
 from portfolio.domain import Instance, check_references
 from portfolio.errors import (
     InstanceFileError,
@@ -37,6 +37,7 @@ from portfolio.errors import (
     ReadTimeLimitError,
     ValidationError,
 )
+from portfolio.linear import gc_paused
 from portfolio.output import check_output_dir as check_output_dir
 from portfolio.output import check_output_file as check_output_file
 from portfolio.output import current_umask as current_umask

@@ -12,8 +12,10 @@ Backends import this module, never the domain.
 from __future__ import annotations
 
 import enum
+import gc
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +25,24 @@ import scipy.sparse as sp
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many objects that form no cycles (an
+    instance read from a file, the lines of a model file): its passes over the growing heap cost
+    more than the building. The previous state is restored.
+
+    It lives here, among the foundations, because both the readers of an instance and the
+    backends (which see only this module of the model's side) use it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
 
 CHECK_TOL = 1e-6
 """Largest violation (:meth:`LinearModel.violation`, relative) of a vector the model accepts:

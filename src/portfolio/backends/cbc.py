@@ -62,9 +62,7 @@ returned (for the heuristic's reduced-cost fixing).
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import math
 import os
 import re
@@ -75,7 +73,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import IO, Any
 
@@ -93,7 +91,7 @@ from portfolio.backends.base import (
     track_child,
     untrack_child,
 )
-from portfolio.linear import BoolArray, FloatArray, LinearModel, Sense
+from portfolio.linear import BoolArray, FloatArray, LinearModel, Sense, gc_paused
 from portfolio.params import SolveParams
 from portfolio.result import BackendResult, Status
 
@@ -275,7 +273,7 @@ class CbcBackend(Backend):
                 raw_status="no cbc binary",
                 detail="CBC: neither PuLP's bundled binary nor a 'cbc' on PATH was found",
             )
-        with _gc_paused():
+        with gc_paused():
             lines = mps_lines(model)
         return _Job(path, lines, start, (note,) if note else ())
 
@@ -622,22 +620,6 @@ def _read_solution(
                 if i < num_rows:
                     duals[i] += float(fields[3]) if len(fields) > 3 else math.nan
     return x, reduced, duals
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the MPS lines are built.
-
-    Writing allocates a string per nonzero; the collector's passes over them are wasted work on
-    large models. The previous state is restored.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _command(
