@@ -95,7 +95,12 @@ def test_one_year_equivalence_on_every_backend(backend: str) -> None:
 
 
 # ---------------------------------------------------------------------- cross-backend agreement
-def _random_multi_year(seed: int, services: int = 14, years: int = 4) -> dict[str, Any]:
+def random_multi_year(
+    seed: int, services: int = 14, years: int = 4, **extra: Any
+) -> dict[str, Any]:
+    """A random multi-year instance whose row families vary with the seed (setup costs on even
+    seeds, sector shares on multiples of 3, bundles on seed 2); shared with
+    ``test_multiyear_lagrange``."""
     return random_multi_year_data(
         services,
         years=years,
@@ -104,6 +109,7 @@ def _random_multi_year(seed: int, services: int = 14, years: int = 4) -> dict[st
         setup_costs=seed % 2 == 0,
         sector_shares=seed % 3 == 0,
         bundles=seed == 2,
+        **extra,
     )
 
 
@@ -118,7 +124,7 @@ def _random_multi_year(seed: int, services: int = 14, years: int = 4) -> dict[st
     ],
 )
 def test_backends_agree_on_random_multi_year_instances(seed: int, expected: Status) -> None:
-    data = _random_multi_year(seed)
+    data = random_multi_year(seed)
     results = {
         name: portfolio.solve(copy.deepcopy(data), backend=name, params=QUIET)
         for name in portfolio.available_backends()
@@ -138,7 +144,7 @@ def test_backends_agree_on_random_multi_year_instances(seed: int, expected: Stat
 
 
 def test_lp_guided_heuristic_gives_a_verified_plan(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = _random_multi_year(5, services=40, years=4)
+    data = random_multi_year(5, services=40, years=4)
     reference = portfolio.solve(copy.deepcopy(data), params=QUIET.with_(heuristic=False))
     monkeypatch.setattr(multiyear_heuristic, "MIN_COLUMNS", 0)
     result = portfolio.solve(copy.deepcopy(data), params=QUIET)
@@ -212,7 +218,7 @@ def test_decode_encode_round_trip_and_the_model_accepts_the_plan(
 
 
 def test_status_quo_paths_are_valid_for_unlocked_services() -> None:
-    data = _random_multi_year(1)
+    data = random_multi_year(1)
     instance = Instance.from_data(data)
     compiled = compile_multi_year(instance)
     assert compiled.model.num_cols > 0

@@ -15,24 +15,12 @@ from portfolio import SolveParams, Status
 from portfolio.domain import Instance
 from portfolio.linear import Sense
 from portfolio.multiyear.compile import MultiYearModel, compile_multi_year
-from portfolio.multiyear.generate import random_multi_year_data, random_multi_year_instance
+from portfolio.multiyear.generate import random_multi_year_instance
 from portfolio.multiyear.lagrange import Relaxation, lagrangian_start
 from portfolio.multiyear.verify import verify_schedule
+from test_multiyear import random_multi_year
 
 QUIET = SolveParams(time_limit=60, explain_infeasible=False, prefer="none")
-
-
-def _data(seed: int, services: int = 10, years: int = 4, **extra: Any) -> dict[str, Any]:
-    return random_multi_year_data(
-        services,
-        years=years,
-        seed=seed,
-        options=(3, 5),
-        setup_costs=seed % 2 == 0,
-        sector_shares=seed % 3 == 0,
-        bundles=seed == 2,
-        **extra,
-    )
 
 
 def _compiled(data: dict[str, Any], reduce: bool = True) -> tuple[Instance, MultiYearModel]:
@@ -63,7 +51,7 @@ def _all_paths(relax: Relaxation, service: int) -> list[list[int]]:
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_longest_paths_equal_a_brute_force_enumeration(seed: int) -> None:
-    _, compiled = _compiled(_data(seed, services=6, years=3), reduce=False)
+    _, compiled = _compiled(random_multi_year(seed, services=6, years=3), reduce=False)
     relax = Relaxation(compiled)
     rng = np.random.default_rng(seed)
     for _ in range(3):
@@ -77,6 +65,41 @@ def test_longest_paths_equal_a_brute_force_enumeration(seed: int) -> None:
             mine = np.flatnonzero(chosen & (relax.service_of_arc == service)).tolist()
             assert sorted(mine) in [sorted(p) for p in paths]
             assert sum(profit[a] for a in mine) == pytest.approx(best, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_master_adds_each_path_once(seed: int) -> None:
+    """The master keeps each service's paths once: a pass whose paths are all known adds none,
+    one service's new path adds exactly that path, and every stored path is the arcs of a
+    source-to-end path of its service (checked against the enumeration)."""
+    from portfolio.multiyear.lagrange import _Master
+
+    _, compiled = _compiled(random_multi_year(seed, services=6, years=3), reduce=False)
+    relax = Relaxation(compiled)
+    master = _Master(relax)
+    rng = np.random.default_rng(seed)
+    first, _ = relax.best_paths(rng.normal(size=relax.num_arcs))
+    assert master.add(first) == relax.num_services
+    assert master.add(first) == 0
+    # Another path for service 0 only (the best under profits that favour a path not chosen).
+    paths = _all_paths(relax, 0)
+    mine = sorted(np.flatnonzero(first & (relax.service_of_arc == 0)).tolist())
+    other = next(path for path in paths if sorted(path) != mine)
+    second = first.copy()
+    second[relax.service_of_arc == 0] = False
+    second[other] = True
+    only = np.zeros(relax.num_services, dtype=np.bool_)
+    only[0] = True
+    assert master.add(second, only) == 1
+    assert master.add(second) == 0
+    service, arcs = master.arrays()
+    assert service.tolist() == [*range(relax.num_services), 0]
+    stored = [sorted(arcs[:, k].nonzero()[0].tolist()) for k in range(arcs.shape[1])]
+    assert stored[-1] == sorted(other)
+    assert stored[0] == mine
+    for k, owner in enumerate(service.tolist()):
+        assert stored[k] in [sorted(p) for p in _all_paths(relax, owner)]
+    assert master.num_paths == relax.num_services + 1
 
 
 # ---------------------------------------------------------------------- the bound
@@ -109,7 +132,7 @@ def _optimum(data: dict[str, Any]) -> float:
 def test_the_lagrangian_bound_is_valid_and_the_plan_verifies(
     seed: int, services: int, objective: str | None
 ) -> None:
-    data = _data(seed, services=services)
+    data = random_multi_year(seed, services=services)
     if objective is not None:
         data["objective"] = objective
     optimum = _optimum(data)
@@ -144,7 +167,7 @@ def test_the_lagrangian_bound_is_valid_and_the_plan_verifies(
 def test_the_bound_equals_the_lp_bound() -> None:
     from portfolio.backends import get_backend
 
-    _, compiled = _compiled(_data(1, services=40, years=5))
+    _, compiled = _compiled(random_multi_year(1, services=40, years=5))
     lp = get_backend("highs").solve(compiled.model, QUIET, time_limit=60, relax=True)
     assert lp.status is Status.OPTIMAL
     assert lp.objective is not None
@@ -153,7 +176,7 @@ def test_the_bound_equals_the_lp_bound() -> None:
 
 
 def test_the_start_is_deterministic() -> None:
-    _, compiled = _compiled(_data(1, services=60, years=5))
+    _, compiled = _compiled(random_multi_year(1, services=60, years=5))
     first = lagrangian_start(compiled, None, rel_gap=1e-4)
     second = lagrangian_start(compiled, None, rel_gap=1e-4)
     assert first.x is not None

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 from portfolio.backends import lp_backend
@@ -246,13 +247,20 @@ class Relaxation:
 
 
 # ---------------------------------------------------------------------- master problem
+def _row_keys(rows: IntArray) -> npt.NDArray[np.void]:
+    """Each row of an integer matrix as one opaque value (equal rows, equal values)."""
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    return rows.view(np.dtype((np.void, rows.shape[1] * rows.itemsize))).ravel()
+
+
 class _Master:
     """The restricted master: convex combinations of each service's collected paths, and the
     shared columns, under the coupling rows (scaled as in the relaxation)."""
 
     def __init__(self, relax: Relaxation) -> None:
         self.relax = relax
-        self.keys: set[bytes] = set()
+        # Every path in the master, one row each (its arcs ascending, padded with -1).
+        self.known = np.zeros((0, 1), dtype=np.int64)
         self.path_service: list[IntArray] = []
         self.path_arcs: list[sp.csc_matrix] = []  # arcs x paths, per batch
         self.num_paths = 0
@@ -272,19 +280,24 @@ class _Master:
         order = np.lexsort((arcs, svc))
         arcs, svc = arcs[order], svc[order]
         owners, starts = np.unique(svc, return_index=True)
-        bounds = np.append(starts, arcs.shape[0])
-        new_cols: list[int] = []
-        for k in range(owners.shape[0]):
-            key = arcs[bounds[k] : bounds[k + 1]].tobytes()
-            if key not in self.keys:
-                self.keys.add(key)
-                new_cols.append(k)
-        if not new_cols:
+        if not owners.size:
             return 0
-        picked = np.asarray(new_cols, dtype=np.int64)
-        lengths = (bounds[1:] - bounds[:-1])[picked]
-        index = np.concatenate([arcs[bounds[k] : bounds[k + 1]] for k in picked.tolist()])
-        column = np.repeat(np.arange(picked.shape[0], dtype=np.int64), lengths)
+        lengths = np.diff(np.append(starts, arcs.shape[0]))
+        # Each service's path as one row; the rows not in the master yet are added.
+        width = max(int(lengths.max()), self.known.shape[1])
+        rows = np.full((owners.shape[0], width), -1, dtype=np.int64)
+        entry_owner = np.repeat(np.arange(owners.shape[0]), lengths)
+        rows[entry_owner, np.arange(arcs.shape[0]) - starts[entry_owner]] = arcs
+        if width > self.known.shape[1]:
+            padding = np.full((self.known.shape[0], width - self.known.shape[1]), -1)
+            self.known = np.hstack((self.known, padding))
+        fresh = ~np.isin(_row_keys(rows), _row_keys(self.known))
+        if not fresh.any():
+            return 0
+        self.known = np.vstack((self.known, rows[fresh]))
+        picked = np.flatnonzero(fresh)
+        index = arcs[fresh[entry_owner]]
+        column = np.repeat(np.arange(picked.shape[0], dtype=np.int64), lengths[picked])
         batch = sp.csc_matrix(
             (np.ones(index.shape[0]), (index, column)), shape=(relax.num_arcs, picked.shape[0])
         )
