@@ -199,3 +199,26 @@ def test_a_limit_too_short_for_the_lp_still_returns_a_verified_plan() -> None:
     assert result.bound is not None
     assert result.objective is not None
     assert result.objective <= result.bound + 1e-6 * abs(result.bound)
+
+
+def test_the_result_says_the_start_phase_uses_highs() -> None:
+    """Whatever backend solves the model, the Lagrangian start's master problems are HiGHS's;
+    the result's ``stats`` say whether the start applies, from how many columns, and why its
+    masters are HiGHS's; its note names HiGHS when it ran."""
+    from portfolio.multiyear.lagrange import MIN_COLUMNS
+
+    pytest.importorskip("highspy", reason="the Lagrangian start needs HiGHS")
+    backend = "cbc" if "cbc" in portfolio.available_backends() else "highs"
+    small = portfolio.solve(random_multi_year(1), backend=backend, params=QUIET)
+    record = small.stats["lagrangian_start"]
+    assert record["applies"] is (small.stats["columns"] >= MIN_COLUMNS)
+    assert record["applies"] is False  # 14 services over 4 years: below the threshold
+    assert record["from_columns"] == MIN_COLUMNS
+    assert record["master_solver"] == "highs"
+    assert "duals" in record["why"]
+    assert "Lagrangian start" not in small.detail
+    instance = random_multi_year_instance(300, years=5, seed=0)
+    large = portfolio.solve(instance, params=QUIET.with_(time_limit=30.0, rel_gap=1e-2))
+    assert large.stats["lagrangian_start"]["applies"] is True
+    assert large.stats["columns"] >= MIN_COLUMNS
+    assert "master problems by HiGHS" in large.detail

@@ -14,7 +14,7 @@ from portfolio.infeasibility import explain_multi_year
 from portfolio.linear import FloatArray, LinearModel
 from portfolio.multiyear.compile import MultiYearModel, compile_multi_year
 from portfolio.multiyear.heuristic import MultiYearStart
-from portfolio.multiyear.lagrange import lagrangian_plan
+from portfolio.multiyear.lagrange import lagrangian_plan, start_record
 from portfolio.multiyear.schedule import MultiYearPlan, ServicePath
 from portfolio.multiyear.verify import MultiYearVerification, verify_schedule
 from portfolio.params import SolveParams
@@ -94,4 +94,5 @@ class MultiYear(Formulation[Sequence[ServicePath], MultiYearVerification]):
             "arcs": layout.num_arcs,
             "activities": layout.num_act,
             "years": self.compiled.table.years,
+            "lagrangian_start": start_record(self.compiled),
         }

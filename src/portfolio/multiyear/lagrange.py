@@ -709,9 +709,34 @@ def lagrangian_plan(
         return None
     note = (
         f"Lagrangian start: {result.passes} passes, {result.paths} paths, "
-        f"plan and bound in {result.seconds:.2f}s"
+        f"plan and bound in {result.seconds:.2f}s (master problems by HiGHS)"
     )
     return HeuristicPlan(x=result.x, bound=result.bound, note=note)
+
+
+#: Why the master problems are HiGHS's whatever backend solves the model (``stats``, README).
+MASTER_SOLVER_WHY = (
+    "the master LP is re-solved every pass from the previous pass's basis, with the new paths "
+    "appended as columns, and its row duals are the next prices; a backend's solve starts "
+    "from scratch, and CP-SAT gives no duals; so the start phase uses HiGHS whatever backend "
+    "solves the model (as the LP-guided start uses the LP-capable backend), and is skipped "
+    "when highspy is not installed"
+)
+
+
+def start_record(compiled: MultiYearModel) -> dict[str, Any]:
+    """What the multi-year Lagrangian start is for this model, for the result's ``stats``:
+    whether it is used (``applies``: at least :data:`MIN_COLUMNS` columns and HiGHS installed;
+    it runs as the first start heuristic, so not with ``heuristic=False`` or a backend that
+    takes no start), from how many columns, and its master problems' solver (always HiGHS) and
+    why."""
+    installed = importlib.util.find_spec("highspy") is not None
+    return {
+        "applies": installed and compiled.model.num_cols >= MIN_COLUMNS,
+        "from_columns": MIN_COLUMNS,
+        "master_solver": "highs" if installed else None,
+        "why": MASTER_SOLVER_WHY,
+    }
 
 
 def describe(result: LagrangeResult) -> dict[str, Any]:
