@@ -24,7 +24,16 @@ class SolveParams:
 
     Attributes:
         time_limit: wall-clock seconds for the whole solve (read to result), or None for no limit.
-            portfolio keeps it even when a solver overruns its own limit.
+            portfolio keeps it even when a solver overruns its own limit. It covers every
+            stage: reading (a file still being read when it runs out stops there), compiling,
+            the start heuristics and the Lagrangian, the solver, the verification of every plan,
+            the tie-break (``prefer``) and today's baseline. The search phases end early by a
+            reserve for verifying the last plan and building the result (estimated from the
+            model's size, then from the verification timed in the solve:
+            :class:`portfolio.solve.Reserve`); today's baseline is left out, with a note, when
+            the time left would not cover it. Only compiling cannot be stopped, and a solver
+            that does not stop when asked is killed or abandoned a moment after the limit (see
+            the README, "What a time limit covers").
         rel_gap: relative optimality gap at which the search stops (default 1e-7, so that every
             backend's "optimal" means the same).
         threads: solver threads (None: the backend's default).
