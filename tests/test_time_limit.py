@@ -5,12 +5,14 @@ What is tested:
 * **End to end.** On a hard instance (8,000 services with every row family, about 55k option
   columns and 400k nonzeros: its LP relaxation alone needs more than any of these limits), a
   solve with a limit of 0.5 s, 1 s or 2.5 s reports ``timings.total`` within the limit plus
-  :data:`SLACK` (the guard's polling and the scheduler). Every stage counts: the Lagrangian,
-  the start heuristics, the verification of their plans, the solver, the verification of its
-  answer and today's baseline. Before, the Lagrangian's plan was verified and today's baseline
-  evaluated after the limit (0.4-0.6 s past it at 10,000 services, 9.5 s at 100,000). A plan is
-  verified and within the bound; without one the status is ``time_limit_no_solution`` and the
-  stop reason ``time_limit``; a baseline left out is said in the notes.
+  :data:`SLACK` (the guard's polling and the scheduler), or at once after compiling when
+  compiling alone (it cannot be stopped) took longer than the limit on a loaded machine.
+  Every stage counts: the Lagrangian, the start heuristics, the verification of their plans,
+  the solver, the verification of its answer and today's baseline. Before, the Lagrangian's
+  plan was verified and today's baseline evaluated after the limit (0.4-0.6 s past it at 10,000
+  services, 9.5 s at 100,000). A plan is verified and within the bound; without one the
+  status is ``time_limit_no_solution`` and the stop reason ``time_limit``; a baseline left out
+  is said in the notes.
 * **The reserve.** The search phases end early by the time the last plan's verification and the
   result need: estimated from the model's size until a verification has been timed, then the
   timing itself.
@@ -61,10 +63,16 @@ def test_the_instance_is_hard_for_these_limits(hard: Any) -> None:
     assert LP_SECONDS_PER_NONZERO * model.num_nonzeros > 2.5
 
 
+def _kept(result: Any, limit: float) -> bool:
+    """The solve ended within its limit plus :data:`SLACK`, or, when compiling alone (which
+    cannot be stopped) used up the limit, at once after it."""
+    return bool(result.timings.total <= max(limit, result.timings.compile) + SLACK)
+
+
 @pytest.mark.parametrize("limit", [0.5, 1.0, 2.5])
 def test_a_short_limit_is_kept_end_to_end(hard: Any, limit: float) -> None:
     result = solve(hard, time_limit=limit, rel_gap=1e-6, prefer="none")
-    assert result.timings.total <= limit + SLACK, (result.timings, result.notes)
+    assert _kept(result, limit), (result.timings, result.notes)
     if result.has_plan:
         assert result.status in (Status.FEASIBLE, Status.OPTIMAL)
         assert result.verified
@@ -85,8 +93,8 @@ def test_a_short_limit_is_kept_end_to_end(hard: Any, limit: float) -> None:
 
 def test_with_the_tie_break_the_limit_is_kept(hard: Any) -> None:
     result = solve(hard, time_limit=2.5, rel_gap=1e-6)
-    assert result.timings.total <= 2.5 + SLACK, (result.timings, result.notes)
-    assert "prefer" in result.stats
+    assert _kept(result, 2.5), (result.timings, result.notes)
+    assert ("prefer" in result.stats) is result.has_plan
 
 
 def test_the_reserve_is_estimated_then_timed(examples: Path) -> None:

@@ -681,6 +681,11 @@ class Background(Generic[T]):
             raise self._failure[0]
         return self._box[0]
 
+    def wait(self, timeout: float | None) -> bool:
+        """Wait at most ``timeout`` seconds (None: until it is done); True when it is done."""
+        self._thread.join(None if timeout is None else max(0.0, timeout))
+        return not self._thread.is_alive()
+
 
 #: The note a result carries when its time limit left no time to evaluate today's arrangement.
 BASELINE_SKIPPED_NOTE = (
@@ -698,15 +703,18 @@ def with_baseline_in_time(
     """:func:`with_baseline` within the caller's time limit.
 
     Today's arrangement, when it is being evaluated in the background (``today``: started only
-    when the search left time for it), is waited for; not yet evaluated, it is evaluated only
-    when the time left is at least ``estimate`` seconds (what verifying a plan takes).
-    Otherwise the result has no ``baseline`` nor ``versus_baseline``, and a note
-    (:data:`BASELINE_SKIPPED_NOTE`) says so. Without a limit it is always evaluated.
+    when the search left time for it, so it is normally done by then), is waited for until the
+    limit; not yet evaluated, it is evaluated only when the time left is at least ``estimate``
+    seconds (what verifying a plan takes). Otherwise the result has no ``baseline`` nor
+    ``versus_baseline``, and a note (:data:`BASELINE_SKIPPED_NOTE`) says so; a background
+    evaluation still running (a heavily loaded machine) ends on its own. Without a limit it is
+    always evaluated.
     """
     remaining = clock.remaining()
     if today is not None:
-        return with_baseline(instance, result, today.get())
-    if remaining is None or remaining >= estimate:
+        if today.wait(remaining):
+            return with_baseline(instance, result, today.get())
+    elif remaining is None or remaining >= estimate:
         return with_baseline(instance, result)
     return replace(result, notes=(*result.notes, BASELINE_SKIPPED_NOTE))
 
