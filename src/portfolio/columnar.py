@@ -40,7 +40,9 @@ from portfolio.domain import (
     Instance,
     Option,
     Service,
+    UnbuiltOptions,
     check_references,
+    is_per_year,
 )
 from portfolio.linear import BoolArray, FloatArray, IntArray
 
@@ -59,6 +61,9 @@ class OptionColumns:
         lead_time_years: lead time, -1 where not given.
         current: the option is marked ``current``.
         metrics: each metric name's values, NaN where an option does not have it.
+        annual_cost_years: the yearly costs of the options that give ``annual_cost`` as a list
+            (options x horizon years; NaN rows for the options that give one number), None when
+            no option gives a list. ``annual_cost`` holds a list's first value.
     """
 
     mode_ids: tuple[str, ...]
@@ -76,6 +81,7 @@ class OptionColumns:
     lead_time_years: IntArray
     current: BoolArray
     metrics: dict[str, FloatArray] = field(default_factory=dict)
+    annual_cost_years: FloatArray | None = None
 
     @property
     def num_options(self) -> int:
@@ -155,6 +161,13 @@ def option_columns(instance: Instance) -> OptionColumns:
                             for o in options), np.int64, n)
 
     names = sorted({name for o in options for name in o.metrics})
+    listed = [i for i, o in enumerate(options) if is_per_year(o.annual_cost)]
+    years_matrix = None
+    if listed:
+        width = len(options[listed[0]].annual_cost)  # type: ignore[arg-type]
+        years_matrix = np.full((n, width), np.nan)
+        for i in listed:
+            years_matrix[i] = options[i].annual_cost
     columns = OptionColumns(
         mode_ids=mode_ids,
         first_option=np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
@@ -168,6 +181,7 @@ def option_columns(instance: Instance) -> OptionColumns:
         current=np.fromiter((o.current for o in options), np.bool_, n),
         metrics={name: np.fromiter((o.metrics.get(name, np.nan) for o in options),
                                    np.float64, n) for name in names},
+        annual_cost_years=years_matrix,
     )
     remember_columns(instance, columns)
     return columns
@@ -366,7 +380,6 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
 
     # Options, a column at a time; a field no option gives is its default throughout.
     n = len(options)
-    whole: set[str] = set()
 
     def given(name: str, default: Any) -> list[Any] | None:
         return [o.get(name, default) for o in options] if name in option_keys else None
@@ -378,8 +391,6 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
         _require(values is not None or not required)
         if values is None:
             return np.full(n, np.nan if default is None else default)
-        if int in _types(values):
-            whole.add(name)
         return _floats(values, default is None, low, high, low_open)
 
     def counts_of(name: str, low: int, missing: int) -> IntArray:
@@ -390,11 +401,14 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     _ids(modes)
     _require(set(modes) <= mode_index.keys())
     mode = np.array([mode_index[m] for m in modes], dtype=np.int64)
-    annual_cost = numbers("annual_cost", _REQUIRED, 0.0, big)
+    del modes
+    annual_cost, cost_years = _annual_costs(options, horizon.years if horizon else None)
     outcome = numbers("outcome", _REQUIRED, -big, big)
     transition = numbers("transition_cost", 0.0, 0.0, big)
     flexibility = numbers("flexibility", None, 0.0, 1.0)
     indexation = numbers("indexation", 0.0, -1.0, big, low_open=True)
+    if cost_years is not None:  # a list of yearly costs is not indexed as well
+        _require(not indexation[~np.isnan(cost_years[:, 0])].any())
     social = numbers("social_value", None, -big, big)
     risk = numbers("risk", None, -big, big)
     staff = numbers("staff_transferred", None, 0.0, big)
@@ -409,7 +423,7 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     if current_flags is not None:
         _require(_types(current_flags) <= {bool})
     current = np.zeros(n, np.bool_) if current_flags is None else np.array(current_flags, np.bool_)
-    metrics, metric_names, metrics_whole = _metric_columns(options, metric_dicts)
+    metrics, metric_names = _metric_columns(options, metric_dicts)
 
     # References and the current option, service by service, as arrays.
     counts = np.array([len(group) for group in option_lists], dtype=np.int64)
@@ -432,17 +446,41 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
         transition_cost=transition, outcome=outcome, indexation=indexation,
         flexibility=flexibility, social_value=social, risk=risk, staff_transferred=staff,
         contract_years=years, lead_time_years=lead, current=current, metrics=metrics,
+        annual_cost_years=cost_years,
     )
-    built = _services(services, options, option_lists, whole, metrics_whole)
-    instance = skeleton.model_copy(update={"services": built})
+    store = OptionStore(columns, options, metric_dicts, labels)
+    options.clear()  # the parsed options are no longer needed
+    metric_dicts.clear()
+    for group in option_lists:
+        group.clear()
+    instance = skeleton.model_copy(update={"services": _services(services, store)})
     return instance, columns, metric_names
+
+
+def _annual_costs(
+    options: list[dict[str, Any]], horizon_years: int | None
+) -> tuple[FloatArray, FloatArray | None]:
+    """The ``annual_cost`` column (a list's first value) and the yearly costs of the options
+    that give a list (None when none does): a list only with a horizon, of its length."""
+    values = [o["annual_cost"] for o in options]
+    kinds = _types(values)
+    if list not in kinds:
+        return _floats(values, False, 0.0, MAX_MAGNITUDE), None
+    _require(horizon_years is not None)
+    listed = [i for i, value in enumerate(values) if type(value) is list]
+    _require(all(len(values[i]) == horizon_years for i in listed))
+    flat = _floats([x for i in listed for x in values[i]], False, 0.0, MAX_MAGNITUDE)
+    matrix = np.full((len(values), horizon_years or 0), np.nan)
+    matrix[listed] = flat.reshape(len(listed), horizon_years or 0)
+    for i in listed:
+        values[i] = values[i][0]
+    return _floats(values, False, 0.0, MAX_MAGNITUDE), matrix
 
 
 def _metric_columns(
     options: list[dict[str, Any]], metric_dicts: list[dict[str, Any]]
-) -> tuple[dict[str, FloatArray], set[str], bool]:
-    """Each metric's column (NaN where absent), after checking names and values; the names;
-    whether any value was given as a whole number (pydantic makes it a float)."""
+) -> tuple[dict[str, FloatArray], set[str]]:
+    """Each metric's column (NaN where absent), after checking names and values; the names."""
     n = len(options)
     names = sorted(set().union(*metric_dicts))
     _ids(names)
@@ -450,76 +488,105 @@ def _metric_columns(
     where = np.array([i for i, o in enumerate(options) if "metrics" in o], dtype=np.int64)
     big = MAX_MAGNITUDE
     columns = {}
-    whole = False
     found = 0
     for name in names:
-        values = [m.get(name) for m in metric_dicts]
-        kinds = _types(values)
-        whole = whole or int in kinds
-        column = _floats(values, True, -big, big)
+        column = _floats([m.get(name) for m in metric_dicts], True, -big, big)
         found += int(np.count_nonzero(~np.isnan(column)))
         full = np.full(n, np.nan)
         full[where] = column
         columns[name] = full
     _require(found == sum(map(len, metric_dicts)))  # an explicit null is not a metric
-    return columns, set(names), whole
+    return columns, set(names)
 
 
-_FLOAT_OPTION_FIELDS = ("annual_cost", "outcome", "transition_cost", "flexibility", "indexation",
-                        "social_value", "risk", "staff_transferred")
+def _codes(keys: list[tuple[str, ...]]) -> tuple[IntArray, tuple[tuple[str, ...], ...]]:
+    """Each key tuple's index among the distinct ones, and the distinct ones."""
+    index: dict[tuple[str, ...], int] = {}
+    codes = np.fromiter((index.setdefault(key, len(index)) for key in keys), np.int64, len(keys))
+    return codes, tuple(index)
 
 
-def _services(
-    services: list[dict[str, Any]], options: list[dict[str, Any]],
-    option_lists: list[list[dict[str, Any]]], whole: set[str], whole_metrics: bool,
-) -> list[Service]:
-    """The domain objects, as pydantic's validation builds them (field order, floats for the
-    float fields, a fresh ``metrics`` mapping each), without validating them again.
+class OptionStore:
+    """The options of an instance read by :func:`read_json`, held as columns until a service's
+    options are first asked for (:class:`portfolio.domain.UnbuiltOptions`), then built exactly
+    as pydantic's validation builds them: the same values (whole numbers given for float fields
+    as floats), the same fields set, the same key order of each ``metrics`` mapping.
 
-    The parsed option mappings are consumed as they are built (``options`` and the services'
-    lists are emptied), so that the parsed file and the objects are not both held in full.
+    Besides the columns it keeps what they cannot hold: the labels, the fields each option gave
+    (as an index into the distinct key sets) and each ``metrics`` mapping's key order.
     """
+
+    def __init__(self, columns: OptionColumns, options: list[dict[str, Any]],
+                 metric_dicts: list[dict[str, Any]], labels: list[Any] | None) -> None:
+        self.columns = columns
+        self.keys, key_sets = _codes(list(map(tuple, options)))
+        self.key_sets = tuple(frozenset(keys) for keys in key_sets)
+        self.labels = labels
+        self.metric_order: IntArray | None = None
+        self.metric_orders: tuple[tuple[str, ...], ...] = ()
+        if metric_dicts:
+            codes, self.metric_orders = _codes(list(map(tuple, metric_dicts)))
+            self.metric_order = np.full(len(options), -1, np.int64)
+            self.metric_order[[i for i, o in enumerate(options) if "metrics" in o]] = codes
+
+    def build_options(self, service: int) -> list[Option]:
+        """The ``Option`` objects of service number ``service``."""
+        c = self.columns
+        a, b = int(c.first_option[service]), int(c.first_option[service + 1])
+        mode_ids = c.mode_ids
+        cost = c.annual_cost[a:b].tolist()
+        if c.annual_cost_years is not None:
+            rows = c.annual_cost_years[a:b]
+            for k in np.flatnonzero(~np.isnan(rows[:, 0])).tolist():
+                cost[k] = rows[k].tolist()
+        k = b - a
+        metrics: list[dict[str, float]] = [{} for _ in range(k)]
+        if self.metric_order is not None:
+            for j, code in enumerate(self.metric_order[a:b].tolist()):
+                if code >= 0:
+                    metrics[j] = {name: float(c.metrics[name][a + j])
+                                  for name in self.metric_orders[code]}
+        values = zip(
+            [mode_ids[m] for m in c.mode[a:b].tolist()], cost, c.outcome[a:b].tolist(),
+            c.transition_cost[a:b].tolist(), _optional(c.flexibility[a:b]),
+            [None if v == 0 else v for v in c.contract_years[a:b].tolist()],
+            [None if v < 0 else v for v in c.lead_time_years[a:b].tolist()],
+            c.indexation[a:b].tolist(), _optional(c.social_value[a:b]),
+            _optional(c.risk[a:b]), _optional(c.staff_transferred[a:b]),
+            self.labels[a:b] if self.labels is not None else [None] * k,
+            c.current[a:b].tolist(), metrics, strict=True,
+        )
+        key_sets = self.key_sets
+        new, setattr_ = object.__new__, object.__setattr__
+        built = []
+        for state, code in zip(values, self.keys[a:b].tolist(), strict=True):
+            option = new(Option)
+            setattr_(option, "__dict__", dict(zip(_OPTION_FIELDS, state, strict=True)))
+            setattr_(option, "__pydantic_fields_set__", set(key_sets[code]))
+            setattr_(option, "__pydantic_extra__", None)
+            setattr_(option, "__pydantic_private__", None)
+            built.append(option)
+        return built
+
+
+def _optional(column: FloatArray) -> list[float | None]:
+    return [None if v != v else v for v in column.tolist()]
+
+
+def _services(services: list[dict[str, Any]], store: OptionStore) -> list[Service]:
+    """The services, as pydantic's validation builds them (field order, floats for the float
+    fields), each with its options left in ``store`` until first asked for."""
     new = object.__new__
     setattr_ = object.__setattr__
-    option_template = _template(Option)
-    counts = [len(group) for group in option_lists]
-    for group in option_lists:
-        group.clear()
-    built_options: list[Option] = []
-    append = built_options.append
-    for index in range(len(options)):
-        values = options[index]
-        options[index] = None  # type: ignore[call-overload]
-        state = option_template.copy()
-        state.update(values)
-        if "metrics" not in values:
-            state["metrics"] = {}
-        option = new(Option)
-        setattr_(option, "__dict__", state)
-        setattr_(option, "__pydantic_fields_set__", set(values))
-        setattr_(option, "__pydantic_extra__", None)
-        setattr_(option, "__pydantic_private__", None)
-        append(option)
-    # Whole numbers given for float fields become floats, as pydantic makes them.
-    for name in sorted(whole):
-        for option in built_options:
-            if type(option.__dict__[name]) is int:
-                option.__dict__[name] = float(option.__dict__[name])
-    for option in built_options if whole_metrics else ():
-        metrics = option.__dict__["metrics"]
-        if metrics and any(type(value) is int for value in metrics.values()):
-            option.__dict__["metrics"] = {k: float(v) for k, v in metrics.items()}
     service_template = _template(Service)
     result = []
-    position = 0
-    for values, count in zip(services, counts, strict=True):
+    for index, values in enumerate(services):
         state = service_template.copy()
         state.update(values)
         for name in ("weight", "termination_cost"):
             if type(state[name]) is int:
                 state[name] = float(state[name])
-        state["options"] = built_options[position : position + count]
-        position += count
+        state["options"] = UnbuiltOptions(store, index)
         service = new(Service)
         setattr_(service, "__dict__", state)
         setattr_(service, "__pydantic_fields_set__", set(values))
