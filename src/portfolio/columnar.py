@@ -21,8 +21,10 @@ the duplicate key and its line.
 
 from __future__ import annotations
 
+import array
 import gc
 import math
+import operator
 import re
 import weakref
 from collections.abc import Iterator
@@ -207,6 +209,7 @@ class _Refused(Exception):
 
 _REQUIRED = -math.inf  # the default of a required field (no default)
 _KEY_GAP = re.compile(rb'"[ \t\r\n]+:')
+_GAPS = (b'" ', b'"\t', b'"\r', b'"\n')  # the text has a key gap only if it has one of these
 _NUMBER = (int, float)
 _OPTION_FIELDS = tuple(Option.model_fields)
 _SERVICE_FIELDS = tuple(Service.model_fields)
@@ -295,8 +298,19 @@ def _ids(values: list[Any]) -> None:
 
 
 def _floats(values: list[Any], optional: bool, low: float, high: float,
-            low_open: bool = False) -> FloatArray:
-    """A column of numbers (None as NaN where ``optional``), each finite and in range."""
+            low_open: bool = False, plain: bool = False) -> FloatArray:
+    """A column of numbers (None as NaN where ``optional``), each finite and in range.
+
+    ``plain``: the values come from a JSON parser and no JSON ``true``/``false`` is among them,
+    so a C array of doubles, which refuses text, null, lists and mappings, checks their types.
+    """
+    if plain:
+        try:
+            column = np.frombuffer(array.array("d", values), np.float64)
+        except TypeError:  # a null, or a value of the wrong type: checked one by one below
+            pass
+        else:
+            return _in_range(column, low, high, low_open)
     kinds = _types(values)
     allowed = {int, float, type(None)} if optional else {int, float}
     _require(kinds <= allowed)
@@ -310,8 +324,37 @@ def _floats(values: list[Any], optional: bool, low: float, high: float,
     return column
 
 
-def _ints(values: list[Any], low: int, missing: int) -> IntArray:
-    """A column of optional whole numbers at least ``low`` (``missing`` where None)."""
+def _in_range(column: FloatArray, low: float, high: float, low_open: bool = False) -> FloatArray:
+    """``column``, after checking every value finite and in range."""
+    if column.size:
+        _require(np.isfinite(column).all())
+        _require(column.min() > low if low_open else column.min() >= low)
+        _require(column.max() <= high)
+    return column
+
+
+def _count_bools(value: Any) -> int:
+    """true/false values in ``value`` (small parts of a file only: recursive)."""
+    if isinstance(value, bool):
+        return 1
+    if isinstance(value, dict):
+        return sum(_count_bools(child) for child in value.values())
+    if isinstance(value, list):
+        return sum(_count_bools(child) for child in value)
+    return 0
+
+
+def _ints(values: list[Any], low: int, missing: int, plain: bool = False) -> IntArray:
+    """A column of optional whole numbers at least ``low`` (``missing`` where None);
+    ``plain`` as for :func:`_floats` (a C array of 64-bit integers refuses every other type)."""
+    if plain:
+        try:
+            column = np.frombuffer(array.array("q", values), np.int64)
+        except TypeError:
+            pass
+        else:
+            _require(not column.size or column.min() >= low)
+            return column
     kinds = _types(values)
     _require(kinds <= {int, type(None)})
     present = [v for v in values if v is not None] if type(None) in kinds else values
@@ -336,13 +379,23 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     _require(_types(options) == {dict})
     option_keys = set().union(*options)
     _require(option_keys <= _OPTION_KEYS)
+    n = len(options)
+    option_key_count = sum(map(len, options))
+    # Which fields each option gave: one key set for all when every option gives every key.
+    if option_key_count == n * len(option_keys):
+        key_codes, key_sets = np.zeros(n, np.int64), (tuple(option_keys),)
+    else:
+        key_codes, key_sets = _codes(list(map(tuple, options)))
+    in_all = set.intersection(*map(set, key_sets))
     metric_dicts = [o["metrics"] for o in options if "metrics" in o]
     _require(_types(metric_dicts) <= {dict})
+    metric_key_count = sum(map(len, metric_dicts))
     rest = {key: value for key, value in data.items() if key != "services"}
     if raw is not None:  # duplicate keys: the key tokens of the text against the keys parsed
-        parsed = (1 + sum(map(len, services)) + sum(map(len, options))
-                  + sum(map(len, metric_dicts)) + _count_keys(rest))
-        _require(raw.count(b'":') + len(_KEY_GAP.findall(raw)) == parsed)
+        parsed = (1 + sum(map(len, services)) + option_key_count + metric_key_count
+                  + _count_keys(rest))
+        gaps = any(gap in raw for gap in _GAPS) and len(_KEY_GAP.findall(raw))
+        _require(raw.count(b'":') + gaps == parsed)
     else:  # YAML aliases can repeat one mapping: pydantic would build two
         _require(len(set(map(id, options))) == len(options))
         _require(len(set(map(id, metric_dicts))) == len(metric_dicts))
@@ -355,6 +408,14 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     horizon = skeleton.horizon
     big = MAX_MAGNITUDE
 
+    # In JSON with no true/false but those of the flags, number columns' types are checked in C.
+    current_given = [o["current"] for o in options if "current" in o] if (
+        "current" in option_keys) else []
+    _require(_types(current_given) <= {bool})
+    plain = raw is not None and (raw.count(b"true") + raw.count(b"false") == _count_bools(rest)
+                                 + sum(1 for s in services if "statutory" in s)
+                                 + len(current_given))
+
     # Services, a column at a time.
     ids = [s["id"] for s in services]
     _ids(ids)
@@ -365,7 +426,7 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     for name in ("name", "group"):
         _optional_texts([s.get(name) for s in services])
     weights = [s.get("weight", 1.0) for s in services]
-    _floats(weights, False, 0.0, big)
+    _floats(weights, False, 0.0, big, plain=plain)
     statutory_flags = [s.get("statutory", False) for s in services]
     _require(_types(statutory_flags) <= {bool})
     ends = [s.get("current_contract_end") for s in services]
@@ -379,9 +440,9 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
         _require(all(fee is None or end is not None for end, fee in zip(ends, fees, strict=True)))
 
     # Options, a column at a time; a field no option gives is its default throughout.
-    n = len(options)
-
     def given(name: str, default: Any) -> list[Any] | None:
+        if name in in_all:
+            return list(map(operator.itemgetter(name), options))
         return [o.get(name, default) for o in options] if name in option_keys else None
 
     def numbers(name: str, default: float | None, low: float, high: float,
@@ -391,18 +452,18 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
         _require(values is not None or not required)
         if values is None:
             return np.full(n, np.nan if default is None else default)
-        return _floats(values, default is None, low, high, low_open)
+        return _floats(values, default is None, low, high, low_open, plain)
 
     def counts_of(name: str, low: int, missing: int) -> IntArray:
         values = given(name, None)
-        return np.full(n, missing, np.int64) if values is None else _ints(values, low, missing)
+        if values is None:
+            return np.full(n, missing, np.int64)
+        return _ints(values, low, missing, plain)
 
-    modes = [o["mode"] for o in options]
-    _ids(modes)
-    _require(set(modes) <= mode_index.keys())
-    mode = np.array([mode_index[m] for m in modes], dtype=np.int64)
-    del modes
-    annual_cost, cost_years = _annual_costs(options, horizon.years if horizon else None)
+    # A mode is one of the (checked) mode ids: a lookup refuses anything else.
+    mode = np.fromiter(map(mode_index.__getitem__, map(operator.itemgetter("mode"), options)),
+                       np.int64, n)
+    annual_cost, cost_years = _annual_costs(options, horizon.years if horizon else None, plain)
     outcome = numbers("outcome", _REQUIRED, -big, big)
     transition = numbers("transition_cost", 0.0, 0.0, big)
     flexibility = numbers("flexibility", None, 0.0, 1.0)
@@ -419,11 +480,9 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     labels = given("label", None)
     if labels is not None:
         _optional_texts(labels)
-    current_flags = given("current", False)
-    if current_flags is not None:
-        _require(_types(current_flags) <= {bool})
+    current_flags = given("current", False) if current_given else None
     current = np.zeros(n, np.bool_) if current_flags is None else np.array(current_flags, np.bool_)
-    metrics, metric_names = _metric_columns(options, metric_dicts)
+    metrics, metric_names = _metric_columns(options, metric_dicts, metric_key_count, plain)
 
     # References and the current option, service by service, as arrays.
     counts = np.array([len(group) for group in option_lists], dtype=np.int64)
@@ -448,7 +507,7 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
         contract_years=years, lead_time_years=lead, current=current, metrics=metrics,
         annual_cost_years=cost_years,
     )
-    store = OptionStore(columns, options, metric_dicts, labels)
+    store = OptionStore(columns, options, metric_dicts, labels, key_codes, key_sets)
     options.clear()  # the parsed options are no longer needed
     metric_dicts.clear()
     for group in option_lists:
@@ -458,11 +517,18 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
 
 
 def _annual_costs(
-    options: list[dict[str, Any]], horizon_years: int | None
+    options: list[dict[str, Any]], horizon_years: int | None, plain: bool
 ) -> tuple[FloatArray, FloatArray | None]:
     """The ``annual_cost`` column (a list's first value) and the yearly costs of the options
     that give a list (None when none does): a list only with a horizon, of its length."""
-    values = [o["annual_cost"] for o in options]
+    values = list(map(operator.itemgetter("annual_cost"), options))
+    if plain:
+        try:
+            column = np.frombuffer(array.array("d", values), np.float64)
+        except TypeError:  # lists of yearly costs (or bad values): below
+            pass
+        else:
+            return _in_range(column, 0.0, MAX_MAGNITUDE), None
     kinds = _types(values)
     if list not in kinds:
         return _floats(values, False, 0.0, MAX_MAGNITUDE), None
@@ -478,24 +544,35 @@ def _annual_costs(
 
 
 def _metric_columns(
-    options: list[dict[str, Any]], metric_dicts: list[dict[str, Any]]
+    options: list[dict[str, Any]], metric_dicts: list[dict[str, Any]], key_count: int,
+    plain: bool,
 ) -> tuple[dict[str, FloatArray], set[str]]:
-    """Each metric's column (NaN where absent), after checking names and values; the names."""
+    """Each metric's column (NaN where absent), after checking names and values; the names.
+    ``key_count``: the metric keys of all options; ``plain`` as for :func:`_floats`."""
     n = len(options)
     names = sorted(set().union(*metric_dicts))
     _ids(names)
     _require(_FIGURE_KEYS.isdisjoint(names))
-    where = np.array([i for i, o in enumerate(options) if "metrics" in o], dtype=np.int64)
+    every = len(metric_dicts) == n
+    where = None if every else np.array(
+        [i for i, o in enumerate(options) if "metrics" in o], dtype=np.int64)
+    full_dicts = key_count == len(metric_dicts) * len(names)  # each has every name
     big = MAX_MAGNITUDE
     columns = {}
     found = 0
     for name in names:
-        column = _floats([m.get(name) for m in metric_dicts], True, -big, big)
+        if full_dicts:
+            values = list(map(operator.itemgetter(name), metric_dicts))
+        else:
+            values = [m.get(name) for m in metric_dicts]
+        column = _floats(values, True, -big, big, plain=plain)
         found += int(np.count_nonzero(~np.isnan(column)))
-        full = np.full(n, np.nan)
-        full[where] = column
-        columns[name] = full
-    _require(found == sum(map(len, metric_dicts)))  # an explicit null is not a metric
+        if every:
+            columns[name] = column
+        else:
+            columns[name] = np.full(n, np.nan)
+            columns[name][where] = column
+    _require(found == key_count)  # an explicit null is not a metric
     return columns, set(names)
 
 
@@ -517,15 +594,25 @@ class OptionStore:
     """
 
     def __init__(self, columns: OptionColumns, options: list[dict[str, Any]],
-                 metric_dicts: list[dict[str, Any]], labels: list[Any] | None) -> None:
+                 metric_dicts: list[dict[str, Any]], labels: list[Any] | None,
+                 key_codes: IntArray, key_sets: tuple[tuple[str, ...], ...]) -> None:
         self.columns = columns
-        self.keys, key_sets = _codes(list(map(tuple, options)))
+        self.keys = key_codes
         self.key_sets = tuple(frozenset(keys) for keys in key_sets)
         self.labels = labels
         self.metric_order: IntArray | None = None
         self.metric_orders: tuple[tuple[str, ...], ...] = ()
-        if metric_dicts:
+        if not metric_dicts:
+            return
+        widths = set(map(len, metric_dicts))
+        if widths == {len(columns.metrics)} and len(columns.metrics) <= 1:  # one order for all
+            codes, self.metric_orders = np.zeros(len(metric_dicts), np.int64), (
+                tuple(columns.metrics),)
+        else:
             codes, self.metric_orders = _codes(list(map(tuple, metric_dicts)))
+        if len(metric_dicts) == len(options):
+            self.metric_order = codes
+        else:
             self.metric_order = np.full(len(options), -1, np.int64)
             self.metric_order[[i for i, o in enumerate(options) if "metrics" in o]] = codes
 
