@@ -382,6 +382,7 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     n = len(options)
     option_key_count = sum(map(len, options))
     # Which fields each option gave: one key set for all when every option gives every key.
+    key_sets: tuple[tuple[str, ...], ...]
     if option_key_count == n * len(option_keys):
         key_codes, key_sets = np.zeros(n, np.int64), (tuple(option_keys),)
     else:
