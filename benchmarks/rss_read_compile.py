@@ -6,8 +6,8 @@ Prints one JSON line: the seconds to read (``load_instance``; wall and CPU) and 
 (``compile_instance``), the resident set after each, and the peak resident set of the process
 (``ru_maxrss``) after reading and at the end, in MB, and how many services' option objects
 exist (``services_built``: an instance read fast keeps its options as columns until asked).
-``--read-only`` stops after reading. Issue 13's target for 100k services with every row family is well under
-1 GB for reading and compiling (the whole solve: at most 1 GB).
+``--read-only`` stops after reading. Issue 13's target for 100k services with every row family
+is well under 1 GB for reading and compiling (the whole solve: at most 1 GB).
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from portfolio.domain import OPTION_FIGURES, Instance, current_option_index
 from portfolio.errors import PortfolioError
 from portfolio.generate import random_instance_data
 from portfolio.io import dump_instance, load_instance
-from portfolio.multiyear.generate import random_multi_year_data
 from portfolio.multiyear.compile import compile_multi_year
+from portfolio.multiyear.generate import random_multi_year_data
 from portfolio.multiyear.table import YearTable
 from portfolio.table import OptionTable
 

@@ -72,7 +72,8 @@ def _stored_figures(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """(cost, transition cost, outcome, flexibility) from an instance's option columns.
 
-    A list of yearly costs gives its values; any other year-t cost is ``annual_cost * (1 + indexation)**t`` with the factor taken in Python, as
+    A list of yearly costs gives its values; any other year-t cost is
+    ``annual_cost * (1 + indexation)**t`` with the factor taken in Python, as
     :meth:`~portfolio.domain.Option.annual_cost_in_year` takes it (the same floats).
     """
     annual = stored.annual_cost
