@@ -9,14 +9,25 @@ It returns None at the first thing it does not accept, and the caller then takes
 path, so every error message (file, service id, ``options[i].field``) is exactly the one that path
 gives; accepted files give an instance equal to the one the full path gives (tested).
 
-The instance read this way keeps its options as :class:`OptionColumns` too (:func:`columns_of`),
-which :class:`portfolio.table.OptionTable` reads instead of walking the option objects.
+The instance read this way holds its options as :class:`OptionColumns` only
+(:func:`columns_of`, :func:`option_columns`): a service's ``Option`` objects are built from the
+:class:`OptionStore` the first time anything asks for them
+(:class:`portfolio.domain.UnbuiltOptions`), exactly as validation builds them.
+:class:`portfolio.table.OptionTable` reads the columns.
 
-Decisions: per-year ``annual_cost`` lists, non-ASCII or unusual ids are left to the full path
-(correct, only slower); a duplicate key is ruled out by counting the key tokens of the text
-(every key ends with ``"`` and ``:``; a ``":`` inside a string is escaped) against the keys parsed:
-equal counts prove there is no duplicate, unequal ones send the file to the full path, which names
-the duplicate key and its line.
+Memory: the parsed file is freed before the service objects are built, and what the services
+keep is copied out of it (numpy arrays, then fresh objects), so that it is not scattered over the
+memory the parse held and that memory goes back to the system; strings are parsed without
+pydantic-core's value cache, which would keep up to 16k parsed strings alive for the same reason
+(about 620 MB resident after reading 100k services, 260 MB without both).
+
+Decisions: non-ASCII or unusual ids are left to the full path (correct, only slower); so are
+texts with a NUL character (a numpy text array drops one at the end); a duplicate key is ruled
+out by counting the key tokens of the text (every key ends with ``"`` and ``:``; a ``":`` inside
+a string is escaped) against the keys parsed: equal counts prove there is no duplicate, unequal
+ones send the file to the full path, which names the duplicate key and its line. Number columns
+are type-checked by ``array.array`` in C when the JSON has no ``true``/``false`` but the flags'
+(an array of doubles takes a bool as 1.0), else value by value.
 """
 
 from __future__ import annotations
@@ -237,7 +248,7 @@ def read_json(raw: bytes, source: str = "<data>") -> Instance | None:
     """
     with gc_paused():
         try:
-            data = pydantic_core.from_json(raw)
+            data = pydantic_core.from_json(raw, cache_strings="keys")
         except ValueError:
             return None
         return _validated(data, raw, source)
@@ -363,10 +374,6 @@ def _ints(values: list[Any], low: int, missing: int, plain: bool = False) -> Int
                     else values, dtype=np.int64)
 
 
-def _optional_texts(values: list[Any]) -> None:
-    _require(_types(values) <= {str, type(None)})
-
-
 def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionColumns, set[str]]:
     given_services = data.get("services")
     if type(given_services) is not list or not given_services:
@@ -417,28 +424,9 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
                                  + sum(1 for s in services if "statutory" in s)
                                  + len(current_given))
 
-    # Services, a column at a time.
-    ids = [s["id"] for s in services]
-    _ids(ids)
-    _require(len(set(ids)) == len(ids))
-    current_modes = [s["current_mode"] for s in services]
-    _ids(current_modes)
-    _require(set(current_modes) <= mode_index.keys())
-    for name in ("name", "group"):
-        _optional_texts([s.get(name) for s in services])
-    weights = [s.get("weight", 1.0) for s in services]
-    _floats(weights, False, 0.0, big, plain=plain)
-    statutory_flags = [s.get("statutory", False) for s in services]
-    _require(_types(statutory_flags) <= {bool})
-    ends = [s.get("current_contract_end") for s in services]
-    fees = [s.get("termination_cost") for s in services]
-    _require(_types(ends) <= {int, type(None)})
-    fee_column = _floats(fees, True, 0.0, big)
-    if horizon is None:
-        _require(all(end is None for end in ends) and np.isnan(fee_column).all())
-    else:
-        _require(all(end is None or end >= horizon.start_year for end in ends))
-        _require(all(fee is None or end is not None for end, fee in zip(ends, fees, strict=True)))
+    # Services, a column at a time (into arrays: the parsed file is freed before the objects
+    # are built, so that what survives it is not scattered over the memory it held).
+    rows = _service_rows(services, mode_index, horizon, plain, raw)
 
     # Options, a column at a time; a field no option gives is its default throughout.
     def given(name: str, default: Any) -> list[Any] | None:
@@ -478,25 +466,25 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     lead = counts_of("lead_time_years", 0, -1)
     if horizon is not None:
         _require(lead.max() < horizon.years)
-    labels = given("label", None)
-    if labels is not None:
-        _optional_texts(labels)
+    label_list = given("label", None)
+    labels = None if label_list is None else _texts(label_list, raw)
+    del label_list
     current_flags = given("current", False) if current_given else None
     current = np.zeros(n, np.bool_) if current_flags is None else np.array(current_flags, np.bool_)
     metrics, metric_names = _metric_columns(options, metric_dicts, metric_key_count, plain)
 
     # References and the current option, service by service, as arrays.
-    counts = np.array([len(group) for group in option_lists], dtype=np.int64)
+    counts = np.fromiter(map(len, option_lists), np.int64, len(option_lists))
     first_option = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     starts = first_option[:-1]
     service_of = np.repeat(np.arange(len(services), dtype=np.int64), counts)
-    current_mode = np.array([mode_index[m] for m in current_modes], dtype=np.int64)
+    current_mode = rows.current_mode
     in_current = mode == current_mode[service_of]
     _require(np.logical_or.reduceat(in_current, starts).all())
     _require(np.add.reduceat(current.astype(np.int64), starts).max() <= 1)
     _require(not (current & ~in_current).any())
     ceases = np.array([m.ceases_service for m in skeleton.modes], dtype=np.bool_)
-    statutory = np.array(statutory_flags, dtype=np.bool_)
+    statutory = rows.statutory
     _require(not (np.logical_and.reduceat(ceases[mode], starts) & statutory).any())
     if skeleton.constraints.min_flexibility is not None:
         _require(not np.isnan(flexibility).any())
@@ -509,11 +497,13 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
         annual_cost_years=cost_years,
     )
     store = OptionStore(columns, options, metric_dicts, labels, key_codes, key_sets)
-    options.clear()  # the parsed options are no longer needed
+    # The parsed file is no longer needed (the caller's data is consumed).
+    options.clear()
     metric_dicts.clear()
-    for group in option_lists:
-        group.clear()
-    instance = skeleton.model_copy(update={"services": _services(services, store)})
+    option_lists.clear()
+    services.clear()
+    data.clear()
+    instance = skeleton.model_copy(update={"services": _services(rows, store)})
     return instance, columns, metric_names
 
 
@@ -595,7 +585,7 @@ class OptionStore:
     """
 
     def __init__(self, columns: OptionColumns, options: list[dict[str, Any]],
-                 metric_dicts: list[dict[str, Any]], labels: list[Any] | None,
+                 metric_dicts: list[dict[str, Any]], labels: tuple[Any, BoolArray] | None,
                  key_codes: IntArray, key_sets: tuple[tuple[str, ...], ...]) -> None:
         self.columns = columns
         self.keys = key_codes
@@ -641,7 +631,8 @@ class OptionStore:
             [None if v < 0 else v for v in c.lead_time_years[a:b].tolist()],
             c.indexation[a:b].tolist(), _optional(c.social_value[a:b]),
             _optional(c.risk[a:b]), _optional(c.staff_transferred[a:b]),
-            self.labels[a:b] if self.labels is not None else [None] * k,
+            _text_list(None if self.labels is None else (
+                self.labels[0][a:b], self.labels[1][a:b]), k),
             c.current[a:b].tolist(), metrics, strict=True,
         )
         key_sets = self.key_sets
@@ -661,23 +652,108 @@ def _optional(column: FloatArray) -> list[float | None]:
     return [None if v != v else v for v in column.tolist()]
 
 
-def _services(services: list[dict[str, Any]], store: OptionStore) -> list[Service]:
+@dataclass(frozen=True)
+class _ServiceRows:
+    """The services' fields as arrays (no reference into the parsed file)."""
+
+    ids: Any
+    current_mode: IntArray
+    name: tuple[Any, BoolArray] | None
+    group: tuple[Any, BoolArray] | None
+    weight: FloatArray
+    statutory: BoolArray
+    contract_end: IntArray | None
+    termination_cost: FloatArray
+    keys: IntArray
+    key_sets: tuple[frozenset[str], ...]
+
+
+_NO_END = -(2**62)
+
+
+def _service_rows(services: list[dict[str, Any]], mode_index: dict[str, int],
+                  horizon: Any, plain: bool, raw: bytes | None) -> _ServiceRows:
+    n = len(services)
+    big = MAX_MAGNITUDE
+    ids = [s["id"] for s in services]
+    _ids(ids)
+    _require(len(set(ids)) == len(ids))
+    current_mode = np.fromiter(map(mode_index.__getitem__, [s["current_mode"] for s in services]),
+                               np.int64, n)
+    name, group = (_texts([s.get(key) for s in services], raw) for key in ("name", "group"))
+    weights = _floats([s.get("weight", 1.0) for s in services], False, 0.0, big, plain=plain)
+    statutory_flags = [s.get("statutory", False) for s in services]
+    _require(_types(statutory_flags) <= {bool})
+    ends = [s.get("current_contract_end") for s in services]
+    fees = [s.get("termination_cost") for s in services]
+    _require(_types(ends) <= {int, type(None)})
+    fee_column = _floats(fees, True, 0.0, big)
+    contract_end = None
+    if horizon is None:
+        _require(all(end is None for end in ends) and np.isnan(fee_column).all())
+    else:
+        _require(all(end is None or end >= horizon.start_year for end in ends))
+        _require(all(fee is None or end is not None for end, fee in zip(ends, fees, strict=True)))
+        if any(end is not None for end in ends):
+            contract_end = np.array([_NO_END if end is None else end for end in ends], np.int64)
+    canonical = {name: name for name in _SERVICE_FIELDS}
+    codes, key_sets = _codes(list(map(tuple, services)))
+    return _ServiceRows(
+        ids=np.array(ids, dtype=np.str_), current_mode=current_mode, name=name, group=group,
+        weight=np.array(weights, np.float64), statutory=np.array(statutory_flags, np.bool_),
+        contract_end=contract_end, termination_cost=np.array(fee_column, np.float64),
+        keys=codes, key_sets=tuple(frozenset(canonical[k] for k in keys) for keys in key_sets),
+    )
+
+
+def _texts(values: list[Any], raw: bytes | None) -> tuple[Any, BoolArray] | None:
+    """Optional texts as (a numpy text array, where None), or None when every value is None.
+    A text holding a NUL character (which a numpy text array would drop at its end) is left to
+    the full path."""
+    kinds = _types(values)
+    _require(kinds <= {str, type(None)})
+    if str not in kinds:
+        return None
+    missing = np.fromiter((v is None for v in values), np.bool_, len(values))
+    present = [v for v in values if v is not None] if missing.any() else values
+    if raw is not None:
+        _require(b"\\u0000" not in raw)
+    else:
+        _require(not any("\0" in v for v in present))
+    return np.array(["" if v is None else v for v in values], dtype=np.str_), missing
+
+
+def _text_list(column: tuple[Any, BoolArray] | None, n: int) -> list[str | None]:
+    if column is None:
+        return [None] * n
+    texts, missing = column
+    values: list[str | None] = texts.tolist()
+    for i in np.flatnonzero(missing).tolist():
+        values[i] = None
+    return values
+
+
+def _services(rows: _ServiceRows, store: OptionStore) -> list[Service]:
     """The services, as pydantic's validation builds them (field order, floats for the float
     fields), each with its options left in ``store`` until first asked for."""
+    n = len(rows.current_mode)
+    mode_ids = store.columns.mode_ids
+    ends = [None] * n if rows.contract_end is None else [
+        None if end == _NO_END else end for end in rows.contract_end.tolist()]
+    values = zip(
+        rows.ids.tolist(), [mode_ids[m] for m in rows.current_mode.tolist()],
+        [UnbuiltOptions(store, index) for index in range(n)],
+        _text_list(rows.name, n), _text_list(rows.group, n), rows.weight.tolist(),
+        rows.statutory.tolist(), ends, _optional(rows.termination_cost), strict=True,
+    )
     new = object.__new__
     setattr_ = object.__setattr__
-    service_template = _template(Service)
+    key_sets = rows.key_sets
     result = []
-    for index, values in enumerate(services):
-        state = service_template.copy()
-        state.update(values)
-        for name in ("weight", "termination_cost"):
-            if type(state[name]) is int:
-                state[name] = float(state[name])
-        state["options"] = UnbuiltOptions(store, index)
+    for state, code in zip(values, rows.keys.tolist(), strict=True):
         service = new(Service)
-        setattr_(service, "__dict__", state)
-        setattr_(service, "__pydantic_fields_set__", set(values))
+        setattr_(service, "__dict__", dict(zip(_SERVICE_FIELDS, state, strict=True)))
+        setattr_(service, "__pydantic_fields_set__", set(key_sets[code]))
         setattr_(service, "__pydantic_extra__", None)
         setattr_(service, "__pydantic_private__", None)
         result.append(service)
