@@ -220,7 +220,6 @@ class _Refused(Exception):
 
 _REQUIRED = -math.inf  # the default of a required field (no default)
 _KEY_GAP = re.compile(rb'"[ \t\r\n]+:')
-_GAPS = (b'" ', b'"\t', b'"\r', b'"\n')  # the text has a key gap only if it has one of these
 _NUMBER = (int, float)
 _OPTION_FIELDS = tuple(Option.model_fields)
 _SERVICE_FIELDS = tuple(Service.model_fields)
@@ -379,7 +378,9 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     if type(given_services) is not list or not given_services:
         raise _Refused
     services: list[dict[str, Any]] = given_services
-    _require(_types(services) == {dict} and set().union(*services) <= _SERVICE_KEYS)
+    _require(_types(services) == {dict})
+    service_keys = set().union(*services)
+    _require(service_keys <= _SERVICE_KEYS)
     option_lists = [s["options"] for s in services]
     _require(_types(option_lists) == {list} and all(option_lists))
     options = [o for group in option_lists for o in group]
@@ -402,8 +403,7 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     if raw is not None:  # duplicate keys: the key tokens of the text against the keys parsed
         parsed = (1 + sum(map(len, services)) + option_key_count + metric_key_count
                   + _count_keys(rest))
-        gaps = any(gap in raw for gap in _GAPS) and len(_KEY_GAP.findall(raw))
-        _require(raw.count(b'":') + gaps == parsed)
+        _require(raw.count(b'":') + len(_KEY_GAP.findall(raw)) == parsed)
     else:  # YAML aliases can repeat one mapping: pydantic would build two
         _require(len(set(map(id, options))) == len(options))
         _require(len(set(map(id, metric_dicts))) == len(metric_dicts))
@@ -426,7 +426,7 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
 
     # Services, a column at a time (into arrays: the parsed file is freed before the objects
     # are built, so that what survives it is not scattered over the memory it held).
-    rows = _service_rows(services, mode_index, horizon, plain, raw)
+    rows = _service_rows(services, service_keys, mode_index, horizon, plain, raw)
 
     # Options, a column at a time; a field no option gives is its default throughout.
     def given(name: str, default: Any) -> list[Any] | None:
@@ -671,21 +671,25 @@ class _ServiceRows:
 _NO_END = -(2**62)
 
 
-def _service_rows(services: list[dict[str, Any]], mode_index: dict[str, int],
+def _service_rows(services: list[dict[str, Any]], keys: set[str], mode_index: dict[str, int],
                   horizon: Any, plain: bool, raw: bytes | None) -> _ServiceRows:
+    """The services' fields, checked; ``keys``: every key any service gives."""
     n = len(services)
     big = MAX_MAGNITUDE
+
+    def given(name: str, default: Any) -> list[Any]:
+        return [s.get(name, default) for s in services] if name in keys else [default] * n
     ids = [s["id"] for s in services]
     _ids(ids)
     _require(len(set(ids)) == len(ids))
     current_mode = np.fromiter(map(mode_index.__getitem__, [s["current_mode"] for s in services]),
                                np.int64, n)
-    name, group = (_texts([s.get(key) for s in services], raw) for key in ("name", "group"))
-    weights = _floats([s.get("weight", 1.0) for s in services], False, 0.0, big, plain=plain)
-    statutory_flags = [s.get("statutory", False) for s in services]
+    name, group = (_texts(given(key, None), raw) for key in ("name", "group"))
+    weights = _floats(given("weight", 1.0), False, 0.0, big, plain=plain)
+    statutory_flags = given("statutory", False)
     _require(_types(statutory_flags) <= {bool})
-    ends = [s.get("current_contract_end") for s in services]
-    fees = [s.get("termination_cost") for s in services]
+    ends = given("current_contract_end", None)
+    fees = given("termination_cost", None)
     _require(_types(ends) <= {int, type(None)})
     fee_column = _floats(fees, True, 0.0, big)
     contract_end = None
