@@ -302,9 +302,9 @@ def _require(condition: Any) -> None:
 
 def _ids(values: list[Any]) -> None:
     """Every value a non-empty id without control or formatting characters."""
-    _require(_types(values) <= {str})
-    for value in set(values):
-        _require(value and value.isascii() and value.isprintable())
+    _require(_types(values) <= {str} and all(values))
+    joined = "".join(values)
+    _require(joined.isascii() and joined.isprintable())
 
 
 def _floats(values: list[Any], optional: bool, low: float, high: float,

@@ -954,7 +954,8 @@ def check_references(
         source: the file name used in messages.
         option_metrics: the metric names of the options, from a reader that has already checked
             every service's options (their modes, the current option, statutory services,
-            required flexibility) a column at a time: those checks are then not repeated.
+            required flexibility, yearly costs, lead times) and that the service ids are
+            distinct, a column at a time: those checks are then not repeated.
 
     Returns every issue found (an empty list when the instance is valid).
     """
@@ -964,7 +965,8 @@ def check_references(
         issues.append(InputIssue(source, item, field, message))
 
     _check_duplicates((m.id for m in instance.modes), "mode", "id", add)
-    _check_duplicates((s.id for s in instance.services), "service", "id", add)
+    if option_metrics is None:  # else the reader found the service ids distinct
+        _check_duplicates((s.id for s in instance.services), "service", "id", add)
     modes = instance._mode_index()
     service_ids = {service.id for service in instance.services}
     constraints = instance.constraints
