@@ -109,6 +109,9 @@ PATHS: dict[str, Callable[[Instance], Any]] = {
     "deepcopy_dump": lambda i: copy.deepcopy(i).model_dump_json(),
     "pickle_dump": lambda i: pickle.loads(pickle.dumps(i)).model_dump_json(),
     "model_copy_deep": lambda i: i.model_copy(deep=True).model_dump_json(exclude_unset=True),
+    "revalidated": lambda i: Instance.model_validate(dict(i)).model_dump_json(),
+    "copy_with_other_services": lambda i: i.model_copy(
+        update={"services": i.services[2:]}).model_dump_json(),
     "dump_instance_json": lambda i: dump_instance(i, "json"),
     "dump_instance_yaml": lambda i: dump_instance(i, "yaml"),
     "service_dump": lambda i: [s.model_dump(exclude_unset=True) for s in i.services],

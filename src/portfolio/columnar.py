@@ -589,8 +589,13 @@ class OptionStore:
                  key_codes: IntArray, key_sets: tuple[tuple[str, ...], ...]) -> None:
         self.columns = columns
         self.keys = key_codes
-        self.key_sets = tuple(frozenset(keys) for keys in key_sets)
+        # One fields-set per distinct key set, shared by its options: the models are frozen, so
+        # pydantic never changes it in place (copies copy it), and a set per option would be
+        # 200 bytes and one more object for the collector to visit.
+        self.key_sets = tuple(set(keys) for keys in key_sets)
         self.labels = labels
+        self._waiting: dict[int, list[Option]] = {}
+        self._built_blocks: set[int] = set()
         self.metric_order: IntArray | None = None
         self.metric_orders: tuple[tuple[str, ...], ...] = ()
         if not metric_dicts:
@@ -608,22 +613,49 @@ class OptionStore:
             self.metric_order[[i for i, o in enumerate(options) if "metrics" in o]] = codes
 
     def build_options(self, service: int) -> list[Option]:
-        """The ``Option`` objects of service number ``service``."""
+        """The ``Option`` objects of service number ``service``.
+
+        They are built for a block of :data:`_BLOCK` services at a time (the columns are read
+        once per block, with the collector paused); the block's other services' lists wait here
+        until their services ask.
+        """
+        waiting = self._waiting.pop(service, None)
+        if waiting is not None:
+            return waiting
+        services = len(self.columns.first_option) - 1
+        block = service // _BLOCK
+        blocks = [block]
+        if len(self._built_blocks) >= max(4, services // _BLOCK // 8):
+            # Most of the instance is being read: every block at once, so that the collector
+            # meets the new objects in one pass rather than in a full pass every few blocks.
+            blocks = [b for b in range(-(-services // _BLOCK)) if b not in self._built_blocks]
+        with gc_paused():
+            for b in blocks:
+                self._built_blocks.add(b)
+                first = b * _BLOCK
+                built = self._build(first, min(first + _BLOCK, services))
+                self._waiting.update(enumerate(built, start=first))
+        return self._waiting.pop(service)
+
+    def _build(self, first: int, last: int) -> list[list[Option]]:
+        """The options of services ``first`` to ``last - 1``, one list per service."""
         c = self.columns
-        a, b = int(c.first_option[service]), int(c.first_option[service + 1])
+        bounds = c.first_option[first : last + 1].tolist()
+        a, b = bounds[0], bounds[-1]
+        k = b - a
         mode_ids = c.mode_ids
         cost = c.annual_cost[a:b].tolist()
         if c.annual_cost_years is not None:
             rows = c.annual_cost_years[a:b]
-            for k in np.flatnonzero(~np.isnan(rows[:, 0])).tolist():
-                cost[k] = rows[k].tolist()
-        k = b - a
+            for j in np.flatnonzero(~np.isnan(rows[:, 0])).tolist():
+                cost[j] = rows[j].tolist()
         metrics: list[dict[str, float]] = [{} for _ in range(k)]
         if self.metric_order is not None:
+            values_of = {name: column[a:b].tolist() for name, column in c.metrics.items()}
+            orders = self.metric_orders
             for j, code in enumerate(self.metric_order[a:b].tolist()):
                 if code >= 0:
-                    metrics[j] = {name: float(c.metrics[name][a + j])
-                                  for name in self.metric_orders[code]}
+                    metrics[j] = {name: values_of[name][j] for name in orders[code]}
         values = zip(
             [mode_ids[m] for m in c.mode[a:b].tolist()], cost, c.outcome[a:b].tolist(),
             c.transition_cost[a:b].tolist(), _optional(c.flexibility[a:b]),
@@ -640,12 +672,20 @@ class OptionStore:
         built = []
         for state, code in zip(values, self.keys[a:b].tolist(), strict=True):
             option = new(Option)
-            setattr_(option, "__dict__", dict(zip(_OPTION_FIELDS, state, strict=True)))
-            setattr_(option, "__pydantic_fields_set__", set(key_sets[code]))
+            # A dict display, not dict(): it starts untracked by the collector (its values are
+            # numbers, texts and an untracked metrics mapping).
+            setattr_(option, "__dict__", {name: value for name, value in zip(
+                _OPTION_FIELDS, state, strict=True)})
+            setattr_(option, "__pydantic_fields_set__", key_sets[code])
             setattr_(option, "__pydantic_extra__", None)
             setattr_(option, "__pydantic_private__", None)
             built.append(option)
-        return built
+        pairs = zip(bounds[:-1], bounds[1:], strict=True)
+        return [built[start - a : end - a] for start, end in pairs]
+
+
+_BLOCK = 64
+"""Services whose options are built together (:meth:`OptionStore.build_options`)."""
 
 
 def _optional(column: FloatArray) -> list[float | None]:
