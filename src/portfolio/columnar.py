@@ -705,7 +705,7 @@ class _ServiceRows:
     contract_end: IntArray | None
     termination_cost: FloatArray
     keys: IntArray
-    key_sets: tuple[frozenset[str], ...]
+    key_sets: tuple[set[str], ...]
 
 
 _NO_END = -(2**62)
@@ -746,7 +746,7 @@ def _service_rows(services: list[dict[str, Any]], keys: set[str], mode_index: di
         ids=np.array(ids, dtype=np.str_), current_mode=current_mode, name=name, group=group,
         weight=np.array(weights, np.float64), statutory=np.array(statutory_flags, np.bool_),
         contract_end=contract_end, termination_cost=np.array(fee_column, np.float64),
-        keys=codes, key_sets=tuple(frozenset(canonical[k] for k in keys) for keys in key_sets),
+        keys=codes, key_sets=tuple({canonical[k] for k in keys} for keys in key_sets),
     )
 
 
@@ -797,7 +797,7 @@ def _services(rows: _ServiceRows, store: OptionStore) -> list[Service]:
     for state, code in zip(values, rows.keys.tolist(), strict=True):
         service = new(Service)
         setattr_(service, "__dict__", dict(zip(_SERVICE_FIELDS, state, strict=True)))
-        setattr_(service, "__pydantic_fields_set__", set(key_sets[code]))
+        setattr_(service, "__pydantic_fields_set__", key_sets[code])  # shared, as for options
         setattr_(service, "__pydantic_extra__", None)
         setattr_(service, "__pydantic_private__", None)
         result.append(service)
