@@ -27,39 +27,31 @@ from portfolio.domain import Instance, Option, Service, UnbuiltOptions
 from portfolio.generate import random_instance_data
 from portfolio.io import dump_instance, load_instance
 from portfolio.multiyear.generate import random_multi_year_data
+from test_columnar import _rich
 
 
-def _rich(data: dict[str, Any]) -> dict[str, Any]:
-    """Labels (some null), current flags, whole numbers, optional figures, metrics in varied key
-    orders and an explicit empty ``metrics`` on some options."""
+def _richer(data: dict[str, Any]) -> dict[str, Any]:
+    """test_columnar's rich data, plus null labels, lead times, an explicit empty ``metrics``,
+    no ``metrics`` at all, and metrics in two key orders."""
+    data = _rich(data)
     for number, service in enumerate(data["services"]):
         for index, option in enumerate(service["options"]):
-            option.pop("metrics", None) if (number + index) % 7 == 3 else None
-            if (number + index) % 3 == 0:
-                option["label"] = f"{index + 2}-year contract" if index % 2 else None
+            if (number + index) % 7 == 3:
+                option.pop("metrics", None)
+            if (number + index) % 3 == 0 and index % 2 == 0:
+                option["label"] = None
             if (number + index) % 4 == 1:
-                option["social_value"] = float(number % 7)
-                option["risk"] = -1.5
-                option["staff_transferred"] = number % 5
                 option["lead_time_years"] = 0
-            if (number + index) % 5 == 2:
-                carbon = {"carbon": index, "jobs": 0.5}
-                option["metrics"] = dict(reversed(carbon.items())) if number % 2 else carbon
+            if (number + index) % 5 == 2 and number % 2:
+                option["metrics"] = dict(reversed(option.get("metrics", {}).items()))
             if (number + index) % 11 == 4:
                 option["metrics"] = {}
-            if index == 0:
-                option["annual_cost"] = int(option["annual_cost"])
-        modes = [o["mode"] for o in service["options"]]
-        marked = any(o.get("current") for o in service["options"])
-        if number % 2 and service["current_mode"] in modes and not marked:
-            service["options"][modes.index(service["current_mode"])]["current"] = True
-            service["weight"] = 2
     return data
 
 
 def _data(kind: str) -> dict[str, Any]:
     if kind == "multi_year":
-        data = _rich(random_multi_year_data(20, seed=5))
+        data = _richer(random_multi_year_data(20, seed=5))
         for number, service in enumerate(data["services"]):  # yearly cost lists on some options
             for index, option in enumerate(service["options"]):
                 if (number + index) % 3 == 1 and not option.get("indexation"):
@@ -67,8 +59,8 @@ def _data(kind: str) -> dict[str, Any]:
                                              for t in range(data["horizon"]["years"])]
                     option["annual_cost"][1] = int(option["annual_cost"][1])
         return data
-    return _rich(random_instance_data(30, seed=4, setup_costs=True, sector_shares=True,
-                                      bundles=True))
+    return _richer(random_instance_data(30, seed=4, setup_costs=True, sector_shares=True,
+                                        bundles=True))
 
 
 KINDS = ["single_period", "multi_year"]
