@@ -427,23 +427,28 @@ class UnbuiltOptions:
 _BUILDING = threading.Lock()
 
 
-def build_options(service: Service) -> list[Option]:
+def build_options(service: Service) -> list[Option] | None:
     """The service's options, built from their columns first if the reader left them there
-    (once: two threads asking at once get the same list)."""
+    (once: two threads asking at once get the same list); None for a service made by
+    ``model_construct`` without options."""
     state = service.__dict__
-    if type(state["options"]) is UnbuiltOptions:
+    if type(state.get("options")) is UnbuiltOptions:
         with _BUILDING:
             options = state["options"]
             if type(options) is UnbuiltOptions:
                 state["options"] = options.source.build_options(options.index)
-    return state["options"]  # type: ignore[no-any-return]
+    built: list[Option] | None = state.get("options")
+    return built
 
 
 def build_all_options(instance: Instance) -> None:
     """Build every service's options that the fast reader left as columns."""
     for service in instance.services:
-        if type(service.__dict__["options"]) is not list:
+        if type(service.__dict__.get("options")) is UnbuiltOptions:
             build_options(service)
+
+
+_MISSING = object()
 
 
 class _OptionsField:
@@ -452,10 +457,13 @@ class _OptionsField:
     def __get__(self, service: Service | None, owner: type | None = None) -> list[Option]:
         if service is None:
             raise AttributeError("options")
-        options = service.__dict__["options"]
+        options = service.__dict__.get("options", _MISSING)
         if type(options) is list:
             return options
-        return build_options(service)
+        built = build_options(service) if options is not _MISSING else None
+        if built is None:  # model_construct() without options: as pydantic would say
+            raise AttributeError(f"'{type(service).__name__}' object has no attribute 'options'")
+        return built
 
     def __set__(self, service: Service, value: Any) -> None:
         service.__dict__["options"] = value  # only object.__setattr__ gets here (frozen model)
