@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 
 import portfolio.io
-from portfolio.columnar import columns_of
+from portfolio.columnar import columns_of, option_columns
 from portfolio.compile import compile_instance
-from portfolio.domain import Instance, current_option_index
+from portfolio.domain import Instance, UnbuiltOptions, current_option_index
 from portfolio.generate import random_instance_data
 from portfolio.io import load_instance
 from portfolio.params import SolveParams
@@ -89,7 +89,7 @@ def _info(benchmark: Any, case: Case, result: SolveResult | None = None) -> None
         {
             "services": case.size,
             "variant": case.variant,
-            "options": sum(len(s.options) for s in case.instance.services),
+            "options": option_columns(case.instance).num_options,
             "peak_rss_mb": _peak_rss_mb(),
         }
     )
@@ -148,6 +148,8 @@ def test_read(benchmark: Any, case: Case) -> None:
     _info(benchmark, case)
     assert len(instance.services) == case.size
     assert columns_of(instance) is not None, "the fast reader refused a generated file"
+    assert all(type(s.__dict__["options"]) is UnbuiltOptions for s in instance.services), (
+        "reading built option objects")
 
 
 def test_read_full_path(benchmark: Any, case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,14 +161,16 @@ def test_read_full_path(benchmark: Any, case: Case, monkeypatch: pytest.MonkeyPa
     assert instance == case.instance
 
 
-def test_read_and_compile_memory(benchmark: Any, case: Case) -> None:
-    """Peak resident memory of reading and compiling the file in a fresh process
+@pytest.mark.parametrize("stages", ["read", "read_and_compile"])
+def test_read_and_compile_memory(benchmark: Any, case: Case, stages: str) -> None:
+    """Peak resident memory of reading (and compiling) the file in a fresh process
     (``benchmarks/rss_read_compile.py``; issue 13: 100k services well under 1 GB)."""
     script = Path(__file__).with_name("rss_read_compile.py")
+    flags = ["--read-only"] if stages == "read" else []
 
     def run() -> dict[str, Any]:
         done = subprocess.run(
-            [sys.executable, str(script), str(case.path)],
+            [sys.executable, str(script), str(case.path), *flags],
             capture_output=True, text=True, check=True, timeout=600,
         )
         figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])

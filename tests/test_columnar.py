@@ -21,10 +21,11 @@ import pytest
 import portfolio.io as pio
 from portfolio.columnar import OptionColumns, columns_of, option_columns, read_json
 from portfolio.compile import compile_instance
-from portfolio.domain import OPTION_FIGURES, Instance
+from portfolio.domain import OPTION_FIGURES, Instance, current_option_index
 from portfolio.errors import PortfolioError
 from portfolio.generate import random_instance_data
 from portfolio.io import dump_instance, load_instance
+from portfolio.multiyear.compile import compile_multi_year
 from portfolio.multiyear.generate import random_multi_year_data
 from portfolio.multiyear.table import YearTable
 from portfolio.table import OptionTable
@@ -170,11 +171,29 @@ def test_the_multi_year_table_is_the_same_from_columns_and_from_objects(tmp_path
     for index, service in enumerate(data["services"]):
         service["options"][-1]["indexation"] = 0.01 * (index % 4)
         service["options"][-1]["lead_time_years"] = index % 3
+        if index % 5 == 2:  # a list of yearly costs (whole numbers among them)
+            service["options"][0]["annual_cost"] = [
+                100.5 + t if t % 2 else 100 + t for t in range(data["horizon"]["years"])]
+            service["options"][0].pop("indexation", None)
     fast = load_instance(_write(tmp_path, data))
-    assert columns_of(fast) is not None
-    a, b = YearTable.from_instance(fast), YearTable.from_instance(Instance.from_data(data))
+    assert columns_of(fast) is not None, "the fast reader refused yearly cost lists"
+    slow = Instance.from_data(data)
+    a, b = YearTable.from_instance(fast), YearTable.from_instance(slow)
     for name in ("cost", "length", "lead", "current_option", "lock_end", "mode"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    # ... and both are what the option objects' own accessors give.
+    options = [o for s in slow.services for o in s.options]
+    years = range(a.years)
+    assert np.array_equal(a.cost, [[o.annual_cost_in_year(t) for t in years] for o in options])
+    assert a.current_option.tolist() == [
+        int(a.first_option[i]) + (current_option_index(s) or 0)
+        for i, s in enumerate(slow.services)]
+    assert fast == slow
+    model_a = compile_multi_year(fast).model
+    model_b = compile_multi_year(slow).model
+    assert (model_a.matrix != model_b.matrix).nnz == 0
+    for name in ("objective", "row_lower", "row_upper", "col_lower", "col_upper"):
+        assert np.array_equal(getattr(model_a, name), getattr(model_b, name)), name
 
 
 def test_a_copy_with_other_services_does_not_use_the_columns(tmp_path: Path) -> None:

@@ -9,19 +9,32 @@ It returns None at the first thing it does not accept, and the caller then takes
 path, so every error message (file, service id, ``options[i].field``) is exactly the one that path
 gives; accepted files give an instance equal to the one the full path gives (tested).
 
-The instance read this way keeps its options as :class:`OptionColumns` too (:func:`columns_of`),
-which :class:`portfolio.table.OptionTable` reads instead of walking the option objects.
+The instance read this way holds its options as :class:`OptionColumns` only
+(:func:`columns_of`, :func:`option_columns`): a service's ``Option`` objects are built from the
+:class:`OptionStore` the first time anything asks for them
+(:class:`portfolio.domain.UnbuiltOptions`), exactly as validation builds them.
+:class:`portfolio.table.OptionTable` reads the columns.
 
-Decisions: per-year ``annual_cost`` lists, non-ASCII or unusual ids are left to the full path
-(correct, only slower); a duplicate key is ruled out by counting the key tokens of the text
-(every key ends with ``"`` and ``:``; a ``":`` inside a string is escaped) against the keys parsed:
-equal counts prove there is no duplicate, unequal ones send the file to the full path, which names
-the duplicate key and its line.
+Memory: the parsed file is freed before the service objects are built, and what the services
+keep is copied out of it (numpy arrays, then fresh objects), so that it is not scattered over the
+memory the parse held and that memory goes back to the system; strings are parsed without
+pydantic-core's value cache, which would keep up to 16k parsed strings alive for the same reason
+(about 620 MB resident after reading 100k services, 260 MB without both).
+
+Decisions: non-ASCII or unusual ids are left to the full path (correct, only slower); so are
+texts with a NUL character (a numpy text array drops one at the end); a duplicate key is ruled
+out by counting the key tokens of the text (every key ends with ``"`` and ``:``; a ``":`` inside
+a string is escaped) against the keys parsed: equal counts prove there is no duplicate, unequal
+ones send the file to the full path, which names the duplicate key and its line. Number columns
+are type-checked by ``array.array`` in C when the JSON has no ``true``/``false`` but the flags'
+(an array of doubles takes a bool as 1.0), else value by value.
 """
 
 from __future__ import annotations
 
+import array
 import math
+import operator
 import re
 import weakref
 from dataclasses import dataclass, field
@@ -37,7 +50,9 @@ from portfolio.domain import (
     Instance,
     Option,
     Service,
+    UnbuiltOptions,
     check_references,
+    is_per_year,
 )
 from portfolio.linear import BoolArray, FloatArray, IntArray, gc_paused
 
@@ -56,6 +71,9 @@ class OptionColumns:
         lead_time_years: lead time, -1 where not given.
         current: the option is marked ``current``.
         metrics: each metric name's values, NaN where an option does not have it.
+        annual_cost_years: the yearly costs of the options that give ``annual_cost`` as a list
+            (options x horizon years; NaN rows for the options that give one number), None when
+            no option gives a list. ``annual_cost`` holds a list's first value.
     """
 
     mode_ids: tuple[str, ...]
@@ -73,6 +91,7 @@ class OptionColumns:
     lead_time_years: IntArray
     current: BoolArray
     metrics: dict[str, FloatArray] = field(default_factory=dict)
+    annual_cost_years: FloatArray | None = None
 
     @property
     def num_options(self) -> int:
@@ -152,6 +171,13 @@ def option_columns(instance: Instance) -> OptionColumns:
                             for o in options), np.int64, n)
 
     names = sorted({name for o in options for name in o.metrics})
+    listed = [i for i, o in enumerate(options) if is_per_year(o.annual_cost)]
+    years_matrix = None
+    if listed:
+        width = len(options[listed[0]].annual_cost)  # type: ignore[arg-type]
+        years_matrix = np.full((n, width), np.nan)
+        for i in listed:
+            years_matrix[i] = options[i].annual_cost
     columns = OptionColumns(
         mode_ids=mode_ids,
         first_option=np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
@@ -165,6 +191,7 @@ def option_columns(instance: Instance) -> OptionColumns:
         current=np.fromiter((o.current for o in options), np.bool_, n),
         metrics={name: np.fromiter((o.metrics.get(name, np.nan) for o in options),
                                    np.float64, n) for name in names},
+        annual_cost_years=years_matrix,
     )
     remember_columns(instance, columns)
     return columns
@@ -204,7 +231,7 @@ def read_json(raw: bytes, source: str = "<data>") -> Instance | None:
     """
     with gc_paused():
         try:
-            data = pydantic_core.from_json(raw)
+            data = pydantic_core.from_json(raw, cache_strings="keys")
         except ValueError:
             return None
         return _validated(data, raw, source)
@@ -259,14 +286,25 @@ def _require(condition: Any) -> None:
 
 def _ids(values: list[Any]) -> None:
     """Every value a non-empty id without control or formatting characters."""
-    _require(_types(values) <= {str})
-    for value in set(values):
-        _require(value and value.isascii() and value.isprintable())
+    _require(_types(values) <= {str} and all(values))
+    joined = "".join(values)
+    _require(joined.isascii() and joined.isprintable())
 
 
 def _floats(values: list[Any], optional: bool, low: float, high: float,
-            low_open: bool = False) -> FloatArray:
-    """A column of numbers (None as NaN where ``optional``), each finite and in range."""
+            low_open: bool = False, plain: bool = False) -> FloatArray:
+    """A column of numbers (None as NaN where ``optional``), each finite and in range.
+
+    ``plain``: the values come from a JSON parser and no JSON ``true``/``false`` is among them,
+    so a C array of doubles, which refuses text, null, lists and mappings, checks their types.
+    """
+    if plain:
+        try:
+            column = np.frombuffer(array.array("d", values), np.float64)
+        except TypeError:  # a null, or a value of the wrong type: checked one by one below
+            pass
+        else:
+            return _in_range(column, low, high, low_open)
     kinds = _types(values)
     allowed = {int, float, type(None)} if optional else {int, float}
     _require(kinds <= allowed)
@@ -280,8 +318,37 @@ def _floats(values: list[Any], optional: bool, low: float, high: float,
     return column
 
 
-def _ints(values: list[Any], low: int, missing: int) -> IntArray:
-    """A column of optional whole numbers at least ``low`` (``missing`` where None)."""
+def _in_range(column: FloatArray, low: float, high: float, low_open: bool = False) -> FloatArray:
+    """``column``, after checking every value finite and in range."""
+    if column.size:
+        _require(np.isfinite(column).all())
+        _require(column.min() > low if low_open else column.min() >= low)
+        _require(column.max() <= high)
+    return column
+
+
+def _count_bools(value: Any) -> int:
+    """true/false values in ``value`` (small parts of a file only: recursive)."""
+    if isinstance(value, bool):
+        return 1
+    if isinstance(value, dict):
+        return sum(_count_bools(child) for child in value.values())
+    if isinstance(value, list):
+        return sum(_count_bools(child) for child in value)
+    return 0
+
+
+def _ints(values: list[Any], low: int, missing: int, plain: bool = False) -> IntArray:
+    """A column of optional whole numbers at least ``low`` (``missing`` where None);
+    ``plain`` as for :func:`_floats` (a C array of 64-bit integers refuses every other type)."""
+    if plain:
+        try:
+            column = np.frombuffer(array.array("q", values), np.int64)
+        except TypeError:
+            pass
+        else:
+            _require(not column.size or column.min() >= low)
+            return column
     kinds = _types(values)
     _require(kinds <= {int, type(None)})
     present = [v for v in values if v is not None] if type(None) in kinds else values
@@ -290,28 +357,36 @@ def _ints(values: list[Any], low: int, missing: int) -> IntArray:
                     else values, dtype=np.int64)
 
 
-def _optional_texts(values: list[Any]) -> None:
-    _require(_types(values) <= {str, type(None)})
-
-
 def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionColumns, set[str]]:
     given_services = data.get("services")
     if type(given_services) is not list or not given_services:
         raise _Refused
     services: list[dict[str, Any]] = given_services
-    _require(_types(services) == {dict} and set().union(*services) <= _SERVICE_KEYS)
+    _require(_types(services) == {dict})
+    service_keys = set().union(*services)
+    _require(service_keys <= _SERVICE_KEYS)
     option_lists = [s["options"] for s in services]
     _require(_types(option_lists) == {list} and all(option_lists))
     options = [o for group in option_lists for o in group]
     _require(_types(options) == {dict})
     option_keys = set().union(*options)
     _require(option_keys <= _OPTION_KEYS)
+    n = len(options)
+    option_key_count = sum(map(len, options))
+    # Which fields each option gave: one key set for all when every option gives every key.
+    key_sets: tuple[tuple[str, ...], ...]
+    if option_key_count == n * len(option_keys):
+        key_codes, key_sets = np.zeros(n, np.int64), (tuple(option_keys),)
+    else:
+        key_codes, key_sets = _codes(list(map(tuple, options)))
+    in_all = set.intersection(*map(set, key_sets))
     metric_dicts = [o["metrics"] for o in options if "metrics" in o]
     _require(_types(metric_dicts) <= {dict})
+    metric_key_count = sum(map(len, metric_dicts))
     rest = {key: value for key, value in data.items() if key != "services"}
     if raw is not None:  # duplicate keys: the key tokens of the text against the keys parsed
-        parsed = (1 + sum(map(len, services)) + sum(map(len, options))
-                  + sum(map(len, metric_dicts)) + _count_keys(rest))
+        parsed = (1 + sum(map(len, services)) + option_key_count + metric_key_count
+                  + _count_keys(rest))
         _require(raw.count(b'":') + len(_KEY_GAP.findall(raw)) == parsed)
     else:  # YAML aliases can repeat one mapping: pydantic would build two
         _require(len(set(map(id, options))) == len(options))
@@ -325,34 +400,22 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     horizon = skeleton.horizon
     big = MAX_MAGNITUDE
 
-    # Services, a column at a time.
-    ids = [s["id"] for s in services]
-    _ids(ids)
-    _require(len(set(ids)) == len(ids))
-    current_modes = [s["current_mode"] for s in services]
-    _ids(current_modes)
-    _require(set(current_modes) <= mode_index.keys())
-    for name in ("name", "group"):
-        _optional_texts([s.get(name) for s in services])
-    weights = [s.get("weight", 1.0) for s in services]
-    _floats(weights, False, 0.0, big)
-    statutory_flags = [s.get("statutory", False) for s in services]
-    _require(_types(statutory_flags) <= {bool})
-    ends = [s.get("current_contract_end") for s in services]
-    fees = [s.get("termination_cost") for s in services]
-    _require(_types(ends) <= {int, type(None)})
-    fee_column = _floats(fees, True, 0.0, big)
-    if horizon is None:
-        _require(all(end is None for end in ends) and np.isnan(fee_column).all())
-    else:
-        _require(all(end is None or end >= horizon.start_year for end in ends))
-        _require(all(fee is None or end is not None for end, fee in zip(ends, fees, strict=True)))
+    # In JSON with no true/false but those of the flags, number columns' types are checked in C.
+    current_given = [o["current"] for o in options if "current" in o] if (
+        "current" in option_keys) else []
+    _require(_types(current_given) <= {bool})
+    plain = raw is not None and (raw.count(b"true") + raw.count(b"false") == _count_bools(rest)
+                                 + sum(1 for s in services if "statutory" in s)
+                                 + len(current_given))
+
+    # Services, a column at a time (into arrays: the parsed file is freed before the objects
+    # are built, so that what survives it is not scattered over the memory it held).
+    rows = _service_rows(services, service_keys, mode_index, horizon, plain, raw)
 
     # Options, a column at a time; a field no option gives is its default throughout.
-    n = len(options)
-    whole: set[str] = set()
-
     def given(name: str, default: Any) -> list[Any] | None:
+        if name in in_all:
+            return list(map(operator.itemgetter(name), options))
         return [o.get(name, default) for o in options] if name in option_keys else None
 
     def numbers(name: str, default: float | None, low: float, high: float,
@@ -362,23 +425,24 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
         _require(values is not None or not required)
         if values is None:
             return np.full(n, np.nan if default is None else default)
-        if int in _types(values):
-            whole.add(name)
-        return _floats(values, default is None, low, high, low_open)
+        return _floats(values, default is None, low, high, low_open, plain)
 
     def counts_of(name: str, low: int, missing: int) -> IntArray:
         values = given(name, None)
-        return np.full(n, missing, np.int64) if values is None else _ints(values, low, missing)
+        if values is None:
+            return np.full(n, missing, np.int64)
+        return _ints(values, low, missing, plain)
 
-    modes = [o["mode"] for o in options]
-    _ids(modes)
-    _require(set(modes) <= mode_index.keys())
-    mode = np.array([mode_index[m] for m in modes], dtype=np.int64)
-    annual_cost = numbers("annual_cost", _REQUIRED, 0.0, big)
+    # A mode is one of the (checked) mode ids: a lookup refuses anything else.
+    mode = np.fromiter(map(mode_index.__getitem__, map(operator.itemgetter("mode"), options)),
+                       np.int64, n)
+    annual_cost, cost_years = _annual_costs(options, horizon.years if horizon else None, plain)
     outcome = numbers("outcome", _REQUIRED, -big, big)
     transition = numbers("transition_cost", 0.0, 0.0, big)
     flexibility = numbers("flexibility", None, 0.0, 1.0)
     indexation = numbers("indexation", 0.0, -1.0, big, low_open=True)
+    if cost_years is not None:  # a list of yearly costs is not indexed as well
+        _require(not indexation[~np.isnan(cost_years[:, 0])].any())
     social = numbers("social_value", None, -big, big)
     risk = numbers("risk", None, -big, big)
     staff = numbers("staff_transferred", None, 0.0, big)
@@ -386,27 +450,25 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     lead = counts_of("lead_time_years", 0, -1)
     if horizon is not None:
         _require(lead.max() < horizon.years)
-    labels = given("label", None)
-    if labels is not None:
-        _optional_texts(labels)
-    current_flags = given("current", False)
-    if current_flags is not None:
-        _require(_types(current_flags) <= {bool})
+    label_list = given("label", None)
+    labels = None if label_list is None else _texts(label_list, raw)
+    del label_list
+    current_flags = given("current", False) if current_given else None
     current = np.zeros(n, np.bool_) if current_flags is None else np.array(current_flags, np.bool_)
-    metrics, metric_names, metrics_whole = _metric_columns(options, metric_dicts)
+    metrics, metric_names = _metric_columns(options, metric_dicts, metric_key_count, plain)
 
     # References and the current option, service by service, as arrays.
-    counts = np.array([len(group) for group in option_lists], dtype=np.int64)
+    counts = np.fromiter(map(len, option_lists), np.int64, len(option_lists))
     first_option = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     starts = first_option[:-1]
     service_of = np.repeat(np.arange(len(services), dtype=np.int64), counts)
-    current_mode = np.array([mode_index[m] for m in current_modes], dtype=np.int64)
+    current_mode = rows.current_mode
     in_current = mode == current_mode[service_of]
     _require(np.logical_or.reduceat(in_current, starts).all())
     _require(np.add.reduceat(current.astype(np.int64), starts).max() <= 1)
     _require(not (current & ~in_current).any())
     ceases = np.array([m.ceases_service for m in skeleton.modes], dtype=np.bool_)
-    statutory = np.array(statutory_flags, dtype=np.bool_)
+    statutory = rows.statutory
     _require(not (np.logical_and.reduceat(ceases[mode], starts) & statutory).any())
     if skeleton.constraints.min_flexibility is not None:
         _require(not np.isnan(flexibility).any())
@@ -416,97 +478,310 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
         transition_cost=transition, outcome=outcome, indexation=indexation,
         flexibility=flexibility, social_value=social, risk=risk, staff_transferred=staff,
         contract_years=years, lead_time_years=lead, current=current, metrics=metrics,
+        annual_cost_years=cost_years,
     )
-    built = _services(services, options, option_lists, whole, metrics_whole)
-    instance = skeleton.model_copy(update={"services": built})
+    store = OptionStore(columns, options, metric_dicts, labels, key_codes, key_sets)
+    # The parsed file is no longer needed (the caller's data is consumed).
+    options.clear()
+    metric_dicts.clear()
+    option_lists.clear()
+    services.clear()
+    data.clear()
+    instance = skeleton.model_copy(update={"services": _services(rows, store)})
     return instance, columns, metric_names
 
 
+def _annual_costs(
+    options: list[dict[str, Any]], horizon_years: int | None, plain: bool
+) -> tuple[FloatArray, FloatArray | None]:
+    """The ``annual_cost`` column (a list's first value) and the yearly costs of the options
+    that give a list (None when none does): a list only with a horizon, of its length."""
+    values = list(map(operator.itemgetter("annual_cost"), options))
+    if plain:
+        try:
+            column = np.frombuffer(array.array("d", values), np.float64)
+        except TypeError:  # lists of yearly costs (or bad values): below
+            pass
+        else:
+            return _in_range(column, 0.0, MAX_MAGNITUDE), None
+    kinds = _types(values)
+    if list not in kinds:
+        return _floats(values, False, 0.0, MAX_MAGNITUDE), None
+    _require(horizon_years is not None)
+    listed = [i for i, value in enumerate(values) if type(value) is list]
+    _require(all(len(values[i]) == horizon_years for i in listed))
+    flat = _floats([x for i in listed for x in values[i]], False, 0.0, MAX_MAGNITUDE)
+    matrix = np.full((len(values), horizon_years or 0), np.nan)
+    matrix[listed] = flat.reshape(len(listed), horizon_years or 0)
+    for i in listed:
+        values[i] = values[i][0]
+    return _floats(values, False, 0.0, MAX_MAGNITUDE), matrix
+
+
 def _metric_columns(
-    options: list[dict[str, Any]], metric_dicts: list[dict[str, Any]]
-) -> tuple[dict[str, FloatArray], set[str], bool]:
-    """Each metric's column (NaN where absent), after checking names and values; the names;
-    whether any value was given as a whole number (pydantic makes it a float)."""
+    options: list[dict[str, Any]], metric_dicts: list[dict[str, Any]], key_count: int,
+    plain: bool,
+) -> tuple[dict[str, FloatArray], set[str]]:
+    """Each metric's column (NaN where absent), after checking names and values; the names.
+    ``key_count``: the metric keys of all options; ``plain`` as for :func:`_floats`."""
     n = len(options)
     names = sorted(set().union(*metric_dicts))
     _ids(names)
     _require(_FIGURE_KEYS.isdisjoint(names))
-    where = np.array([i for i, o in enumerate(options) if "metrics" in o], dtype=np.int64)
+    every = len(metric_dicts) == n
+    where = None if every else np.array(
+        [i for i, o in enumerate(options) if "metrics" in o], dtype=np.int64)
+    full_dicts = key_count == len(metric_dicts) * len(names)  # each has every name
     big = MAX_MAGNITUDE
     columns = {}
-    whole = False
     found = 0
     for name in names:
-        values = [m.get(name) for m in metric_dicts]
-        kinds = _types(values)
-        whole = whole or int in kinds
-        column = _floats(values, True, -big, big)
+        if full_dicts:
+            values = list(map(operator.itemgetter(name), metric_dicts))
+        else:
+            values = [m.get(name) for m in metric_dicts]
+        column = _floats(values, True, -big, big, plain=plain)
         found += int(np.count_nonzero(~np.isnan(column)))
-        full = np.full(n, np.nan)
-        full[where] = column
-        columns[name] = full
-    _require(found == sum(map(len, metric_dicts)))  # an explicit null is not a metric
-    return columns, set(names), whole
+        if every:
+            columns[name] = column
+        else:
+            columns[name] = np.full(n, np.nan)
+            columns[name][where] = column
+    _require(found == key_count)  # an explicit null is not a metric
+    return columns, set(names)
 
 
-_FLOAT_OPTION_FIELDS = ("annual_cost", "outcome", "transition_cost", "flexibility", "indexation",
-                        "social_value", "risk", "staff_transferred")
+def _codes(keys: list[tuple[str, ...]]) -> tuple[IntArray, tuple[tuple[str, ...], ...]]:
+    """Each key tuple's index among the distinct ones, and the distinct ones."""
+    index: dict[tuple[str, ...], int] = {}
+    codes = np.fromiter((index.setdefault(key, len(index)) for key in keys), np.int64, len(keys))
+    return codes, tuple(index)
 
 
-def _services(
-    services: list[dict[str, Any]], options: list[dict[str, Any]],
-    option_lists: list[list[dict[str, Any]]], whole: set[str], whole_metrics: bool,
-) -> list[Service]:
-    """The domain objects, as pydantic's validation builds them (field order, floats for the
-    float fields, a fresh ``metrics`` mapping each), without validating them again.
+class OptionStore:
+    """The options of an instance read by :func:`read_json`, held as columns until a service's
+    options are first asked for (:class:`portfolio.domain.UnbuiltOptions`), then built exactly
+    as pydantic's validation builds them: the same values (whole numbers given for float fields
+    as floats), the same fields set, the same key order of each ``metrics`` mapping.
 
-    The parsed option mappings are consumed as they are built (``options`` and the services'
-    lists are emptied), so that the parsed file and the objects are not both held in full.
+    Besides the columns it keeps what they cannot hold: the labels, the fields each option gave
+    (as an index into the distinct key sets) and each ``metrics`` mapping's key order.
     """
+
+    def __init__(self, columns: OptionColumns, options: list[dict[str, Any]],
+                 metric_dicts: list[dict[str, Any]], labels: tuple[Any, BoolArray] | None,
+                 key_codes: IntArray, key_sets: tuple[tuple[str, ...], ...]) -> None:
+        self.columns = columns
+        self.keys = key_codes
+        # One fields-set per distinct key set, shared by its options: the models are frozen, so
+        # pydantic never changes it in place (copies copy it), and a set per option would be
+        # 200 bytes and one more object for the collector to visit.
+        self.key_sets = tuple(set(keys) for keys in key_sets)
+        self.labels = labels
+        self._waiting: dict[int, list[Option]] = {}
+        self._built_blocks: set[int] = set()
+        self.metric_order: IntArray | None = None
+        self.metric_orders: tuple[tuple[str, ...], ...] = ()
+        if not metric_dicts:
+            return
+        widths = set(map(len, metric_dicts))
+        if widths == {len(columns.metrics)} and len(columns.metrics) <= 1:  # one order for all
+            codes, self.metric_orders = np.zeros(len(metric_dicts), np.int64), (
+                tuple(columns.metrics),)
+        else:
+            codes, self.metric_orders = _codes(list(map(tuple, metric_dicts)))
+        if len(metric_dicts) == len(options):
+            self.metric_order = codes
+        else:
+            self.metric_order = np.full(len(options), -1, np.int64)
+            self.metric_order[[i for i, o in enumerate(options) if "metrics" in o]] = codes
+
+    def build_options(self, service: int) -> list[Option]:
+        """The ``Option`` objects of service number ``service``.
+
+        They are built for a block of :data:`_BLOCK` services at a time (the columns are read
+        once per block, with the collector paused); the block's other services' lists wait here
+        until their services ask.
+        """
+        waiting = self._waiting.pop(service, None)
+        if waiting is not None:
+            return waiting
+        services = len(self.columns.first_option) - 1
+        block = service // _BLOCK
+        blocks = [block]
+        if len(self._built_blocks) >= max(4, services // _BLOCK // 8):
+            # Most of the instance is being read: every block at once, so that the collector
+            # meets the new objects in one pass rather than in a full pass every few blocks.
+            blocks = [b for b in range(-(-services // _BLOCK)) if b not in self._built_blocks]
+        with gc_paused():
+            for b in blocks:
+                self._built_blocks.add(b)
+                first = b * _BLOCK
+                built = self._build(first, min(first + _BLOCK, services))
+                self._waiting.update(enumerate(built, start=first))
+        return self._waiting.pop(service)
+
+    def _build(self, first: int, last: int) -> list[list[Option]]:
+        """The options of services ``first`` to ``last - 1``, one list per service."""
+        c = self.columns
+        bounds = c.first_option[first : last + 1].tolist()
+        a, b = bounds[0], bounds[-1]
+        k = b - a
+        mode_ids = c.mode_ids
+        cost = c.annual_cost[a:b].tolist()
+        if c.annual_cost_years is not None:
+            rows = c.annual_cost_years[a:b]
+            for j in np.flatnonzero(~np.isnan(rows[:, 0])).tolist():
+                cost[j] = rows[j].tolist()
+        metrics: list[dict[str, float]] = [{} for _ in range(k)]
+        if self.metric_order is not None:
+            values_of = {name: column[a:b].tolist() for name, column in c.metrics.items()}
+            orders = self.metric_orders
+            for j, code in enumerate(self.metric_order[a:b].tolist()):
+                if code >= 0:
+                    metrics[j] = {name: values_of[name][j] for name in orders[code]}
+        values = zip(
+            [mode_ids[m] for m in c.mode[a:b].tolist()], cost, c.outcome[a:b].tolist(),
+            c.transition_cost[a:b].tolist(), _optional(c.flexibility[a:b]),
+            [None if v == 0 else v for v in c.contract_years[a:b].tolist()],
+            [None if v < 0 else v for v in c.lead_time_years[a:b].tolist()],
+            c.indexation[a:b].tolist(), _optional(c.social_value[a:b]),
+            _optional(c.risk[a:b]), _optional(c.staff_transferred[a:b]),
+            _text_list(None if self.labels is None else (
+                self.labels[0][a:b], self.labels[1][a:b]), k),
+            c.current[a:b].tolist(), metrics, strict=True,
+        )
+        key_sets = self.key_sets
+        new, setattr_ = object.__new__, object.__setattr__
+        built = []
+        for state, code in zip(values, self.keys[a:b].tolist(), strict=True):
+            option = new(Option)
+            # A dict display, not dict(): it starts untracked by the collector (its values are
+            # numbers, texts and an untracked metrics mapping).
+            setattr_(option, "__dict__", {name: value for name, value in zip(
+                _OPTION_FIELDS, state, strict=True)})
+            setattr_(option, "__pydantic_fields_set__", key_sets[code])
+            setattr_(option, "__pydantic_extra__", None)
+            setattr_(option, "__pydantic_private__", None)
+            built.append(option)
+        pairs = zip(bounds[:-1], bounds[1:], strict=True)
+        return [built[start - a : end - a] for start, end in pairs]
+
+
+_BLOCK = 64
+"""Services whose options are built together (:meth:`OptionStore.build_options`)."""
+
+
+def _optional(column: FloatArray) -> list[float | None]:
+    return [None if v != v else v for v in column.tolist()]
+
+
+@dataclass(frozen=True)
+class _ServiceRows:
+    """The services' fields as arrays (no reference into the parsed file)."""
+
+    ids: Any
+    current_mode: IntArray
+    name: tuple[Any, BoolArray] | None
+    group: tuple[Any, BoolArray] | None
+    weight: FloatArray
+    statutory: BoolArray
+    contract_end: IntArray | None
+    termination_cost: FloatArray
+    keys: IntArray
+    key_sets: tuple[set[str], ...]
+
+
+_NO_END = -(2**62)
+
+
+def _service_rows(services: list[dict[str, Any]], keys: set[str], mode_index: dict[str, int],
+                  horizon: Any, plain: bool, raw: bytes | None) -> _ServiceRows:
+    """The services' fields, checked; ``keys``: every key any service gives."""
+    n = len(services)
+    big = MAX_MAGNITUDE
+
+    def given(name: str, default: Any) -> list[Any]:
+        return [s.get(name, default) for s in services] if name in keys else [default] * n
+    ids = [s["id"] for s in services]
+    _ids(ids)
+    _require(len(set(ids)) == len(ids))
+    current_mode = np.fromiter(map(mode_index.__getitem__, [s["current_mode"] for s in services]),
+                               np.int64, n)
+    name, group = (_texts(given(key, None), raw) for key in ("name", "group"))
+    weights = _floats(given("weight", 1.0), False, 0.0, big, plain=plain)
+    statutory_flags = given("statutory", False)
+    _require(_types(statutory_flags) <= {bool})
+    ends = given("current_contract_end", None)
+    fees = given("termination_cost", None)
+    _require(_types(ends) <= {int, type(None)})
+    fee_column = _floats(fees, True, 0.0, big)
+    contract_end = None
+    if horizon is None:
+        _require(all(end is None for end in ends) and np.isnan(fee_column).all())
+    else:
+        _require(all(end is None or end >= horizon.start_year for end in ends))
+        _require(all(fee is None or end is not None for end, fee in zip(ends, fees, strict=True)))
+        if any(end is not None for end in ends):
+            contract_end = np.array([_NO_END if end is None else end for end in ends], np.int64)
+    canonical = {name: name for name in _SERVICE_FIELDS}
+    codes, key_sets = _codes(list(map(tuple, services)))
+    return _ServiceRows(
+        ids=np.array(ids, dtype=np.str_), current_mode=current_mode, name=name, group=group,
+        weight=np.array(weights, np.float64), statutory=np.array(statutory_flags, np.bool_),
+        contract_end=contract_end, termination_cost=np.array(fee_column, np.float64),
+        keys=codes, key_sets=tuple({canonical[k] for k in keys} for keys in key_sets),
+    )
+
+
+def _texts(values: list[Any], raw: bytes | None) -> tuple[Any, BoolArray] | None:
+    """Optional texts as (a numpy text array, where None), or None when every value is None.
+    A text holding a NUL character (which a numpy text array would drop at its end) is left to
+    the full path."""
+    kinds = _types(values)
+    _require(kinds <= {str, type(None)})
+    if str not in kinds:
+        return None
+    missing = np.fromiter((v is None for v in values), np.bool_, len(values))
+    present = [v for v in values if v is not None] if missing.any() else values
+    if raw is not None:
+        _require(b"\\u0000" not in raw)
+    else:
+        _require(not any("\0" in v for v in present))
+    return np.array(["" if v is None else v for v in values], dtype=np.str_), missing
+
+
+def _text_list(column: tuple[Any, BoolArray] | None, n: int) -> list[str | None]:
+    if column is None:
+        return [None] * n
+    texts, missing = column
+    values: list[str | None] = texts.tolist()
+    for i in np.flatnonzero(missing).tolist():
+        values[i] = None
+    return values
+
+
+def _services(rows: _ServiceRows, store: OptionStore) -> list[Service]:
+    """The services, as pydantic's validation builds them (field order, floats for the float
+    fields), each with its options left in ``store`` until first asked for."""
+    n = len(rows.current_mode)
+    mode_ids = store.columns.mode_ids
+    ends = [None] * n if rows.contract_end is None else [
+        None if end == _NO_END else end for end in rows.contract_end.tolist()]
+    values = zip(
+        rows.ids.tolist(), [mode_ids[m] for m in rows.current_mode.tolist()],
+        [UnbuiltOptions(store, index) for index in range(n)],
+        _text_list(rows.name, n), _text_list(rows.group, n), rows.weight.tolist(),
+        rows.statutory.tolist(), ends, _optional(rows.termination_cost), strict=True,
+    )
     new = object.__new__
     setattr_ = object.__setattr__
-    option_template = _template(Option)
-    counts = [len(group) for group in option_lists]
-    for group in option_lists:
-        group.clear()
-    built_options: list[Option] = []
-    append = built_options.append
-    for index in range(len(options)):
-        values = options[index]
-        options[index] = None  # type: ignore[call-overload]
-        state = option_template.copy()
-        state.update(values)
-        if "metrics" not in values:
-            state["metrics"] = {}
-        option = new(Option)
-        setattr_(option, "__dict__", state)
-        setattr_(option, "__pydantic_fields_set__", set(values))
-        setattr_(option, "__pydantic_extra__", None)
-        setattr_(option, "__pydantic_private__", None)
-        append(option)
-    # Whole numbers given for float fields become floats, as pydantic makes them.
-    for name in sorted(whole):
-        for option in built_options:
-            if type(option.__dict__[name]) is int:
-                option.__dict__[name] = float(option.__dict__[name])
-    for option in built_options if whole_metrics else ():
-        metrics = option.__dict__["metrics"]
-        if metrics and any(type(value) is int for value in metrics.values()):
-            option.__dict__["metrics"] = {k: float(v) for k, v in metrics.items()}
-    service_template = _template(Service)
+    key_sets = rows.key_sets
     result = []
-    position = 0
-    for values, count in zip(services, counts, strict=True):
-        state = service_template.copy()
-        state.update(values)
-        for name in ("weight", "termination_cost"):
-            if type(state[name]) is int:
-                state[name] = float(state[name])
-        state["options"] = built_options[position : position + count]
-        position += count
+    for state, code in zip(values, rows.keys.tolist(), strict=True):
         service = new(Service)
-        setattr_(service, "__dict__", state)
-        setattr_(service, "__pydantic_fields_set__", set(values))
+        setattr_(service, "__dict__", dict(zip(_SERVICE_FIELDS, state, strict=True)))
+        setattr_(service, "__pydantic_fields_set__", key_sets[code])  # shared, as for options
         setattr_(service, "__pydantic_extra__", None)
         setattr_(service, "__pydantic_private__", None)
         result.append(service)

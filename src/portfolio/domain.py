@@ -20,12 +20,14 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import threading
 import typing
 import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pydantic
+import pydantic_core
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -331,6 +333,143 @@ class Service(BaseModel):
     termination_cost: NonNegative | None = None
     """Multi-year: fee for breaking the current contract, paid in the year it is broken (the new
     arrangement starts that year). Absent: the contract cannot be broken."""
+
+    # A service read by the fast reader holds its options as columns until something asks for
+    # them (:class:`UnbuiltOptions` in ``__dict__``; ``Service.options`` builds them). The
+    # methods below read ``__dict__`` directly (pydantic's own code and its C serializer do), so
+    # each builds the options first; any other reader of the stand-in fails loudly.
+    def __eq__(self, other: object) -> bool:
+        build_options(self)
+        if isinstance(other, Service):
+            build_options(other)
+        return super().__eq__(other)
+
+    def __copy__(self) -> Service:
+        build_options(self)
+        return super().__copy__()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Service:
+        build_options(self)
+        return super().__deepcopy__(memo)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        build_options(self)
+        return super().__getstate__()
+
+    def __iter__(self) -> Any:
+        build_options(self)
+        return super().__iter__()
+
+    def __repr_args__(self) -> Any:
+        build_options(self)
+        return super().__repr_args__()
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        build_options(self)
+        return super().model_dump(**kwargs)
+
+    def model_dump_json(self, **kwargs: Any) -> str:
+        build_options(self)
+        return super().model_dump_json(**kwargs)
+
+
+class OptionSource(typing.Protocol):
+    """Where a service's options wait to be built (``portfolio.columnar``'s store)."""
+
+    def build_options(self, service: int) -> list[Option]:
+        """The ``Option`` objects of service number ``service``, exactly as validation builds
+        them."""
+
+
+def _unbuilt_serialized(value: Any) -> Any:
+    raise RuntimeError(
+        "a service's options were serialized before they were built: serialize the instance "
+        "or service with its own model_dump/model_dump_json, or read service.options first"
+    )
+
+
+class UnbuiltOptions:
+    """Stand-in for a service's options held as columns, in the service's ``__dict__`` until
+    ``Service.options`` is first read. Every other way of reading it (pydantic's serializer,
+    ``==``, copying, pickling, iterating) raises: never a silently empty list.
+
+    Attributes:
+        source: the store the options are built from.
+        index: the service's position in the instance.
+    """
+
+    __slots__ = ("index", "source")
+    __hash__ = None  # type: ignore[assignment]
+    __pydantic_serializer__ = pydantic_core.SchemaSerializer(
+        pydantic_core.core_schema.any_schema(
+            serialization=pydantic_core.core_schema.plain_serializer_function_ser_schema(
+                _unbuilt_serialized
+            )
+        )
+    )
+
+    def __init__(self, source: OptionSource, index: int) -> None:
+        self.source = source
+        self.index = index
+
+    def _refuse(self, *args: Any) -> Any:
+        raise RuntimeError(
+            f"the options of service number {self.index} were read before they were built"
+        )
+
+    __eq__ = __copy__ = __deepcopy__ = __reduce__ = __reduce_ex__ = _refuse
+    __iter__ = __len__ = __getitem__ = __bool__ = _refuse
+
+    def __repr__(self) -> str:
+        return f"<options of service number {self.index}, not built yet>"
+
+
+_BUILDING = threading.Lock()
+
+
+def build_options(service: Service) -> list[Option] | None:
+    """The service's options, built from their columns first if the reader left them there
+    (once: two threads asking at once get the same list); None for a service made by
+    ``model_construct`` without options."""
+    state = service.__dict__
+    if type(state.get("options")) is UnbuiltOptions:
+        with _BUILDING:
+            options = state["options"]
+            if type(options) is UnbuiltOptions:
+                state["options"] = options.source.build_options(options.index)
+    built: list[Option] | None = state.get("options")
+    return built
+
+
+def build_all_options(instance: Instance) -> None:
+    """Build every service's options that the fast reader left as columns."""
+    for service in instance.services:
+        if type(service.__dict__.get("options")) is UnbuiltOptions:
+            build_options(service)
+
+
+_MISSING = object()
+
+
+class _OptionsField:
+    """``Service.options``: the list, built first when the service holds it as columns."""
+
+    def __get__(self, service: Service | None, owner: type | None = None) -> list[Option]:
+        if service is None:
+            raise AttributeError("options")
+        options = service.__dict__.get("options", _MISSING)
+        if type(options) is list:
+            return options
+        built = build_options(service) if options is not _MISSING else None
+        if built is None:  # model_construct() without options: as pydantic would say
+            raise AttributeError(f"'{type(service).__name__}' object has no attribute 'options'")
+        return built
+
+    def __set__(self, service: Service, value: Any) -> None:
+        service.__dict__["options"] = value  # only object.__setattr__ gets here (frozen model)
+
+
+type.__setattr__(Service, "options", _OptionsField())
 
 
 class Limit(BaseModel):
@@ -760,6 +899,16 @@ class Instance(BaseModel):
             raise ValidationError(issues)
         return instance
 
+    # The serializer reads each service's ``__dict__`` from C: options the fast reader left as
+    # columns are built first (``Service`` covers ``==``, copies, pickling and ``repr``).
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        build_all_options(self)
+        return super().model_dump(**kwargs)
+
+    def model_dump_json(self, **kwargs: Any) -> str:
+        build_all_options(self)
+        return super().model_dump_json(**kwargs)
+
     # ------------------------------------------------------------------ conveniences
     def mode(self, mode_id: str) -> Mode:
         """The mode with this id."""
@@ -813,7 +962,8 @@ def check_references(
         source: the file name used in messages.
         option_metrics: the metric names of the options, from a reader that has already checked
             every service's options (their modes, the current option, statutory services,
-            required flexibility) a column at a time: those checks are then not repeated.
+            required flexibility, yearly costs, lead times) and that the service ids are
+            distinct, a column at a time: those checks are then not repeated.
 
     Returns every issue found (an empty list when the instance is valid).
     """
@@ -823,7 +973,8 @@ def check_references(
         issues.append(InputIssue(source, item, field, message))
 
     _check_duplicates((m.id for m in instance.modes), "mode", "id", add)
-    _check_duplicates((s.id for s in instance.services), "service", "id", add)
+    if option_metrics is None:  # else the reader found the service ids distinct
+        _check_duplicates((s.id for s in instance.services), "service", "id", add)
     modes = instance._mode_index()
     service_ids = {service.id for service in instance.services}
     constraints = instance.constraints
@@ -920,7 +1071,7 @@ def check_references(
                     f"{instance.objective.sense}.{name}",
                     _unknown_metric(name, known_metrics | special),
                 )
-    _check_multi_year(instance, add)
+    _check_multi_year(instance, add, options_checked=option_metrics is not None)
     _check_scenarios(instance, add)
     _check_mix(instance, add)
     return issues
@@ -951,7 +1102,7 @@ def _yearly_fields(instance: Instance, options: bool = True) -> Iterable[tuple[s
             yield f"service '{service.id}'", f"options[{index}].annual_cost", option.annual_cost
 
 
-def _check_multi_year(instance: Instance, add: Any) -> None:
+def _check_multi_year(instance: Instance, add: Any, options_checked: bool = False) -> None:
     """Multi-year fields: lists only with a horizon and of its length; contracts and lead times.
 
     Decisions (models/multi_year.md): ``current_contract_end`` before the horizon's start year is
@@ -959,10 +1110,13 @@ def _check_multi_year(instance: Instance, add: Any) -> None:
     ``current_contract_end``; an option whose ``lead_time_years`` is at least the horizon's length
     could never start and is an error. Without a horizon, per-year lists, ``current_contract_end``
     and ``termination_cost`` are errors (the single-period model would silently ignore them).
+    With ``options_checked`` (a reader checked the options' yearly costs and lead times a column
+    at a time) the options are not read again.
     """
     horizon = instance.horizon
+    options = not options_checked
     if horizon is None:
-        for item, field, value in _yearly_fields(instance):
+        for item, field, value in _yearly_fields(instance, options):
             if is_per_year(value):
                 add(item, field, "a list of yearly values needs a horizon "
                     "(horizon: {start_year, years}); give one number for a single-period plan")
@@ -974,7 +1128,7 @@ def _check_multi_year(instance: Instance, add: Any) -> None:
         return
     years = horizon.years
     span = f"{horizon.start_year}-{horizon.start_year + years - 1}"
-    for item, field, value in _yearly_fields(instance):
+    for item, field, value in _yearly_fields(instance, options):
         if is_per_year(value) and len(value) != years:
             add(item, field, f"has {len(value)} yearly values; the horizon ({span}) has {years}")
     for service in instance.services:
@@ -987,6 +1141,8 @@ def _check_multi_year(instance: Instance, add: Any) -> None:
         if service.termination_cost is not None and end is None:
             add(item, "termination_cost",
                 "needs current_contract_end: only the existing contract can be broken")
+        if not options:
+            continue
         leads = [option.lead_time_years for option in service.options]
         if not any(lead is not None and lead >= years for lead in leads):
             continue

@@ -5,7 +5,9 @@ options): the per-option figures, the per-service and per-mode data, with the an
 ``options x years`` matrix. A single-period instance is the one-year case (one cost column); the
 multi-year table (:class:`portfolio.multiyear.table.YearTable`) adds the horizon's own fields
 (contract lengths, lead times, existing contracts, discount factors) and one cost column per year.
-The table reads the domain through its own accessors and knows nothing of matrices.
+The table reads the options' columns (:func:`portfolio.columnar.option_columns`: those the fast
+reader kept, else built once from the objects), never the option objects, and knows nothing of
+matrices.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from portfolio.columnar import OptionColumns, columns_of
+from portfolio.columnar import OptionColumns, option_columns
 from portfolio.domain import SECTORS, Instance
 from portfolio.linear import BoolArray, FloatArray, IntArray
 
@@ -35,36 +37,12 @@ def option_arrays(instance: Instance, years: int | None = None) -> dict[str, Any
     current = np.fromiter(
         (mode_index[s.current_mode] for s in services), dtype=np.int64, count=num_services
     )
-    stored = columns_of(instance)
-    if stored is not None:
-        first_option = stored.first_option
-        counts = np.diff(first_option)
-        n = stored.num_options
-        mode = stored.mode
-        cost, transition_cost, outcome, flexibility = _stored_figures(stored, years)
-    else:
-        counts = np.fromiter((len(s.options) for s in services), dtype=np.int64, count=num_services)
-        first_option = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        options = [option for service in services for option in service.options]
-        n = len(options)
-        mode = np.fromiter((mode_index[o.mode] for o in options), dtype=np.int64, count=n)
-
-        def column(name: str) -> FloatArray:
-            return np.fromiter((getattr(o, name) for o in options), dtype=np.float64, count=n)
-
-        if years is None:
-            cost = column("annual_cost")[:, None]
-        else:
-            cost = np.array(
-                [[o.annual_cost_in_year(t) for t in range(years)] for o in options],
-                dtype=np.float64,
-            ).reshape(n, years)
-        transition_cost, outcome = column("transition_cost"), column("outcome")
-        flexibility = np.fromiter(
-            (np.nan if o.flexibility is None else o.flexibility for o in options),
-            dtype=np.float64,
-            count=n,
-        )
+    stored = option_columns(instance)
+    first_option = stored.first_option
+    counts = np.diff(first_option)
+    n = stored.num_options
+    mode = stored.mode
+    cost, transition_cost, outcome, flexibility = _stored_figures(stored, years)
     service_of = np.repeat(np.arange(num_services, dtype=np.int64), counts)
     sector_index = {sector: i for i, sector in enumerate(SECTORS)}
     return {
@@ -94,7 +72,8 @@ def _stored_figures(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """(cost, transition cost, outcome, flexibility) from an instance's option columns.
 
-    A year-t cost is ``annual_cost * (1 + indexation)**t`` with the factor taken in Python, as
+    A list of yearly costs gives its values; any other year-t cost is
+    ``annual_cost * (1 + indexation)**t`` with the factor taken in Python, as
     :meth:`~portfolio.domain.Option.annual_cost_in_year` takes it (the same floats).
     """
     annual = stored.annual_cost
@@ -106,6 +85,10 @@ def _stored_figures(
             [[(1.0 + float(rate)) ** t for t in range(years)] for rate in rates], np.float64
         ).reshape(len(rates), years)
         cost = annual[:, None] * factors[which.reshape(-1)]
+        listed = stored.annual_cost_years
+        if listed is not None:  # the options that give a list of yearly costs
+            rows = ~np.isnan(listed[:, 0])
+            cost[rows] = listed[rows, :years]
     return cost, stored.transition_cost, stored.outcome, stored.flexibility
 
 
@@ -200,14 +183,8 @@ class OptionTable:
                 values = self.outcome
             elif name == "transition_cost":
                 values = self.transition_cost
-            elif (stored := columns_of(self.instance)) is not None:
-                values = stored.figure(name)
             else:
-                values = np.fromiter(
-                    (o.figure(name) for s in self.instance.services for o in s.options),
-                    dtype=np.float64,
-                    count=self.num_options,
-                )
+                values = option_columns(self.instance).figure(name)
             cached = np.broadcast_to(values[:, None], (self.num_options, self.years))
             self._figures[name] = cached
         return cached

@@ -2,8 +2,8 @@
 
 :class:`YearTable` is the shared :class:`portfolio.table.OptionTable` with one cost column per
 horizon year (indexed, or the option's list of yearly costs) and the horizon's own fields. It
-reads the domain through its own accessors (:meth:`~portfolio.domain.Option.annual_cost_in_year`,
-:func:`~portfolio.domain.value_in_year`) and knows nothing of matrices.
+reads the options' columns (:func:`portfolio.columnar.option_columns`), never the option objects,
+and knows nothing of matrices.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from portfolio.columnar import columns_of
-from portfolio.domain import Horizon, Instance, current_option_index
+from portfolio.columnar import OptionColumns, option_columns
+from portfolio.domain import Horizon, Instance
 from portfolio.linear import FloatArray, IntArray
 from portfolio.table import OptionTable, option_arrays
 
@@ -59,28 +59,16 @@ class YearTable(OptionTable):
         arrays = option_arrays(instance, years)
         services = instance.services
         num_services = len(services)
-        first_option = arrays["first_option"]
-        stored = columns_of(instance)
-        if stored is not None:
-            length = np.where(stored.contract_years > 0, stored.contract_years, 1)
-            lead = np.where(stored.lead_time_years >= 0, stored.lead_time_years, 0)
-        else:
-            options = [option for service in services for option in service.options]
-            n = len(options)
-            length = np.fromiter((o.contract_years or 1 for o in options), np.int64, n)
-            lead = np.fromiter((o.lead_time_years or 0 for o in options), np.int64, n)
+        stored = option_columns(instance)
+        length = np.where(stored.contract_years > 0, stored.contract_years, 1)
+        lead = np.where(stored.lead_time_years >= 0, stored.lead_time_years, 0)
+        current_option = _current_options(stored, arrays["service"], arrays["current_mode"])
         return cls(
             **arrays,
             horizon=horizon,
             length=length.astype(np.int64),
             lead=lead.astype(np.int64),
-            current_option=np.array(
-                [
-                    first_option[s] + (current_option_index(service) or 0)
-                    for s, service in enumerate(services)
-                ],
-                dtype=np.int64,
-            ),
+            current_option=current_option,
             lock_end=np.fromiter(
                 (
                     NO_LOCK
@@ -98,3 +86,15 @@ class YearTable(OptionTable):
             ),
             discount=np.array([horizon.discount_factor(t) for t in range(years)], np.float64),
         )
+
+
+def _current_options(stored: OptionColumns, service: IntArray, current_mode: IntArray) -> IntArray:
+    """Global index of each service's current option, as
+    :func:`~portfolio.domain.current_option_index` gives it: the option marked ``current``, else
+    the first in the current mode, else the service's first option."""
+    n = stored.num_options
+    starts = stored.first_option[:-1]
+    index = np.arange(n, dtype=np.int64)
+    marked = np.minimum.reduceat(np.where(stored.current, index, n), starts)
+    in_mode = np.minimum.reduceat(np.where(stored.mode == current_mode[service], index, n), starts)
+    return np.where(marked < n, marked, np.where(in_mode < n, in_mode, starts)).astype(np.int64)
