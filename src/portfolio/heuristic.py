@@ -79,6 +79,9 @@ class StartHooks(abc.ABC):
             HiGHS only).
         reduced_cost_rounds: the first plan may be improved, and the bound tightened, by
             reduced-cost fixing (valid when each service has one chosen column).
+        max_unsettled_share: when more than this share of the services is unsettled by the LP,
+            the sub-MIP would be nearly the whole model, as hard to solve as the full search
+            and no help to it: the heuristic gives up at once (1.0: never).
     """
 
     model: LinearModel
@@ -88,6 +91,7 @@ class StartHooks(abc.ABC):
     rounds: int
     interior_point: bool = False
     reduced_cost_rounds: bool = False
+    max_unsettled_share: float = 1.0
 
     @abc.abstractmethod
     def settled(self, x_lp: FloatArray) -> BoolArray:
@@ -112,7 +116,8 @@ def lp_then_fix(
     solver: Backend | None = None,
 ) -> HeuristicPlan | None:
     """Solve the LP, fix the settled services, solve the rest as a MIP; None when it finds
-    nothing (a small model, no LP-capable backend, no plan in any round).
+    nothing (a small model, no LP-capable backend, more than ``hooks.max_unsettled_share`` of
+    the services unsettled, no plan in any round).
 
     When ``interrupt`` is set, every solve stops and no further round is tried; the best plan so
     far (if any) is returned. ``solver`` solves the LP and the sub-MIPs (by default
@@ -142,6 +147,8 @@ def lp_then_fix(
     groups = hooks.service_of_column
     owned = groups >= 0
     settled = hooks.settled(x_lp)
+    if np.count_nonzero(~settled) > hooks.max_unsettled_share * hooks.num_services:
+        return None  # the sub-MIP would be the full search again
     # Settled services keep their LP choice; the rest form a small MIP over their columns (and
     # the shared indicators the LP does not settle).
     base = np.empty(model.num_cols, dtype=np.bool_)

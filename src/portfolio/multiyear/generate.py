@@ -27,6 +27,7 @@ def random_multi_year_data(
     first_cut: float = 0.01,
     yearly_cut: float = 0.015,
     locked_share: float = 0.4,
+    carbon_cut: float = 0.0,
     **single: Any,
 ) -> dict[str, Any]:
     """A random multi-year instance as plain data (the canonical file structure).
@@ -42,6 +43,13 @@ def random_multi_year_data(
         yearly_cut: the budget falls by this share of today's spend each further year.
         locked_share: share of services with an existing contract (``current_contract_end``);
             half of those can be broken at a fee of about a year's saving.
+        carbon_cut: when positive, a yearly cap of the kind that makes a small council's plan
+            hard to prove optimal (the example borough's carbon cap): every option gets a
+            ``carbon_t`` figure, the same for all of a service's options except about half the
+            options of about half the services, which emit 10-40% less; a
+            ``limits`` row caps each year's total at today's less ``carbon_cut`` times
+            t / (years - 1) (today's in the first year, the whole cut by the last). 0 (the
+            default) adds neither, and the instance is the one the other arguments give.
         **single: further arguments of :func:`~portfolio.generate.random_instance_data`.
     """
     data = random_instance_data(services, options=options, seed=seed, **single)
@@ -84,7 +92,29 @@ def random_multi_year_data(
         round(transition * (1.5 if t == 0 else 1.0), 1) for t in range(years)
     ]
     constraints["max_changes"] = max(1, services // 8)
+    if carbon_cut > 0:
+        _add_carbon_cap(data, years, carbon_cut, np.random.default_rng(seed + 104729))
     return data
+
+
+def _add_carbon_cap(
+    data: dict[str, Any], years: int, carbon_cut: float, rng: np.random.Generator
+) -> None:
+    """Give every option a ``carbon_t`` figure and cap each year's total (see
+    :func:`random_multi_year_data`'s ``carbon_cut``)."""
+    today = 0.0
+    for service in data["services"]:
+        base = float(np.round(rng.lognormal(5.5, 0.8), -1)) + 10.0
+        greener = rng.random() < 0.5
+        for option in service["options"]:
+            carbon = base
+            if greener and not option.get("current") and rng.random() < 0.5:
+                carbon = float(np.round(base * (1 - rng.uniform(0.1, 0.4)), -1))
+            option.setdefault("metrics", {})["carbon_t"] = carbon
+        today += base
+    share = [t / max(1, years - 1) for t in range(years)]
+    caps = [round(today * (1 - carbon_cut * f), 1) for f in share]
+    data["constraints"].setdefault("limits", []).append({"metric": "carbon_t", "max": caps})
 
 
 def random_multi_year_instance(services: int, **kwargs: Any) -> Any:

@@ -24,6 +24,13 @@ from portfolio.result import BackendResult
 
 #: Below this many columns the full MIP is quick and the heuristic is skipped.
 MIN_COLUMNS = 1000
+#: More than this share of the services fractional in the LP: no sub-MIP (see
+#: :attr:`portfolio.heuristic.StartHooks.max_unsettled_share`). Random council-like instances
+#: leave a handful of services fractional (about the number of tight yearly rows); a small,
+#: tightly constrained one (the example borough over five years: about 50 tight yearly rows for
+#: 38 services, 15 of them fractional) leaves a sub-MIP nearly as hard as the full search, which
+#: it then only delays (17.9 s of a 56 s solve at load 4 on the borough).
+MAX_UNSETTLED_SHARE = 1 / 3
 #: Rounds of the sub-MIP: share of services freed besides the fractional ones.
 WIDENING = (0.0, 0.1, 0.25)
 
@@ -54,6 +61,7 @@ class MultiYearStart(StartHooks):
         self.model = compiled.model
         self.num_services = compiled.table.num_services
         self.min_columns = MIN_COLUMNS
+        self.max_unsettled_share = MAX_UNSETTLED_SHARE
         groups = np.full(self.model.num_cols, -1, dtype=np.int64)
         groups[: layout.num_arcs] = layout.arcs.service
         groups[layout.act_offset : layout.z_offset] = layout.act_service
