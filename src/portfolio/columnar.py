@@ -59,6 +59,7 @@ class OptionColumns:
         lead_time_years: lead time, -1 where not given.
         current: the option is marked ``current``.
         metrics: each metric name's values, NaN where an option does not have it.
+        labels: each option's ``label`` (None where not given); None when no option has one.
     """
 
     mode_ids: tuple[str, ...]
@@ -76,6 +77,7 @@ class OptionColumns:
     lead_time_years: IntArray
     current: BoolArray
     metrics: dict[str, FloatArray] = field(default_factory=dict)
+    labels: tuple[str | None, ...] | None = None
 
     @property
     def num_options(self) -> int:
@@ -155,6 +157,7 @@ def option_columns(instance: Instance) -> OptionColumns:
                             for o in options), np.int64, n)
 
     names = sorted({name for o in options for name in o.metrics})
+    labels = tuple(o.label for o in options)
     columns = OptionColumns(
         mode_ids=mode_ids,
         first_option=np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
@@ -168,6 +171,7 @@ def option_columns(instance: Instance) -> OptionColumns:
         current=np.fromiter((o.current for o in options), np.bool_, n),
         metrics={name: np.fromiter((o.metrics.get(name, np.nan) for o in options),
                                    np.float64, n) for name in names},
+        labels=labels if any(label is not None for label in labels) else None,
     )
     remember_columns(instance, columns)
     return columns
@@ -432,6 +436,7 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
         transition_cost=transition, outcome=outcome, indexation=indexation,
         flexibility=flexibility, social_value=social, risk=risk, staff_transferred=staff,
         contract_years=years, lead_time_years=lead, current=current, metrics=metrics,
+        labels=None if labels is None else tuple(labels),
     )
     built = _services(services, options, option_lists, whole, metrics_whole)
     instance = skeleton.model_copy(update={"services": built})
