@@ -505,9 +505,19 @@ def relative_gap(objective: float, bound: float) -> float:
     return abs(objective - bound) / max(1.0, abs(objective))
 
 
+#: Values :func:`_plain_data` keeps as they are.
+_KEPT = frozenset({str, int, bool, type(None)})
+
+
 def _plain_data(value: Any) -> Any:
     """Nested mappings and sequences as JSON-ready data (numbers as floats, inf and NaN as
     None)."""
+    if type(value) is dict and set(map(type, value)) == {str} and (
+        set(map(type, value.values())) <= _KEPT
+    ):  # e.g. today's option of each service: copied at once
+        return dict(value)
+    if type(value) is list and set(map(type, value)) <= _KEPT:
+        return list(value)
     if isinstance(value, Mapping):
         return {str(key): _plain_data(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
