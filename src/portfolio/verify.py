@@ -22,7 +22,7 @@ import math
 import operator
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -211,6 +211,14 @@ class _ServiceFields:
     current: _Ints  # current mode index
     weight: _Floats
     statutory: _Bools
+    # id -> position, made when first asked (whole, before it is shared: threads may ask)
+    positions: list[dict[str, int]] = field(default_factory=list)
+
+    def index(self, service_id: str) -> int:
+        """The position of a service in the instance."""
+        if not self.positions:
+            self.positions.append({sid: i for i, sid in enumerate(self.ids)})
+        return self.positions[0][service_id]
 
     @classmethod
     def read(cls, instance: Instance) -> _ServiceFields:
@@ -269,13 +277,7 @@ class _Services:
         self.ceases: _Bools = np.array(
             [mode.ceases_service for mode in instance.modes], dtype=np.bool_
         )
-        self._index: dict[str, int] | None = None
-
-    def index(self, service_id: str) -> int:
-        """The position of a service in the instance."""
-        if self._index is None:
-            self._index = {sid: i for i, sid in enumerate(self.ids)}
-        return self._index[service_id]
+        self.index = fields.index
 
     def mode_names(self, modes: _Ints) -> list[str]:
         """Mode ids of an array of mode indices."""
