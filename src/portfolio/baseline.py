@@ -15,19 +15,37 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from portfolio.domain import Instance, Service, current_option_index
+import numpy as np
+
+from portfolio.columnar import option_columns
+from portfolio.domain import Instance, Service
 from portfolio.result import Check
 
 __all__ = ["baseline", "current_decisions", "current_options", "versus_baseline"]
 
 
 def current_options(instance: Instance) -> list[int]:
-    """The 0-based index of each service's current option, in the instance's order."""
-    positions = []
-    for service in instance.services:
-        position = current_option_index(service)
-        positions.append(0 if position is None else position)
-    return positions
+    """The 0-based index of each service's current option, in the instance's order: the option
+    marked ``current``, else the first in the service's current mode
+    (:func:`~portfolio.domain.current_option_index`, read from the option columns), else 0."""
+    columns = option_columns(instance)
+    first = columns.first_option[:-1]
+    counts = np.diff(columns.first_option)
+    mode_index = {mode.id: i for i, mode in enumerate(instance.modes)}
+    current_mode = np.fromiter(
+        (mode_index[service.current_mode] for service in instance.services),
+        np.int64,
+        len(instance.services),
+    )
+    service_of = np.repeat(np.arange(len(counts)), counts)
+    position = np.arange(columns.num_options) - first[service_of]
+    beyond = int(counts.max(initial=0))  # no position: the minimum of a segment without one
+    marked = np.minimum.reduceat(np.where(columns.current, position, beyond), first)
+    in_mode = np.minimum.reduceat(
+        np.where(columns.mode == current_mode[service_of], position, beyond), first
+    )
+    chosen = np.where(marked < beyond, marked, np.where(in_mode < beyond, in_mode, 0))
+    return [int(p) for p in chosen.tolist()]
 
 
 def current_decisions(instance: Instance) -> Any:
@@ -68,7 +86,7 @@ def baseline(instance: Instance) -> dict[str, Any]:
         outcome}``.
     """
     positions = current_options(instance)
-    options = {s.id: p for s, p in zip(instance.services, positions, strict=True)}
+    options = dict(zip([s.id for s in instance.services], positions, strict=True))
     if instance.horizon is None:
         return _single_period(instance, positions, options)
     return _multi_year(instance, positions, options)
@@ -77,22 +95,23 @@ def baseline(instance: Instance) -> dict[str, Any]:
 def _single_period(
     instance: Instance, positions: list[int], options: dict[str, int]
 ) -> dict[str, Any]:
-    from portfolio.verify import verify_plan
+    from portfolio.verify import evaluate_plan
 
-    verdict = verify_plan(instance, positions)
-    plan = verdict.plan
-    setup = math.fsum(instance.mode(mode).setup_cost for mode in plan.modes_used)
-    one_off = math.fsum(choice.transition_cost for choice in plan.choices) + setup
-    failed = [check for check in plan.checks if not check.ok]
+    # The verifier's totals (the plan's choices need not be listed): the annual cost is the
+    # exact sum of the services' costs, the one-off money their transition costs (none: today
+    # changes no mode) and the setup costs of the modes used (all paid in year 0).
+    evaluation = evaluate_plan(instance, positions)
+    year = evaluation.year
+    failed = [check for check in year.checks if not check.ok]
     return {
-        "objective": plan.objective,
-        "annual_cost": plan.annual_cost,
-        "one_off_cost": one_off,
-        "outcome": math.fsum(choice.weighted_outcome for choice in plan.choices)
-        + plan.outcome_gain,  # effects' gains (0 without effects), as over a horizon
-        "feasible": verdict.ok,
+        "objective": year.objective,
+        "annual_cost": year.annual_cost,
+        "one_off_cost": year.transition_cost + year.setup_cost,
+        "outcome": evaluation.services_outcome
+        + year.outcome_gain,  # effects' gains (0 without effects), as over a horizon
+        "feasible": evaluation.ok,
         "violations": _limit_rows(failed, None)
-        + _rule_rows(verdict.violations, [f"{check.name}:" for check in failed]),
+        + _rule_rows(evaluation.violations, [f"{check.name}:" for check in failed]),
         "options": options,
     }
 

@@ -74,6 +74,7 @@ class OptionColumns:
         annual_cost_years: the yearly costs of the options that give ``annual_cost`` as a list
             (options x horizon years; NaN rows for the options that give one number), None when
             no option gives a list. ``annual_cost`` holds a list's first value.
+        labels: each option's ``label`` (None where not given); None when no option has one.
     """
 
     mode_ids: tuple[str, ...]
@@ -92,6 +93,7 @@ class OptionColumns:
     current: BoolArray
     metrics: dict[str, FloatArray] = field(default_factory=dict)
     annual_cost_years: FloatArray | None = None
+    labels: tuple[str | None, ...] | None = None
 
     @property
     def num_options(self) -> int:
@@ -178,6 +180,7 @@ def option_columns(instance: Instance) -> OptionColumns:
         years_matrix = np.full((n, width), np.nan)
         for i in listed:
             years_matrix[i] = options[i].annual_cost
+    labels = tuple(o.label for o in options)
     columns = OptionColumns(
         mode_ids=mode_ids,
         first_option=np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
@@ -192,6 +195,7 @@ def option_columns(instance: Instance) -> OptionColumns:
         metrics={name: np.fromiter((o.metrics.get(name, np.nan) for o in options),
                                    np.float64, n) for name in names},
         annual_cost_years=years_matrix,
+        labels=labels if any(label is not None for label in labels) else None,
     )
     remember_columns(instance, columns)
     return columns
@@ -479,6 +483,7 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
         flexibility=flexibility, social_value=social, risk=risk, staff_transferred=staff,
         contract_years=years, lead_time_years=lead, current=current, metrics=metrics,
         annual_cost_years=cost_years,
+        labels=None if labels is None else tuple(_text_list(labels, n)),
     )
     store = OptionStore(columns, options, metric_dicts, labels, key_codes, key_sets)
     # The parsed file is no longer needed (the caller's data is consumed).

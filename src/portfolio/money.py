@@ -6,6 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
+import numpy as np
+import numpy.typing as npt
+
+from portfolio.columnar import option_columns
 from portfolio.domain import Instance, is_per_year
 from portfolio.result import Check
 
@@ -21,35 +25,78 @@ def _decimals(value: float) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
-def _money_values(instance: Instance) -> Iterator[float]:
-    def each(value: object) -> Iterator[float]:
-        if is_per_year(value):
-            yield from (float(v) for v in value)  # type: ignore[attr-defined]
-        elif isinstance(value, int | float):
-            yield float(value)
+def _each(value: object) -> list[float]:
+    """A money field's values: one number, or one per year."""
+    if is_per_year(value):
+        return [float(v) for v in value]  # type: ignore[attr-defined]
+    return [float(value)] if isinstance(value, int | float) else []
 
+
+def _money_values(instance: Instance) -> Iterator[float]:
+    """Every money figure of the instance but the options' (:func:`_option_money`)."""
     for mode in instance.modes:
-        yield from each(mode.setup_cost)
-        yield from each(mode.max_spend)
+        yield from _each(mode.setup_cost)
+        yield from _each(mode.max_spend)
     for service in instance.services:
-        yield from each(service.termination_cost)
-        for option in service.options:
-            yield from each(option.annual_cost)
-            yield from each(option.transition_cost)
+        yield from _each(service.termination_cost)
     constraints = instance.constraints
-    yield from each(constraints.budget)
-    yield from each(constraints.transition_budget)
+    yield from _each(constraints.budget)
+    yield from _each(constraints.transition_budget)
     for limit in constraints.limits:
         if limit.metric in MONEY_FIGURES:
-            yield from each(limit.max)
-            yield from each(limit.min)
+            yield from _each(limit.max)
+            yield from _each(limit.min)
+
+
+def _option_money(instance: Instance) -> npt.NDArray[np.float64]:
+    """The options' annual and transition costs: their columns (a single period has no
+    per-year costs), else every year's from the options."""
+    if instance.horizon is None:
+        columns = option_columns(instance)
+        return np.concatenate((columns.annual_cost, columns.transition_cost))
+    values: list[float] = []
+    for service in instance.services:
+        for option in service.options:
+            values += _each(option.annual_cost)
+            values.append(float(option.transition_cost))
+    return np.array(values, dtype=np.float64)
+
+
+def _written_within(values: npt.NDArray[np.float64], decimals: int) -> bool:
+    """Every value is written (its shortest exact form) with at most ``decimals`` decimals.
+
+    A value is, exactly when it is the double nearest c / 10**decimals for an integer c: then
+    that decimal reads back as the value, and the shortest form has no more decimals. Such a c
+    is within one of the value scaled by 10**decimals; the division of two exact doubles is
+    correctly rounded, so the test is exact while c is below 2**52. Larger scaled values are
+    asked one at a time (:func:`_decimals`).
+    """
+    power = 10.0**decimals
+    scaled = values * power
+    small = np.abs(scaled) < 2.0**52
+    nearest = np.rint(scaled[small])
+    within = np.zeros(int(small.sum()), dtype=np.bool_)
+    for step in (-1.0, 0.0, 1.0):
+        within |= (nearest + step) / power == values[small]
+    if not within.all():
+        return False
+    return all(_decimals(v) <= decimals for v in values[~small].tolist())
 
 
 def money_decimals(instance: Instance) -> int:
     """Decimals to show money with: as many as the instance's money figures have (at most
     :data:`MAX_MONEY_DECIMALS`), so 99,999,999.99 is shown as written, never rounded to
-    100,000,000.0, and whole pounds get no decimals."""
-    return min(MAX_MONEY_DECIMALS, max((_decimals(v) for v in _money_values(instance)), default=0))
+    100,000,000.0, and whole pounds get no decimals. The options' figures are read as columns,
+    each distinct value once."""
+    others = max((_decimals(v) for v in _money_values(instance)), default=0)
+    if others >= MAX_MONEY_DECIMALS:
+        return MAX_MONEY_DECIMALS
+    values = np.unique(_option_money(instance))
+    values = values[np.isfinite(values)]
+    for decimals in range(others, MAX_MONEY_DECIMALS):
+        if _written_within(values, decimals):
+            return decimals
+    return MAX_MONEY_DECIMALS
 
 
 def format_money(value: float, decimals: int) -> str:

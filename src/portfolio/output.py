@@ -9,6 +9,7 @@ run) never sees a half-written file. Instance readers and writers (:mod:`portfol
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import stat
@@ -138,5 +139,108 @@ def current_umask() -> int:
 
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
-    """Write JSON atomically (2-space indent, no NaN)."""
-    write_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+    """Write JSON atomically (2-space indent, no NaN: :func:`json_text`)."""
+    write_atomic(path, json_text(data) + "\n")
+
+
+def json_text(data: Any) -> str:
+    """``json.dumps(data, indent=2, allow_nan=False)``: the same text, made several times faster.
+
+    The standard library writes indented JSON with its pure-Python encoder (its C encoder only
+    writes without indentation). A container whose items are all plain numbers, strings, booleans
+    or None (``assignment``, ``options``, ``changes``, each check, each service's row) is instead
+    written by the C encoder in one call, with the indentation of its depth as its item
+    separator; a list of such mappings (the services' rows) likewise in one call, then
+    re-indented at each boundary between rows (the text ``},`` + newline + the rows' indent +
+    ``{`` occurs nowhere else: an encoded string holds no raw newline). Anything else (another
+    type, a key that is not a string, NaN or infinity, a cycle) is left to ``json.dumps``, which
+    writes it or raises exactly as it would have.
+    """
+    try:
+        parts: list[str] = []
+        _indented(data, 0, parts)
+        return "".join(parts)
+    except Exception:  # not a plain tree: the standard library's text (or its error)
+        return json.dumps(data, indent=2, allow_nan=False)
+
+
+#: The exact types the C encoder writes as a JSON scalar, as ``json.dumps`` does.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+#: Deepest nesting written here (results are shallow); deeper data goes to ``json.dumps``.
+_MAX_DEPTH = 64
+_ENCODERS: dict[int, json.JSONEncoder] = {}
+
+
+class _NotPlain(Exception):
+    """The data holds something :func:`json_text` leaves to ``json.dumps``."""
+
+
+def _encoder(depth: int) -> json.JSONEncoder:
+    """The C encoder whose item separator is a newline and the indent of items at ``depth``."""
+    encoder = _ENCODERS.get(depth)
+    if encoder is None:
+        encoder = json.JSONEncoder(separators=(",\n" + "  " * depth, ": "), allow_nan=False)
+        _ENCODERS[depth] = encoder
+    return encoder
+
+
+def _plain(values: Any) -> bool:
+    return set(map(type, values)) <= _SCALARS
+
+
+def _indented(value: Any, depth: int, out: list[str]) -> None:
+    """Append ``value`` written at ``depth`` (its closing bracket's indent) to ``out``."""
+    if depth > _MAX_DEPTH:
+        raise _NotPlain
+    kind = type(value)
+    if kind is dict or kind is list or kind is tuple:
+        if not value:
+            out.append("{}" if kind is dict else "[]")
+            return
+        inner = "\n" + "  " * (depth + 1)
+        close = "\n" + "  " * depth
+        if kind is dict:
+            if set(map(type, value)) != {str}:
+                raise _NotPlain
+            if _plain(value.values()):
+                text = _encoder(depth + 1).encode(value)
+                out.append("{" + inner + text[1:-1] + close + "}")
+                return
+            out.append("{")
+            separator = inner
+            for key, item in value.items():
+                out.append(separator)
+                out.append(json.encoder.encode_basestring_ascii(key))
+                out.append(": ")
+                _indented(item, depth + 1, out)
+                separator = "," + inner
+            out.append(close + "}")
+            return
+        if _plain(value):
+            text = _encoder(depth + 1).encode(value)
+            out.append("[" + inner + text[1:-1] + close + "]")
+            return
+        if set(map(type, value)) == {dict} and all(value) and _plain_rows(value):
+            rows = "\n" + "  " * (depth + 2)
+            text = _encoder(depth + 2).encode(value)
+            text = text[2:-2].replace("}," + rows + "{", inner + "}," + inner + "{" + rows)
+            out.append("[" + inner + "{" + rows + text + inner + "}" + close + "]")
+            return
+        out.append("[")
+        separator = inner
+        for item in value:
+            out.append(separator)
+            _indented(item, depth + 1, out)
+            separator = "," + inner
+        out.append(close + "]")
+        return
+    if kind not in _SCALARS:
+        raise _NotPlain
+    out.append(_encoder(depth).encode(value))
+
+
+def _plain_rows(rows: list[dict[str, Any]]) -> bool:
+    """Every row has string keys and plain values only."""
+    keys = set(map(type, itertools.chain.from_iterable(rows)))
+    values = set(map(type, itertools.chain.from_iterable(map(dict.values, rows))))
+    return keys == {str} and values <= _SCALARS

@@ -12,8 +12,8 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from portfolio.baseline import baseline, versus_baseline
-from portfolio.domain import Instance, current_option_index, value_in_year
+from portfolio.baseline import baseline, current_options, versus_baseline
+from portfolio.domain import Instance, value_in_year
 from portfolio.money import format_money, is_money_check, money_decimals
 from portfolio.multiyear.schedule import MultiYearPlan
 from portfolio.result import Check, Explanation, Plan, SolveResult, Status
@@ -163,9 +163,10 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
     lines.append(header)
     rule = "-" * len(header)
     lines.append(rule)
+    today = dict(zip(names, current_options(instance), strict=True))
     for choice in plan.choices:
         wrapped = _wrap(names[choice.service], width)
-        new = choice.mode if choice.changes else _same_mode(instance, choice.service, choice.option)
+        new = choice.mode if choice.changes else _same_mode(today[choice.service], choice.option)
         text = row(
             wrapped[0],
             choice.current_mode,
@@ -332,11 +333,10 @@ def _wrap(name: str, width: int) -> list[str]:
     return textwrap.wrap(name, width, break_on_hyphens=False) or [""]
 
 
-def _same_mode(instance: Instance, service_id: str, option: int) -> str:
-    """The plan column for a service kept in today's mode: ``=`` on today's option, else the
-    option's number in the service's list (1-based)."""
-    service = instance.service(service_id)
-    if option == (current_option_index(service) or 0):
+def _same_mode(today: int, option: int) -> str:
+    """The plan column for a service kept in today's mode: ``=`` on today's option (``today``),
+    else the option's number in the service's list (1-based)."""
+    if option == today:
         return "="
     return f"= option {option + 1}"
 

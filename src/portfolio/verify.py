@@ -1,13 +1,16 @@
 """Independent verification of a plan against the instance, year by year.
 
-This module reads the domain objects only, never the compiled matrix: it recomputes every total
-from the instance's own definitions (DESIGN.md "Conventions"), so that an error in compilation, a
-solver's tolerance or a backend's translation cannot produce an accepted plan that breaks a limit.
-It is deliberately written as plain loops over services, the way a finance officer would add up
-the plan.
+This module reads the instance's own data only, never the compiled matrix: it recomputes every
+total from the instance's own definitions (DESIGN.md "Conventions"), so that an error in
+compilation, a solver's tolerance or a backend's translation cannot produce an accepted plan that
+breaks a limit. The options are read as the instance's own columns
+(:func:`portfolio.columnar.option_columns`: the numbers of the file, one array per field), the
+chosen option of each service is gathered from them, and each total is the exact sum
+(``math.fsum``) of the gathered figures, service by service in file order, as a finance officer
+would add up the plan; the limits and the rules come from the instance's constraints and modes.
 
 One implementation serves every horizon. :func:`evaluate_years` adds up each year of a plan given
-as what every service runs that year (:class:`Running`) and checks every yearly limit and red
+as what every service runs that year (:class:`Arrangement`) and checks every yearly limit and red
 line; a single-period plan is its year 0 (:func:`verify_plan`), and a multi-year plan is every
 year of the horizon once its contract decisions are played out
 (:func:`portfolio.multiyear.verify.verify_schedule`).
@@ -16,13 +19,18 @@ year of the horizon once its contract decisions are played out
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import operator
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from portfolio.columnar import option_columns
 from portfolio.decisions import investments_of
-from portfolio.domain import Instance, Mode, Option, Service, WeightedObjective, value_in_year
+from portfolio.domain import Instance, WeightedObjective, value_in_year
 from portfolio.result import Check, Plan, ServiceChoice
 
 #: Relative feasibility tolerance: a total may exceed its limit by this fraction of
@@ -30,6 +38,10 @@ from portfolio.result import Check, Plan, ServiceChoice
 #: which differ from the decimals written by at most ~3e-16 of that scale, so 1e-13 accepts every
 #: plan that holds on the decimals and rejects an overrun of a penny on totals up to 1e11.
 FEASIBILITY_TOL = 1e-13
+
+_Ints = npt.NDArray[np.int64]
+_Floats = npt.NDArray[np.float64]
+_Bools = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -48,24 +60,25 @@ class Verification:
 
 
 @dataclass(frozen=True)
-class Running:
-    """What one service runs in one year of a plan, and the one-off money it pays that year.
+class Arrangement:
+    """What every service runs in one year of a plan, and the one-off money each pays that year:
+    one entry per service, in the instance's order.
 
     Attributes:
-        service: the service.
-        position: 0-based index of the option running that year in the service's list.
-        option: that option.
-        mode_before: the service's mode the year before (its current mode for year 0).
-        transition_cost: transition cost paid that year (a contract starts and changes mode).
-        termination_cost: termination fee paid that year (the existing contract is broken).
+        position: 0-based index of the option each service runs that year in its own list
+            (every entry a valid index).
+        mode_before: index (in ``instance.modes``) of each service's mode the year before (its
+            current mode for year 0).
+        transition_cost: transition cost each service pays that year (a contract starts and
+            changes mode).
+        termination_cost: termination fee each service pays that year (its existing contract
+            is broken).
     """
 
-    service: Service
-    position: int
-    option: Option
-    mode_before: str
-    transition_cost: float = 0.0
-    termination_cost: float = 0.0
+    position: _Ints
+    mode_before: _Ints
+    transition_cost: _Floats
+    termination_cost: _Floats
 
 
 @dataclass(frozen=True)
@@ -190,6 +203,93 @@ class YearTotals:
         return out
 
 
+@dataclass(frozen=True)
+class _ServiceFields:
+    """The services' own fields as arrays, in file order."""
+
+    ids: tuple[str, ...]
+    current: _Ints  # current mode index
+    weight: _Floats
+    statutory: _Bools
+    # id -> position, made when first asked (whole, before it is shared: threads may ask)
+    positions: list[dict[str, int]] = field(default_factory=list)
+
+    def index(self, service_id: str) -> int:
+        """The position of a service in the instance."""
+        if not self.positions:
+            self.positions.append({sid: i for i, sid in enumerate(self.ids)})
+        return self.positions[0][service_id]
+
+    @classmethod
+    def read(cls, instance: Instance) -> _ServiceFields:
+        """One pass over the services: at scale, touching each object is the cost."""
+        services = instance.services
+        mode_index = {mode.id: i for i, mode in enumerate(instance.modes)}
+        get = operator.attrgetter("id", "current_mode", "weight", "statutory")
+        ids, current, weight, statutory = zip(*map(get, services), strict=True)
+        return cls(
+            ids=ids,
+            current=np.fromiter(map(mode_index.__getitem__, current), np.int64, len(services)),
+            weight=np.array(weight, dtype=np.float64),
+            statutory=np.array(statutory, dtype=np.bool_),
+        )
+
+
+#: The service fields of the instances verified, while they live: a plan is verified several
+#: times in a solve (its start, the answer, today's arrangement). Keyed by ``id(instance)``, with
+#: the services list they were read from; an entry never keeps its instance alive.
+_FIELDS: dict[int, tuple[weakref.ref[Instance], list[Any], _ServiceFields]] = {}
+
+
+def _service_fields(instance: Instance) -> _ServiceFields:
+    """The service fields of ``instance`` (kept while it lives, for as long as its services list
+    is the one they were read from)."""
+    key = id(instance)
+    entry = _FIELDS.get(key)
+    if entry is not None:
+        ref, listed, fields = entry
+        if ref() is instance and listed is instance.services and len(listed) == len(fields.ids):
+            return fields
+    fields = _ServiceFields.read(instance)
+
+    def forget(_: Any) -> None:
+        _FIELDS.pop(key, None)
+
+    _FIELDS[key] = (weakref.ref(instance, forget), instance.services, fields)
+    return fields
+
+
+class _Services:
+    """An instance's services and options as arrays: the service fields, the option columns
+    and each mode's facts."""
+
+    def __init__(self, instance: Instance) -> None:
+        columns = option_columns(instance)
+        fields = _service_fields(instance)
+        self.instance = instance
+        self.columns = columns
+        self.ids = fields.ids
+        self.current = fields.current
+        self.weight = fields.weight
+        self.statutory = fields.statutory
+        self.mode_ids: tuple[str, ...] = columns.mode_ids
+        self.first: _Ints = columns.first_option[:-1]
+        self.ceases: _Bools = np.array(
+            [mode.ceases_service for mode in instance.modes], dtype=np.bool_
+        )
+        self.index = fields.index
+
+    def mode_names(self, modes: _Ints) -> list[str]:
+        """Mode ids of an array of mode indices."""
+        names = self.mode_ids
+        return [names[m] for m in modes.tolist()]
+
+
+def _exact_sum(values: _Floats) -> float:
+    """The correctly rounded sum of an array (``math.fsum``), whatever the order of its terms."""
+    return math.fsum(values.tolist())
+
+
 def verify_plan(
     instance: Instance,
     positions: Sequence[int],
@@ -209,28 +309,13 @@ def verify_plan(
     Returns:
         The verdict, the evaluated plan and the list of violations.
     """
-    if len(positions) != len(instance.services):
-        raise ValueError(
-            f"the plan has {len(positions)} choices for {len(instance.services)} services"
-        )
-    problems: list[str] = []
-    running: list[Running] = []
-    for service, position in zip(instance.services, positions, strict=True):
-        if not 0 <= position < len(service.options):
-            problems.append(f"service '{service.id}': option index {position} does not exist")
-            position = 0
-        option = service.options[position]
-        paid = option.transition_cost if option.mode != service.current_mode else 0.0
-        running.append(Running(service, position, option, service.current_mode, paid))
-    if investments is None:
-        investments = investments_of(positions)
-    (year,), first_used = evaluate_years(instance, [running], None, problems, investments)
-    mode_order = [mode.id for mode in instance.modes]
+    evaluation = evaluate_plan(instance, positions, investments)
+    year = evaluation.year
     plan = Plan(
-        choices=plan_choices(running),
+        choices=plan_choices(instance, evaluation.running),
         objective=year.objective,
         checks=year.checks,
-        modes_used=tuple(sorted(first_used, key=mode_order.index)),
+        modes_used=evaluation.modes_used,
         investments=year.investments,
         investment_cost=year.investment_cost,
         savings=year.savings,
@@ -238,31 +323,121 @@ def verify_plan(
         effects=tuple(effect.to_dict() for effect in year.effects),
         modes_counted=year.modes_counted,
     )
-    return Verification(not problems, plan, tuple(problems))
+    return Verification(evaluation.ok, plan, evaluation.violations)
 
 
-def plan_choices(running: Sequence[Running]) -> tuple[ServiceChoice, ...]:
-    """The services of one year as the choices of a :class:`Plan`."""
-    return tuple(
-        ServiceChoice(
-            service=r.service.id,
-            current_mode=r.service.current_mode,
-            mode=r.option.mode,
-            option=r.position,
-            annual_cost=r.option.annual_cost_in_year(0),
-            transition_cost=r.transition_cost,
-            outcome=r.option.outcome,
-            weighted_outcome=r.service.weight * r.option.outcome,
-            flexibility=r.option.flexibility,
-            label=r.option.label,
+@dataclass(frozen=True)
+class Evaluation:
+    """A single-period plan added up and checked: what :func:`verify_plan` finds before it lists
+    each service's choice (today's baseline needs only the totals).
+
+    Attributes:
+        ok: every constraint holds within tolerance.
+        year: the plan's totals and checks (its year 0).
+        modes_used: ids of the modes the plan uses, in the instance's order.
+        services_outcome: the sum of weight * outcome over the services (exact; the effects'
+            gains left out).
+        violations: one line per broken constraint.
+        running: what every service runs.
+    """
+
+    ok: bool
+    year: YearTotals
+    modes_used: tuple[str, ...]
+    services_outcome: float
+    violations: tuple[str, ...]
+    running: Arrangement
+
+
+def evaluate_plan(
+    instance: Instance,
+    positions: Sequence[int],
+    investments: Mapping[str, int] | None = None,
+) -> Evaluation:
+    """Add up and check a plan given as the chosen option's position for each service, as
+    :func:`verify_plan` does (the same arguments), without listing the choices."""
+    if len(positions) != len(instance.services):
+        raise ValueError(
+            f"the plan has {len(positions)} choices for {len(instance.services)} services"
         )
-        for r in running
+    services = _Services(instance)
+    columns = services.columns
+    problems: list[str] = []
+    chosen, wrong = _positions(positions, np.diff(columns.first_option))
+    for i in wrong.tolist():
+        problems.append(f"service '{services.ids[i]}': option index {positions[i]} does not exist")
+    option = services.first + chosen
+    changes = columns.mode[option] != services.current
+    running = Arrangement(
+        position=chosen,
+        mode_before=services.current,
+        transition_cost=np.where(changes, columns.transition_cost[option], 0.0),
+        termination_cost=np.zeros(len(chosen)),
+    )
+    if investments is None:
+        investments = investments_of(positions)
+    (year,), first_used = _evaluate(services, [running], None, problems, investments)
+    mode_order = [mode.id for mode in instance.modes]
+    return Evaluation(
+        ok=not problems,
+        year=year,
+        modes_used=tuple(sorted(first_used, key=mode_order.index)),
+        services_outcome=_exact_sum(services.weight * columns.outcome[option]),
+        violations=tuple(problems),
+        running=running,
+    )
+
+
+def _positions(positions: Sequence[int], counts: _Ints) -> tuple[_Ints, _Ints]:
+    """The positions as an array, those that name no option replaced by 0, and which those are.
+
+    Raises:
+        TypeError: a position is not a whole number (as indexing a list with it would).
+    """
+    given = np.asarray(positions) if len(positions) else np.zeros(0, dtype=np.int64)
+    if given.dtype.kind in "iub":
+        chosen = given.astype(np.int64)
+        wrong = np.flatnonzero((given < 0) | (chosen < 0) | (chosen >= counts))
+    else:  # not all machine integers: one at a time
+        limits = counts.tolist()
+        valid = [0 <= operator.index(p) < limits[i] for i, p in enumerate(positions)]
+        wrong = np.flatnonzero(~np.array(valid, dtype=np.bool_))
+        chosen = np.array([p if ok else 0 for p, ok in zip(positions, valid, strict=True)],
+                          dtype=np.int64)
+    chosen[wrong] = 0
+    return chosen, wrong
+
+
+def plan_choices(instance: Instance, running: Arrangement) -> tuple[ServiceChoice, ...]:
+    """The services of one year as the choices of a :class:`Plan` (the annual cost is the
+    first year's)."""
+    return _choices(_Services(instance), running)
+
+
+def _choices(services: _Services, running: Arrangement) -> tuple[ServiceChoice, ...]:
+    columns = services.columns
+    position = running.position
+    option = services.first + position
+    outcome = columns.outcome[option]
+    flexibilities = [None if f != f else f for f in columns.flexibility[option].tolist()]
+    labels = columns.labels
+    return ServiceChoice.many(
+        services.ids,
+        services.mode_names(services.current),
+        services.mode_names(columns.mode[option]),
+        position.tolist(),
+        columns.annual_cost[option].tolist(),
+        running.transition_cost.tolist(),
+        outcome.tolist(),
+        (services.weight * outcome).tolist(),
+        flexibilities,
+        [None] * len(option) if labels is None else [labels[o] for o in option.tolist()],
     )
 
 
 def evaluate_years(
     instance: Instance,
-    years: Sequence[Sequence[Running]],
+    years: Sequence[Arrangement],
     calendar: Sequence[int] | None,
     problems: list[str],
     investments: Mapping[str, int] | None = None,
@@ -276,7 +451,7 @@ def evaluate_years(
 
     Args:
         instance: the instance the plan answers.
-        years: for each 0-based horizon year, what every service runs (file order).
+        years: for each 0-based horizon year, what every service runs.
         calendar: the calendar year of each horizon year, named in the problems found; None for a
             single-period plan (the problems name no year).
         problems: where a broken red line or limit is recorded, one line each.
@@ -286,43 +461,57 @@ def evaluate_years(
         Each year's evaluation, and the year each mode is first used (mode id -> year index, in
         the order first met).
     """
-    modes = {mode.id: mode for mode in instance.modes}
+    return _evaluate(
+        _Services(instance), years, calendar, problems, investments
+    )
+
+
+def _evaluate(
+    services: _Services,
+    years: Sequence[Arrangement],
+    calendar: Sequence[int] | None,
+    problems: list[str],
+    investments: Mapping[str, int] | None,
+) -> tuple[list[YearTotals], dict[str, int]]:
+    instance = services.instance
+    options = [services.first + running.position for running in years]
+    modes = [services.columns.mode[option] for option in options]
     first_used: dict[str, int] = {}
-    for index, running in enumerate(years):
-        for entry in running:
-            first_used.setdefault(entry.option.mode, index)
+    for index, used in enumerate(modes):
+        found, where_first = np.unique(used, return_index=True)
+        for mode in found[np.argsort(where_first)].tolist():
+            first_used.setdefault(services.mode_ids[mode], index)
 
     def where(index: int) -> str:
         return "" if calendar is None else f" in {calendar[index]}"
 
     fixed = instance.constraints.fixed
-    for index, running in enumerate(years):
-        for entry in running:
-            mode_id = entry.option.mode
-            if entry.service.statutory and modes[mode_id].ceases_service:
+    for index, used in enumerate(modes):
+        ceasing = np.flatnonzero(services.statutory & services.ceases[used])
+        for i in ceasing.tolist():
+            problems.append(
+                f"service '{services.ids[i]}' is statutory but mode "
+                f"'{services.mode_ids[used[i]]}' ceases it" + where(index)
+            )
+        for service_id, wanted in fixed.items():
+            got = services.mode_ids[used[services.index(service_id)]]
+            if got != wanted:
                 problems.append(
-                    f"service '{entry.service.id}' is statutory but mode '{mode_id}' ceases it"
+                    f"service '{service_id}' is fixed to '{wanted}' but uses '{got}'"
                     + where(index)
                 )
-        by_id = {entry.service.id: entry.option.mode for entry in running}
-        for service_id, wanted in fixed.items():
-            if by_id[service_id] != wanted:
-                problems.append(
-                    f"service '{service_id}' is fixed to '{wanted}' but uses "
-                    f"'{by_id[service_id]}'" + where(index)
-                )
     made = _check_investments(instance, investments or {}, len(years), calendar, problems)
-    landed = _effects_landed(instance, years, calendar)
+    landed = _effects_landed(instance, services, modes, calendar)
     evaluations = []
     for index, running in enumerate(years):
         setup_modes = [mode for mode, first in first_used.items() if first == index]
         evaluations.append(
             _evaluate_year(
-                instance,
-                modes,
+                services,
                 index,
                 None if calendar is None else calendar[index],
                 running,
+                options[index],
                 setup_modes,
                 problems,
                 made,
@@ -355,21 +544,21 @@ def _check_investments(
 
 
 def _effects_landed(
-    instance: Instance, years: Sequence[Sequence[Running]], calendar: Sequence[int] | None
+    instance: Instance,
+    services: _Services,
+    modes: Sequence[_Ints],
+    calendar: Sequence[int] | None,
 ) -> list[list[EffectLanded]]:
     """For each year, the effects that land in it: effect e lands in t + lag_e when its service
     runs in its mode in year t (effects landing after the last year do not count)."""
-    landed: list[list[EffectLanded]] = [[] for _ in years]
-    weights = {service.id: service.weight for service in instance.services}
+    landed: list[list[EffectLanded]] = [[] for _ in modes]
     for index, effect in enumerate(instance.effects):
-        for year, running in enumerate(years):
+        when = services.index(effect.when.service)
+        for year, used in enumerate(modes):
             target = year + effect.lag_years
-            if target >= len(years):
+            if target >= len(modes):
                 break
-            if any(
-                entry.service.id == effect.when.service and entry.option.mode == effect.when.mode
-                for entry in running
-            ):
+            if services.mode_ids[used[when]] == effect.when.mode:
                 landed[target].append(
                     EffectLanded(
                         index,
@@ -377,28 +566,49 @@ def _effects_landed(
                         effect.when.mode,
                         effect.on,
                         effect.saving,
-                        weights[effect.on] * effect.outcome,
+                        float(services.weight[services.index(effect.on)]) * effect.outcome,
                         year if calendar is None else calendar[year],
                     )
                 )
     return landed
 
 
+def _annual_costs(services: _Services, running: Arrangement, option: _Ints, year: int) -> _Floats:
+    """Each service's annual cost in 0-based horizon year ``year``
+    (:meth:`~portfolio.domain.Option.annual_cost_in_year`): the column in year 0, where it is
+    the option's own figure; later years (multi-year plans) from the options themselves."""
+    if year == 0:
+        return services.columns.annual_cost[option]
+    listed = services.instance.services
+    return np.fromiter(
+        (
+            listed[s].options[p].annual_cost_in_year(year)
+            for s, p in enumerate(running.position.tolist())
+        ),
+        np.float64,
+        len(option),
+    )
+
+
 def _evaluate_year(
-    instance: Instance,
-    modes: dict[str, Mode],
+    services: _Services,
     year: int,
     calendar: int | None,
-    running: Sequence[Running],
+    running: Arrangement,
+    option: _Ints,
     setup_modes: Sequence[str],
     problems: list[str],
     made: Mapping[str, int],
     landed: Sequence[EffectLanded],
 ) -> YearTotals:
     """One year's totals, its limits checked (the problems name ``calendar``, when given)."""
+    instance = services.instance
+    columns = services.columns
+    modes = {mode.id: mode for mode in instance.modes}
     where = "" if calendar is None else f" in {calendar}"
     constraints = instance.constraints
     checks: list[Check] = []
+    mode = columns.mode[option]
 
     def add(name: str, value: float, sense: str, limit: float, integral: bool = False) -> None:
         tol = 0.5 if integral else FEASIBILITY_TOL * max(1.0, abs(limit), abs(value))
@@ -416,11 +626,24 @@ def _evaluate_year(
         checks.append(Check(name, value, sense, limit, slack, abs(linear) <= tol, ok))
         return ok
 
-    cost = [entry.option.annual_cost_in_year(year) for entry in running]
-    annual = math.fsum(cost)
-    transition = math.fsum(entry.transition_cost for entry in running)
-    setup = math.fsum(modes[mode].setup_cost for mode in setup_modes)
-    termination = math.fsum(entry.termination_cost for entry in running)
+    def in_modes(mode_id: str | None, sector: str | None) -> _Bools:
+        """The services running a mode that is ``mode_id`` (if given) of ``sector`` (if given)."""
+        wanted = np.array(
+            [(mode_id is None or m.id == mode_id) and (sector is None or m.sector == sector)
+             for m in instance.modes],
+            dtype=np.bool_,
+        )
+        return np.asarray(wanted[mode], dtype=np.bool_)
+
+    def figure(name: str) -> _Floats:
+        """A named figure of each service's option that year (``figure_in_year``)."""
+        return cost if name == "annual_cost" else columns.figure(name)[option]
+
+    cost = _annual_costs(services, running, option, year)
+    annual = _exact_sum(cost)
+    transition = _exact_sum(running.transition_cost)
+    setup = math.fsum(modes[mode_id].setup_cost for mode_id in setup_modes)
+    termination = _exact_sum(running.termination_cost)
     invested = [i for i in instance.investments if made.get(i.id) == year]
     investment_cost = math.fsum(i.cost for i in invested)
     in_effect = [i for i in instance.investments if i.id in made and
@@ -428,11 +651,11 @@ def _evaluate_year(
     savings = math.fsum(effect.saving for effect in landed)
     gain = math.fsum(effect.outcome_gain for effect in landed)
     outcome = math.fsum(
-        [entry.service.weight * entry.option.outcome for entry in running]
+        (services.weight * columns.outcome[option]).tolist()
         + [effect.outcome_gain for effect in landed]
     )  # with no effect landed, the same sum as before effects existed
     changed = tuple(
-        entry.service.id for entry in running if entry.option.mode != entry.mode_before
+        services.ids[i] for i in np.flatnonzero(mode != running.mode_before).tolist()
     )
 
     limit = value_in_year(constraints.budget, year)
@@ -447,10 +670,8 @@ def _evaluate_year(
     floor = value_in_year(constraints.min_flexibility, year)
     if floor is not None:
         # Spend-weighted mean flexibility, checked in its linear form sum c (f - floor) >= 0.
-        surplus = math.fsum(
-            c * ((entry.option.flexibility or 0.0) - floor)
-            for c, entry in zip(cost, running, strict=True)
-        )
+        flexibility = columns.flexibility[option]
+        surplus = _exact_sum(cost * (np.where(np.isnan(flexibility), 0.0, flexibility) - floor))
         mean = floor + surplus / annual if annual > 0 else floor
         if not ratio("min_flexibility", mean, ">=", floor, surplus):
             problems.append(
@@ -460,30 +681,22 @@ def _evaluate_year(
     if limit is not None:
         add("max_changes", len(changed), "<=", limit, integral=True)
 
-    count: dict[str, int] = defaultdict(int)
-    spend: dict[str, list[float]] = defaultdict(list)
-    for c, entry in zip(cost, running, strict=True):
-        count[entry.option.mode] += 1
-        spend[entry.option.mode].append(c)
-    for mode in instance.modes:
-        raised = [i for i in in_effect if i.mode == mode.id]
-        cap = value_in_year(mode.max_services, year)
+    count = np.bincount(mode, minlength=len(instance.modes)).tolist()
+    for index, mode_info in enumerate(instance.modes):
+        raised = [i for i in in_effect if i.mode == mode_info.id]
+        cap = value_in_year(mode_info.max_services, year)
         if cap is not None:
             cap += sum(i.max_services for i in raised)
-            add(f"capacity_count[{mode.id}]", count[mode.id], "<=", cap, integral=True)
-        cap = value_in_year(mode.max_spend, year)
+            add(f"capacity_count[{mode_info.id}]", count[index], "<=", cap, integral=True)
+        cap = value_in_year(mode_info.max_spend, year)
         if cap is not None:
             cap = math.fsum([cap, *(i.max_spend for i in raised)])
-            add(f"capacity_spend[{mode.id}]", math.fsum(spend[mode.id]), "<=", cap)
-        if mode.min_services and count[mode.id] > 0:
-            add(f"min_services[{mode.id}]", count[mode.id], ">=", mode.min_services, True)
+            add(f"capacity_spend[{mode_info.id}]", _exact_sum(cost[mode == index]), "<=", cap)
+        if mode_info.min_services and count[index] > 0:
+            add(f"min_services[{mode_info.id}]", count[index], ">=", mode_info.min_services, True)
 
     for sector, bound in constraints.sector_share.items():
-        in_sector = math.fsum(
-            c
-            for c, entry in zip(cost, running, strict=True)
-            if modes[entry.option.mode].sector == sector
-        )
+        in_sector = _exact_sum(cost[in_modes(None, sector)])
         share = in_sector / annual if annual > 0 else 0.0
         for side, value in (("max", bound.max), ("min", bound.min)):
             share_limit = value_in_year(value, year)
@@ -501,15 +714,16 @@ def _evaluate_year(
     counted: tuple[str, ...] | None = None
     limit = value_in_year(constraints.max_modes_used, year)
     if limit is not None:
-        in_use = {entry.option.mode for entry in running}
-        counted = tuple(m.id for m in instance.modes if m.id in in_use and not m.ceases_service)
+        counted = tuple(
+            m.id for index, m in enumerate(instance.modes) if count[index] and not m.ceases_service
+        )
         add("max_modes_used", len(counted), "<=", limit, integral=True)
 
-    by_id = {entry.service.id: entry.option for entry in running}
     for index, bundle in enumerate(constraints.same_mode):
-        used = {by_id[sid].mode for sid in bundle}
+        bundle_modes = [services.mode_ids[mode[services.index(sid)]] for sid in bundle]
+        used = set(bundle_modes)
         ok = len(used) == 1
-        detail = ", ".join(f"{sid}={by_id[sid].mode}" for sid in bundle)
+        detail = ", ".join(f"{sid}={m}" for sid, m in zip(bundle, bundle_modes, strict=True))
         checks.append(
             Check(f"same_mode[{index}]", len(used), "=", 1, 0.0 if ok else -1.0, False, ok, detail)
         )
@@ -517,18 +731,10 @@ def _evaluate_year(
             problems.append(f"same_mode[{index}]{where}: the bundle uses several modes ({detail})")
 
     for index, row in enumerate(constraints.limits):
-        terms = []
-        for entry in running:
-            option = entry.option
-            if row.mode is not None and option.mode != row.mode:
-                continue
-            if row.sector is not None and modes[option.mode].sector != row.sector:
-                continue
-            if row.metric == "transition_cost":
-                terms.append(entry.transition_cost)
-            else:
-                terms.append(option.figure_in_year(row.metric, year))
-        total = math.fsum(terms)
+        values = running.transition_cost if row.metric == "transition_cost" else figure(row.metric)
+        if row.mode is not None or row.sector is not None:
+            values = values[in_modes(row.mode, row.sector)]
+        total = _exact_sum(values)
         label = f"limits[{index}]"
         upper = value_in_year(row.max, year)
         lower = value_in_year(row.min, year)
@@ -548,7 +754,8 @@ def _evaluate_year(
         termination_cost=termination,
         weighted_outcome=outcome,
         objective=_year_objective(
-            instance, year, running, setup, termination, outcome, investment_cost, savings, gain
+            services, running, cost, figure, setup, termination, outcome, investment_cost,
+            savings, gain,
         ),
         changes=changed,
         checks=tuple(checks),
@@ -562,9 +769,10 @@ def _evaluate_year(
 
 
 def _year_objective(
-    instance: Instance,
-    year: int,
-    running: Sequence[Running],
+    services: _Services,
+    running: Arrangement,
+    cost: _Floats,
+    figure: Callable[[str], _Floats],
     setup: float,
     termination: float,
     outcome: float,
@@ -574,18 +782,17 @@ def _year_objective(
 ) -> float:
     """The year's objective as the user stated it, on the real data, before discounting.
 
-    ``outcome`` includes the effects' gains; cost objectives count the investments made and
-    less the effects' savings (in a weighted sum: the ``investment_cost`` and ``annual_cost``
-    terms).
+    ``cost`` is each service's annual cost that year, ``figure(name)`` each service's named
+    figure that year. ``outcome`` includes the effects' gains; cost objectives count the
+    investments made and less the effects' savings (in a weighted sum: the ``investment_cost``
+    and ``annual_cost`` terms).
     """
+    instance = services.instance
     objective = instance.objective
     if objective == "maximise_outcome":
         return outcome
     if objective == "minimise_cost":
-        paid = [
-            e.option.annual_cost_in_year(year) + e.transition_cost + e.termination_cost
-            for e in running
-        ]
+        paid = (cost + running.transition_cost + running.termination_cost).tolist()
         total = math.fsum(paid) + setup
         if investment_cost or savings:
             total = math.fsum([*paid, setup, investment_cost, -savings])
@@ -604,11 +811,13 @@ def _year_objective(
                 terms.append(-weight * savings)
             if name == "outcome" and gain:
                 terms.append(weight * gain)
-            for entry in running:
-                if name == "outcome":
-                    terms.append(weight * entry.service.weight * entry.option.outcome)
-                elif name == "transition_cost":
-                    terms.append(weight * entry.transition_cost)
-                else:
-                    terms.append(weight * entry.option.figure_in_year(name, year))
+            if name == "outcome":
+                each = weight * services.weight * services.columns.outcome[
+                    services.first + running.position
+                ]
+            elif name == "transition_cost":
+                each = weight * running.transition_cost
+            else:
+                each = weight * figure(name)
+            terms += each.tolist()
     return math.fsum(terms)

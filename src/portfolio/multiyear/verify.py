@@ -15,11 +15,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from portfolio.decisions import investments_of
 from portfolio.domain import Instance, Service, current_option_index
 from portfolio.multiyear.schedule import Contract, MultiYearPlan, ServicePath
 from portfolio.result import Check, Plan
-from portfolio.verify import Running, evaluate_years, plan_choices
+from portfolio.verify import Arrangement, evaluate_years, plan_choices
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,9 @@ class _ServiceYears:
     started: dict[int, int]  # year -> position of a contract the plan starts that year
     fee: dict[int, float]  # year -> termination fee paid that year
 
-    def running(self, year: int) -> Running:
-        """The service in ``year``: its option, and the money it pays that year."""
+    def running(self, year: int) -> tuple[int, str, float, float]:
+        """The service in ``year``: its option's position, its mode the year before, and the
+        transition cost and termination fee it pays that year."""
         service = self.service
         option = service.options[self.option[year]]
         before = (
@@ -60,7 +63,19 @@ class _ServiceYears:
         paid = 0.0
         if year in self.started and option.mode != before:
             paid = option.transition_cost
-        return Running(service, self.option[year], option, before, paid, self.fee.get(year, 0.0))
+        return self.option[year], before, paid, self.fee.get(year, 0.0)
+
+
+def _arrangement(instance: Instance, derived: Sequence[_ServiceYears], year: int) -> Arrangement:
+    """What every service runs in ``year`` (file order)."""
+    mode_index = {mode.id: i for i, mode in enumerate(instance.modes)}
+    entries = [entry.running(year) for entry in derived]
+    return Arrangement(
+        position=np.array([e[0] for e in entries], dtype=np.int64),
+        mode_before=np.array([mode_index[e[1]] for e in entries], dtype=np.int64),
+        transition_cost=np.array([e[2] for e in entries], dtype=np.float64),
+        termination_cost=np.array([e[3] for e in entries], dtype=np.float64),
+    )
 
 
 def verify_schedule(
@@ -100,7 +115,7 @@ def verify_schedule(
         derived.append(service_years)
         contracts += service_contracts
 
-    years = [[entry.running(year) for entry in derived] for year in range(horizon.years)]
+    years = [_arrangement(instance, derived, year) for year in range(horizon.years)]
     if investments is None:
         investments = investments_of(paths)
     totals, first_used = evaluate_years(instance, years, calendar, problems, investments)
@@ -119,7 +134,7 @@ def verify_schedule(
     )
     mode_order = [mode.id for mode in instance.modes]
     first_year = Plan(
-        choices=plan_choices(years[0]),
+        choices=plan_choices(instance, years[0]),
         objective=objective,
         checks=tuple(
             Check(

@@ -1,0 +1,482 @@
+"""The verifier reads option columns and adds up with numpy gathers: it must give exactly the
+answers of the loops over option objects it replaced (``verify_reference.py``, a copy of them).
+
+Every comparison is of whole results: the verdict, every violation message in order, and the
+plan (every choice, check, total and the objective) compared with ``==`` and by ``repr`` (so a
+count that became a float, or a numpy scalar in place of a Python float, fails too). Instances
+are generated with every row family (setup costs and ``min_services``, market capacity, sector
+shares, bundles, red lines, statutory services and ceasing modes, ``limits`` rows on fields,
+metrics, money moved and annual cost, filtered by mode and by sector, the vehicle cap,
+investments, prevention effects, and every kind of objective), read both through the full
+validation path and through the fast reader (whose columns are kept at reading), and checked on
+today's plan, random plans, plans naming options that do not exist, and plans that break each
+limit by a penny.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from portfolio.baseline import baseline, current_decisions, current_options
+from portfolio.columnar import option_columns, read_json
+from portfolio.domain import Instance
+from portfolio.io import instance_from_data
+from portfolio.multiyear.generate import random_multi_year_data
+from portfolio.multiyear.schedule import ServicePath
+from portfolio.multiyear.verify import verify_schedule
+from portfolio.verify import verify_plan
+from verify_reference import (
+    reference_baseline,
+    reference_current_options,
+    reference_verify_plan,
+    reference_verify_schedule,
+)
+
+MODES = [
+    {"id": "in_house", "sector": "public"},
+    {"id": "private", "sector": "private"},
+    {"id": "voluntary", "sector": "voluntary"},
+    {"id": "shared", "sector": "public"},
+    {"id": "latc", "sector": "public"},
+    {"id": "community", "sector": "community"},
+    {"id": "cease", "sector": "public", "ceases_service": True},
+]
+
+OBJECTIVES: list[Any] = [
+    "maximise_outcome",
+    "minimise_cost",
+    {"maximise": {"outcome": 1.0, "social_value": 0.25, "carbon_t": -0.01, "flexibility": 3.0}},
+    {"minimise": {"annual_cost": 1.0, "transition_cost": 1.0, "setup_cost": 1.0,
+                  "investment_cost": 1.0, "risk": 0.5, "contract_years": 2.0,
+                  "lead_time_years": 1.0, "staff_transferred": 0.1}},
+]
+
+
+def _money(rng: np.random.Generator, low: float, high: float) -> float:
+    """Pounds and pence: sums of these are not exact in binary, which is the point."""
+    return round(float(rng.uniform(low, high)), 2)
+
+
+def random_single_period(seed: int) -> dict[str, Any]:
+    """A random single-period instance with every row family (which appear depends on the seed:
+    each family is present in about two thirds of the instances)."""
+    rng = np.random.default_rng(seed)
+    on = [bool(rng.random() < 0.67) for _ in range(16)]
+    modes = [dict(mode) for mode in MODES]
+    if on[0]:
+        modes[3]["setup_cost"] = _money(rng, 50, 400)
+        modes[4]["setup_cost"] = _money(rng, 50, 400)
+        modes[4]["min_services"] = 2
+    if on[1]:
+        modes[2]["max_services"] = int(rng.integers(1, 6))
+        modes[2]["max_spend"] = _money(rng, 500, 4000)
+        modes[5]["max_services"] = int(rng.integers(1, 4))
+    num_services = int(rng.integers(3, 25))
+    services = []
+    for s in range(num_services):
+        count = int(rng.integers(1, 6))
+        picks = [0, *rng.integers(0, len(modes), size=count - 1).tolist()]
+        options = []
+        for k, m in enumerate(picks):
+            option: dict[str, Any] = {
+                "mode": modes[m]["id"],
+                "annual_cost": _money(rng, 0, 2000),
+                "outcome": round(float(rng.uniform(-5, 90)), 2),
+                "transition_cost": _money(rng, 0, 300),
+                "flexibility": round(float(rng.uniform(0, 1)), 3),
+            }
+            if rng.random() < 0.5:
+                option["metrics"] = {"carbon_t": _money(rng, 0, 500)}
+                if rng.random() < 0.5:
+                    option["metrics"]["fte"] = round(float(rng.uniform(0, 40)), 1)
+            for name, draw in (
+                ("social_value", lambda: round(float(rng.uniform(-3, 10)), 2)),
+                ("risk", lambda: round(float(rng.uniform(0, 5)), 2)),
+                ("staff_transferred", lambda: float(rng.integers(0, 50))),
+                ("contract_years", lambda: int(rng.integers(1, 9))),
+                ("lead_time_years", lambda: int(rng.integers(0, 3))),
+            ):
+                if rng.random() < 0.4:
+                    option[name] = draw()
+            if rng.random() < 0.3:
+                option["label"] = f"option {k} of s{s}"
+            options.append(option)
+        service: dict[str, Any] = {
+            "id": f"s{s}",
+            "current_mode": options[int(rng.integers(0, len(options)))]["mode"],
+            "weight": round(float(rng.uniform(0.5, 2.0)), 1),
+            "options": options,
+        }
+        if service["current_mode"] == "cease":
+            service["current_mode"] = "in_house"  # options[0] is in house
+        if rng.random() < 0.3 and any(o["mode"] != "cease" for o in options):
+            service["statutory"] = True
+        in_current = [i for i, o in enumerate(options) if o["mode"] == service["current_mode"]]
+        if rng.random() < 0.3:
+            options[in_current[-1]]["current"] = True
+        services.append(service)
+    if not on[2]:
+        for service in services:
+            for option in service["options"]:
+                if rng.random() < 0.3:
+                    option.pop("flexibility")
+    spend = math.fsum(s["options"][0]["annual_cost"] for s in services)
+    constraints: dict[str, Any] = {}
+    if on[3]:
+        constraints["budget"] = round(spend * float(rng.uniform(0.8, 1.2)), 2)
+    if on[4]:
+        constraints["transition_budget"] = _money(rng, 0, 1500)
+    if on[2]:
+        constraints["min_flexibility"] = round(float(rng.uniform(0.2, 0.7)), 3)
+    if on[5]:
+        constraints["min_outcome"] = round(float(rng.uniform(0, 40)) * num_services, 2)
+    if on[6]:
+        constraints["max_changes"] = int(rng.integers(0, num_services))
+    if on[7]:
+        constraints["sector_share"] = {
+            "private": {"max": round(float(rng.uniform(0.1, 0.6)), 3)},
+            "voluntary": {"min": round(float(rng.uniform(0.0, 0.2)), 3)},
+            "public": {"min": 0.2, "max": round(float(rng.uniform(0.5, 1.0)), 3)},
+        }
+    if on[8] and num_services >= 4:
+        constraints["same_mode"] = [["s0", "s1"], ["s2", "s3", f"s{num_services - 1}"]]
+    if on[9]:
+        target = services[-1]
+        constraints["fixed"] = {target["id"]: target["options"][-1]["mode"]}
+        if target["options"][-1]["mode"] == "cease":
+            target.pop("statutory", None)
+    if on[10]:
+        constraints["limits"] = [
+            {"metric": "carbon_t", "max": _money(rng, 100, 3000)},
+            {"metric": "fte", "sector": "private", "max": round(float(rng.uniform(0, 60)), 1)},
+            {"metric": "transition_cost", "max": _money(rng, 0, 1000)},
+            {"metric": "annual_cost", "mode": "private", "min": 0.0,
+             "max": _money(rng, 0, 5000)},
+            {"metric": "outcome", "min": round(float(rng.uniform(0, 30)) * num_services, 2)},
+            {"metric": "social_value", "sector": "public", "min": -5.0, "max": 20.0},
+            {"metric": "staff_transferred", "mode": "voluntary", "max": 30.0},
+            {"metric": "contract_years", "max": float(4 * num_services)},
+        ]
+    if on[11]:
+        constraints["max_modes_used"] = int(rng.integers(1, 5))
+    data: dict[str, Any] = {
+        "name": f"random {seed}",
+        "modes": modes,
+        "services": services,
+        "constraints": constraints,
+        "objective": OBJECTIVES[seed % len(OBJECTIVES)],
+    }
+    if on[12] and on[1]:  # investments raise market capacity
+        data["investments"] = [
+            {"id": "fund", "mode": "voluntary", "cost": _money(rng, 10, 300), "max_services": 2,
+             "max_spend": _money(rng, 0, 2000)},
+            {"id": "hub", "mode": "community", "cost": _money(rng, 10, 300), "max_services": 1},
+        ]
+    if on[13] and num_services >= 3:
+
+        def saving(on: int) -> float:  # at most the cheapest option of the service it lands on
+            cheapest = min(o["annual_cost"] for o in services[on]["options"])
+            return math.floor(cheapest * float(rng.uniform(0.1, 1.0)) * 100) / 100
+
+        data["effects"] = [
+            {"when": {"service": "s0", "mode": services[0]["options"][-1]["mode"]}, "on": "s1",
+             "saving": saving(1), "outcome": round(float(rng.uniform(0.5, 5)), 2)},
+            {"when": {"service": "s2", "mode": "in_house"}, "on": "s0", "saving": saving(0),
+             "outcome": -0.75},
+        ]
+    objective = data["objective"]
+    if isinstance(objective, dict) and "investments" not in data:
+        data["objective"] = {
+            sense: {k: v for k, v in terms.items() if k != "investment_cost"}
+            for sense, terms in objective.items()
+        }
+    return data
+
+
+def _both_readings(data: dict[str, Any]) -> list[Instance]:
+    """The instance through the full validation path (columns built from the objects) and
+    through the fast reader (columns kept at reading)."""
+    full = instance_from_data(data)
+    fast = read_json(json.dumps(data).encode())
+    assert fast is not None, "the fast reader should take these generated files"
+    return [full, fast]
+
+
+def _random_plans(instance: Instance, rng: np.random.Generator, count: int) -> list[list[int]]:
+    return [
+        [int(rng.integers(0, len(service.options))) for service in instance.services]
+        for _ in range(count)
+    ]
+
+
+def _same(new: Any, old: Any) -> None:
+    """Equal, and equal in every type and digit of their repr."""
+    assert new == old
+    assert repr(new) == repr(old)
+
+
+SEEDS = range(48)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_single_period_plans_give_exactly_the_loops_answers(seed: int) -> None:
+    data = random_single_period(seed)
+    rng = np.random.default_rng(1000 + seed)
+    for instance in _both_readings(data):
+        plans = [reference_current_options(instance), *_random_plans(instance, rng, 6)]
+        made = [None, {}, {"fund": 0}, {"fund": 0, "hub": 0}, {"nothing": 0}, {"fund": 1}]
+        for index, plan in enumerate(plans):
+            investments = made[index % len(made)]
+            if investments and not instance.investments:
+                investments = {"nothing": 0}
+            _same(
+                verify_plan(instance, plan, investments),
+                reference_verify_plan(instance, plan, investments),
+            )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_plan_naming_no_option_gives_the_loops_messages(seed: int) -> None:
+    data = random_single_period(seed)
+    instance = instance_from_data(data)
+    rng = np.random.default_rng(seed)
+    plan = _random_plans(instance, rng, 1)[0]
+    plan[0] = -1
+    plan[-1] = len(instance.services[-1].options)
+    plan[len(plan) // 2] = 10**30  # beyond any machine integer
+    verdict = verify_plan(instance, plan)
+    assert not verdict.ok
+    assert verdict.violations[0] == "service 's0': option index -1 does not exist"
+    _same(verdict, reference_verify_plan(instance, plan))
+    numpy_plan = np.array(plan[:-1] + [0], dtype=object)
+    numpy_plan[len(plan) // 2] = 0
+    as_array = np.array([int(p) for p in numpy_plan], dtype=np.int64)
+    # Positions given as numpy integers: the same plan (the choices hold Python ints, where the
+    # loops kept the numpy scalars they were given).
+    from_array = verify_plan(instance, as_array)
+    assert from_array == reference_verify_plan(instance, as_array)
+    _same(from_array, reference_verify_plan(instance, as_array.tolist()))
+    assert {type(choice.option) for choice in from_array.plan.choices} == {int}
+    with pytest.raises(TypeError):
+        verify_plan(instance, [1.5] * len(plan))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_todays_arrangement_and_baseline_are_the_loops(seed: int) -> None:
+    for instance in _both_readings(random_single_period(seed)):
+        assert current_options(instance) == reference_current_options(instance)
+        _same(baseline(instance), reference_baseline(instance))
+
+
+def test_the_columns_carry_the_labels_both_ways() -> None:
+    data = random_single_period(3)
+    full, fast = _both_readings(data)
+    expected = tuple(o.label for s in full.services for o in s.options)
+    assert any(label is not None for label in expected)
+    assert option_columns(full).labels == expected
+    assert option_columns(fast).labels == expected
+    for service in data["services"]:
+        for option in service["options"]:
+            option.pop("label", None)
+    full, fast = _both_readings(data)
+    assert option_columns(full).labels is None
+    assert option_columns(fast).labels is None
+
+
+# ---------------------------------------------------------------------- a penny beyond a limit
+def _limit_setters(
+    check_name: str, instance: Instance
+) -> Callable[[dict[str, Any], float], None] | None:
+    """How to move the limit a check reads, in the instance's data; None for a check that has
+    no single number to move (bundles)."""
+    name, _, side = check_name.partition(".")
+    modes = {mode.id: i for i, mode in enumerate(instance.modes)}
+
+    def constraint(key: str) -> Callable[[dict[str, Any], float], None]:
+        def put(data: dict[str, Any], value: float) -> None:
+            data["constraints"][key] = value
+
+        return put
+
+    if name in ("budget", "transition_budget", "min_outcome", "min_flexibility"):
+        return constraint(name)
+    if name in ("max_changes", "max_modes_used"):
+        return constraint(name)
+    if name.startswith(("capacity_spend[", "capacity_count[", "min_services[")):
+        field = {"capacity_spend": "max_spend", "capacity_count": "max_services",
+                 "min_services": "min_services"}[name.partition("[")[0]]
+        index = modes[name.partition("[")[2].rstrip("]")]
+
+        def mode_limit(data: dict[str, Any], value: float) -> None:
+            mode = data["modes"][index]
+            mode[field] = value
+            if field == "min_services":
+                mode.pop("max_services", None)
+            if field == "max_services":
+                mode.pop("min_services", None)
+
+        return mode_limit
+    if name.startswith("limits["):
+        row = int(name[len("limits["):].rstrip("]"))
+
+        def limits_row(data: dict[str, Any], value: float) -> None:
+            bounds = data["constraints"]["limits"][row]
+            moved = side or ("max" if "max" in bounds else "min")
+            bounds[moved] = value
+            if "min" in bounds and "max" in bounds:  # the other bound makes room (min <= max)
+                other = "min" if moved == "max" else "max"
+                bounds[other] = (min if other == "min" else max)(bounds[other], value)
+
+        return limits_row
+    if name.startswith("sector_share["):
+        sector = name[len("sector_share["):].rstrip("]")
+
+        def share(data: dict[str, Any], value: float) -> None:
+            data["constraints"]["sector_share"][sector] = {side: value}
+
+        return share
+    return None
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_a_penny_beyond_each_limit_breaks_it_and_on_it_holds(seed: int) -> None:
+    """For each limit a plan is checked against: the limit moved to the plan's own figure holds
+    (binding), moved a penny inside (a count: one inside) breaks; the vectorised verifier and the
+    loops agree on every verdict, message and check."""
+    data = random_single_period(seed)
+    instance = instance_from_data(data)
+    plan = _random_plans(instance, np.random.default_rng(seed), 1)[0]
+    first = reference_verify_plan(instance, plan)
+    annual = first.plan.annual_cost
+    tried = 0
+    for check in first.plan.checks:
+        setter = _limit_setters(check.name, instance)
+        if setter is None:
+            continue
+        counted = check.name.startswith(
+            ("capacity_count", "min_services", "max_changes", "max_modes_used")
+        )
+        if check.name.startswith("sector_share"):
+            if annual <= 0:
+                continue
+            penny = 0.01 / annual  # a share a penny of spend inside
+            on = check.value
+            if not (0.0 <= on - penny and on + penny <= 1.0):
+                continue
+        elif check.name == "min_flexibility":
+            if annual <= 0:
+                continue
+            penny = 0.01 / annual
+            on = check.value
+            if not (0.0 <= on - penny and on + penny <= 1.0):
+                continue
+        else:
+            penny = 1 if counted else 0.01
+            on = check.value
+        inside = on - penny if check.sense == "<=" else on + penny
+        never_negative = counted or check.name.startswith(
+            ("budget", "transition_budget", "capacity_spend")
+        )
+        if never_negative and inside < 0:
+            continue
+        for limit, should_hold in ((on, True), (inside, False)):
+            moved = json.loads(json.dumps(data))
+            setter(moved, int(limit) if counted else limit)
+            changed = instance_from_data(moved)
+            new = verify_plan(changed, plan)
+            _same(new, reference_verify_plan(changed, plan))
+            verdict = {c.name: c for c in new.plan.checks}[check.name]
+            assert verdict.ok is should_hold, (check.name, limit, verdict)
+            if should_hold and not counted:
+                assert verdict.binding or check.name.startswith(("sector", "min_flex"))
+            if not should_hold:
+                assert any(v.startswith(check.name.partition(".")[0]) for v in new.violations)
+            tried += 1
+    assert tried >= 2
+
+
+# ---------------------------------------------------------------------- multi-year
+def random_multi_year(seed: int) -> dict[str, Any]:
+    """A small random multi-year instance with yearly limits, a vehicle cap, a delayed
+    investment, a lagged effect, per-year costs on some options and the row families of the
+    single-period generator."""
+    rng = np.random.default_rng(seed)
+    data = random_multi_year_data(
+        int(rng.integers(4, 9)), years=3, seed=seed, options=(2, 4),
+        setup_costs=bool(seed % 2), sector_shares=bool(seed % 3), bundles=True,
+    )
+    years = data["horizon"]["years"]
+    for service in data["services"]:
+        for option in service["options"]:
+            if "indexation" not in option and rng.random() < 0.3:
+                base = option["annual_cost"]
+                option["annual_cost"] = [round(base * (1 + 0.01 * t), 2) for t in range(years)]
+            if rng.random() < 0.3:
+                option["label"] = "labelled"
+            if rng.random() < 0.5:
+                option["metrics"]["carbon_t"] = _money(rng, 0, 300)
+    constraints = data["constraints"]
+    constraints["max_modes_used"] = [5, 4, 3][:years]
+    constraints["limits"] = [
+        {"metric": "fte", "max": [400.0, 380.0, 360.0][:years]},
+        {"metric": "annual_cost", "sector": "private", "max": 5000.0},
+        {"metric": "transition_cost", "min": 0.0, "max": 3000.0},
+    ]
+    ids = [service["id"] for service in data["services"]]
+    data["investments"] = [
+        {"id": "fund", "mode": "voluntary", "cost": 120.5, "max_services": 1,
+         "years_to_effect": 1},
+    ]
+    data["effects"] = [
+        {"when": {"service": ids[0], "mode": "in_house"}, "on": ids[1], "saving": 12.25,
+         "outcome": 0.5, "lag_years": 1},
+    ]
+    data["objective"] = OBJECTIVES[seed % len(OBJECTIVES)]
+    return data
+
+
+def _random_paths(instance: Instance, rng: np.random.Generator) -> list[ServicePath]:
+    """Each service's contracts one after another from the year it is free (sometimes breaking
+    its existing contract), with random options: some break lead times, which both verifiers
+    must report alike."""
+    horizon = instance.horizon
+    assert horizon is not None
+    paths = []
+    for service in instance.services:
+        free = 0
+        broken = None
+        end = service.current_contract_end
+        if end is not None:
+            free = end - horizon.start_year + 1
+            if service.termination_cost is not None and rng.random() < 0.5:
+                broken = int(rng.integers(0, max(1, min(free, horizon.years))))
+                free = broken
+        starts = []
+        year = free
+        while year < horizon.years:
+            position = int(rng.integers(0, len(service.options)))
+            starts.append((position, year))
+            year += service.options[position].contract_years or 1
+        paths.append(ServicePath(service.id, broken, tuple(starts)))
+    return paths
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_multi_year_plans_give_exactly_the_loops_answers(seed: int) -> None:
+    data = random_multi_year(seed)
+    instance = instance_from_data(data)
+    rng = np.random.default_rng(seed)
+    plans = [current_decisions(instance), *(_random_paths(instance, rng) for _ in range(4))]
+    for index, paths in enumerate(plans):
+        investments = None if index % 2 else {"fund": index % instance.horizon.years}
+        _same(
+            verify_schedule(instance, paths, investments),
+            reference_verify_schedule(instance, paths, investments),
+        )
+    _same(baseline(instance), reference_baseline(instance))
