@@ -720,12 +720,13 @@ def with_baseline_in_time(
 
 
 #: Seconds that verifying one plan takes per column of the model, about, until a verification of
-#: the solve has been timed: the verifier re-derives every total from the instance in Python
-#: (100,000 services with every row family, 690k columns: 5.6 s on a quiet 2-core machine, 9 s
-#: under load, 2026-12-02).
-VERIFY_SECONDS_PER_COLUMN = 1e-5
+#: the solve has been timed: the verifier re-derives every total from the instance's option
+#: columns (100,000 services with every row family, 696k columns: 0.31 s on a quiet 2-core
+#: machine, 0.48 s the first time; 10,000 services 0.02 s; 2026-12-02,
+#: ``benchmarks/verify_rate.py``), with room for a loaded machine.
+VERIFY_SECONDS_PER_COLUMN = 1.5e-6
 #: Seconds that building the result and writing it as JSON take per column, about (the same
-#: instance: a 40 MB result, 1.7 s for the JSON text alone).
+#: instance: a 40 MB result, 1.2 s for the result data and its JSON text, 0.8 s to write it).
 OUTPUT_SECONDS_PER_COLUMN = 4e-6
 #: The reserve holds this many times the longest verification timed so far.
 RESERVE_MARGIN = 1.25
