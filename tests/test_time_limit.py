@@ -46,6 +46,10 @@ from portfolio.solve import (
 #: Seconds a solve may report beyond its limit: the guard looks at the clock every 0.05 s, and
 #: a loaded machine delays the threads that wait on it.
 SLACK = 0.3
+#: The tie-break's plan-space solves run in solver processes that are killed when they overrun
+#: their limit, a moment after it (README, "What a time limit covers"); under load that moment
+#: stretches.
+KILL_SLACK = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +67,10 @@ def test_the_instance_is_hard_for_these_limits(hard: Any) -> None:
     assert LP_SECONDS_PER_NONZERO * model.num_nonzeros > 2.5
 
 
-def _kept(result: Any, limit: float) -> bool:
-    """The solve ended within its limit plus :data:`SLACK`, or, when compiling alone (which
-    cannot be stopped) used up the limit, at once after it."""
-    return bool(result.timings.total <= max(limit, result.timings.compile) + SLACK)
+def _kept(result: Any, limit: float, slack: float = SLACK) -> bool:
+    """The solve ended within its limit plus ``slack``, or, when compiling alone (which cannot
+    be stopped) used up the limit, at once after it."""
+    return bool(result.timings.total <= max(limit, result.timings.compile) + slack)
 
 
 @pytest.mark.parametrize("limit", [0.5, 1.0, 2.5])
@@ -93,7 +97,8 @@ def test_a_short_limit_is_kept_end_to_end(hard: Any, limit: float) -> None:
 
 def test_with_the_tie_break_the_limit_is_kept(hard: Any) -> None:
     result = solve(hard, time_limit=2.5, rel_gap=1e-6)
-    assert _kept(result, 2.5), (result.timings, result.notes)
+    assert _kept(result, 2.5, KILL_SLACK), (
+        result.timings, result.notes, result.stats.get("prefer"))
     assert ("prefer" in result.stats) is result.has_plan
 
 

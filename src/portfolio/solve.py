@@ -642,7 +642,8 @@ def _finish(
         clock if reserve is None else reserve.search(),
     )
     t_prefer = time.perf_counter() - t1
-    estimate = 0.0 if reserve is None else reserve.verify_seconds
+    estimate = 0.0 if reserve is None else max(
+        BASELINE_VERIFICATIONS * reserve.verify_seconds, BASELINE_MIN_SECONDS)
     result = with_baseline_in_time(formulation.instance, result, today, clock, estimate)
     return replace(
         result,
@@ -687,6 +688,12 @@ class Background(Generic[T]):
         return not self._thread.is_alive()
 
 
+#: Today's arrangement is evaluated after the search only when the time left is at least this
+#: many verifications (it is one, plus comparing the plans service by service) ...
+BASELINE_VERIFICATIONS = 2.0
+#: ... and at least this many seconds: on a loaded machine a thread's first touch of the data
+#: can take ten times its quiet time (0.2-0.7 s against 0.015 s at 8,000 services, measured).
+BASELINE_MIN_SECONDS = 0.25
 #: The note a result carries when its time limit left no time to evaluate today's arrangement.
 BASELINE_SKIPPED_NOTE = (
     "today's arrangement (the baseline) was not evaluated: the time limit left no time for it"
@@ -705,7 +712,8 @@ def with_baseline_in_time(
     Today's arrangement, when it is being evaluated in the background (``today``: started only
     when the search left time for it, so it is normally done by then), is waited for until the
     limit; not yet evaluated, it is evaluated only when the time left is at least ``estimate``
-    seconds (what verifying a plan takes). Otherwise the result has no ``baseline`` nor
+    seconds (:data:`BASELINE_VERIFICATIONS` verifications, at least
+    :data:`BASELINE_MIN_SECONDS`). Otherwise the result has no ``baseline`` nor
     ``versus_baseline``, and a note (:data:`BASELINE_SKIPPED_NOTE`) says so; a background
     evaluation still running (a heavily loaded machine) ends on its own. Without a limit it is
     always evaluated.
