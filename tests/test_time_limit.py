@@ -47,9 +47,9 @@ from portfolio.solve import (
 #: a loaded machine delays the threads that wait on it.
 SLACK = 0.3
 #: The tie-break's plan-space solves run in solver processes that are killed when they overrun
-#: their limit, a moment after it (README, "What a time limit covers"); under load that moment
-#: stretches.
-KILL_SLACK = 1.0
+#: their limit, 0.25-2 s after it (README, "What a time limit covers"), and it sets up each
+#: re-solve (a compile of a changed copy of the instance) between its clock checks.
+KILL_SLACK = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +97,11 @@ def test_a_short_limit_is_kept_end_to_end(hard: Any, limit: float) -> None:
 
 def test_with_the_tie_break_the_limit_is_kept(hard: Any) -> None:
     result = solve(hard, time_limit=2.5, rel_gap=1e-6)
+    t = result.timings
     assert _kept(result, 2.5, KILL_SLACK), (
-        result.timings, result.notes, result.stats.get("prefer"))
+        f"total {t.total:.2f} compile {t.compile:.2f} solve {t.solve:.2f} prefer {t.prefer:.2f} "
+        f"baseline {t.baseline:.2f} verify {t.verify:.2f}; "
+        f"{(result.stats.get('prefer') or {}).get('limited')}; {result.notes}")
     assert ("prefer" in result.stats) is result.has_plan
 
 

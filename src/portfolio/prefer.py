@@ -81,11 +81,15 @@ def fewest_changes(
 
     counting, data = _counting(instance)
     counts = space.vector(counting, **data)
+    if deadline is not None and time.perf_counter() >= deadline:
+        return _record(result, "none", original, original, space, _OUT_OF_TIME)
     found = space.search(counts, "minimise", [held], deadline=deadline, start=start)
     if not _acceptable(found, space, target):
         return _record(result, "none", original, original, space, _why(found))
     fewest = space.changes(found.verdict)
     money = space.vector(_one_off_objective(instance), **_undiscounted(instance))
+    if deadline is not None and time.perf_counter() >= deadline:
+        return _record(result, "none", original, original, space, _OUT_OF_TIME)
     keep_count = Bound(counts[0], counts[1], upper=fewest + 0.5)
     cheapest = space.search(
         money, "minimise", [held, keep_count], deadline=deadline, start=found.x
@@ -114,6 +118,9 @@ def fewest_changes(
         notes=(*result.notes, note),
     )
     return _record(preferred, applied, original, verdict, space, note)
+
+
+_OUT_OF_TIME = "the time limit ran out while the re-solves were being set up"
 
 
 def _decisions(instance: Instance, result: SolveResult) -> Any:
