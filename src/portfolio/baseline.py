@@ -29,22 +29,13 @@ def current_options(instance: Instance) -> list[int]:
     marked ``current``, else the first in the service's current mode
     (:func:`~portfolio.domain.current_option_index`, read from the option columns), else 0."""
     columns = option_columns(instance)
-    first = columns.first_option[:-1]
-    counts = np.diff(columns.first_option)
     mode_index = {mode.id: i for i, mode in enumerate(instance.modes)}
     current_mode = np.fromiter(
         (mode_index[service.current_mode] for service in instance.services),
         np.int64,
         len(instance.services),
     )
-    service_of = np.repeat(np.arange(len(counts)), counts)
-    position = np.arange(columns.num_options) - first[service_of]
-    beyond = int(counts.max(initial=0))  # no position: the minimum of a segment without one
-    marked = np.minimum.reduceat(np.where(columns.current, position, beyond), first)
-    in_mode = np.minimum.reduceat(
-        np.where(columns.mode == current_mode[service_of], position, beyond), first
-    )
-    chosen = np.where(marked < beyond, marked, np.where(in_mode < beyond, in_mode, 0))
+    chosen = columns.current_options(current_mode) - columns.first_option[:-1]
     return [int(p) for p in chosen.tolist()]
 
 

@@ -100,6 +100,24 @@ class OptionColumns:
         """Number of options."""
         return int(self.mode.shape[0])
 
+    def current_options(self, current_mode: IntArray) -> IntArray:
+        """Global index of each service's current option, as
+        :func:`~portfolio.domain.current_option_index` gives it: the option marked ``current``,
+        else the first in the service's current mode, else the service's first option.
+
+        Args:
+            current_mode: each service's current mode (index into ``mode_ids``).
+        """
+        n = self.num_options
+        starts = self.first_option[:-1]
+        service = np.repeat(np.arange(len(starts), dtype=np.int64), np.diff(self.first_option))
+        index = np.arange(n, dtype=np.int64)
+        marked = np.minimum.reduceat(np.where(self.current, index, n), starts)
+        in_mode = np.minimum.reduceat(np.where(self.mode == current_mode[service], index, n),
+                                      starts)
+        chosen = np.where(marked < n, marked, np.where(in_mode < n, in_mode, starts))
+        return chosen.astype(np.int64)
+
     def figure(self, name: str) -> FloatArray:
         """A named figure of every option, as :meth:`portfolio.domain.Option.figure` gives it:
         the option's field (0 where not given), else its metric (0 where absent)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from portfolio.columnar import OptionColumns, option_columns
+from portfolio.columnar import option_columns
 from portfolio.domain import Horizon, Instance
 from portfolio.linear import FloatArray, IntArray
 from portfolio.table import OptionTable, option_arrays
@@ -62,7 +62,7 @@ class YearTable(OptionTable):
         stored = option_columns(instance)
         length = np.where(stored.contract_years > 0, stored.contract_years, 1)
         lead = np.where(stored.lead_time_years >= 0, stored.lead_time_years, 0)
-        current_option = _current_options(stored, arrays["service"], arrays["current_mode"])
+        current_option = stored.current_options(arrays["current_mode"])
         return cls(
             **arrays,
             horizon=horizon,
@@ -87,14 +87,3 @@ class YearTable(OptionTable):
             discount=np.array([horizon.discount_factor(t) for t in range(years)], np.float64),
         )
 
-
-def _current_options(stored: OptionColumns, service: IntArray, current_mode: IntArray) -> IntArray:
-    """Global index of each service's current option, as
-    :func:`~portfolio.domain.current_option_index` gives it: the option marked ``current``, else
-    the first in the current mode, else the service's first option."""
-    n = stored.num_options
-    starts = stored.first_option[:-1]
-    index = np.arange(n, dtype=np.int64)
-    marked = np.minimum.reduceat(np.where(stored.current, index, n), starts)
-    in_mode = np.minimum.reduceat(np.where(stored.mode == current_mode[service], index, n), starts)
-    return np.where(marked < n, marked, np.where(in_mode < n, in_mode, starts)).astype(np.int64)
