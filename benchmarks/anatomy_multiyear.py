@@ -41,11 +41,14 @@ from typing import Any
 
 import numpy as np
 
-from portfolio.backends.highs import new_highs
+from portfolio.backends.base import SolveRequest
+from portfolio.backends.highs import HighsBackend
 from portfolio.io import load_instance
 from portfolio.linear import FloatArray, LinearModel, Sense
 from portfolio.multiyear.compile import MultiYearModel, compile_multi_year
 from portfolio.multiyear.generate import random_multi_year_instance
+from portfolio.params import SolveParams
+from portfolio.result import BackendResult
 
 #: Row families of the network itself (not yearly limits): never relaxed by ``--families``.
 NETWORK = frozenset(
@@ -62,40 +65,23 @@ def highs_for(
     relax: bool = False,
     start: FloatArray | None = None,
 ) -> Any:
-    """A one-thread ``Highs`` holding ``model`` (as the HiGHS backend passes it), quiet."""
-    import highspy
-
-    h = new_highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", gap)
-    h.setOptionValue("random_seed", seed)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("time_limit", time_limit)
-    if relax:
-        h.setOptionValue("solve_relaxation", True)
-    matrix = model.matrix
-    inf = highspy.kHighsInf
-    maximise = model.sense is Sense.MAXIMISE
-    sense = highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
-    h.passModel(
-        model.num_cols,
-        model.num_rows,
-        int(matrix.nnz),
-        int(highspy.MatrixFormat.kRowwise),
-        int(sense),
-        float(model.objective_offset),
-        model.objective,
-        model.col_lower,
-        model.col_upper,
-        np.clip(model.row_lower, -inf, inf),
-        np.clip(model.row_upper, -inf, inf),
-        matrix.indptr.astype(np.int32),
-        matrix.indices.astype(np.int32),
-        matrix.data,
-        model.integrality.astype(np.int32),
+    """A one-thread ``Highs`` holding ``model`` and ``start``, quiet, built by the HiGHS
+    backend's own :meth:`~portfolio.backends.highs.HighsBackend.translate` (the same model and
+    options a solve passes), not yet run."""
+    options: dict[str, Any] = {"solve_relaxation": True} if relax else {}
+    params = SolveParams(rel_gap=gap, seed=seed, threads=1, backend_options=options)
+    request = SolveRequest(
+        model=model,
+        params=params,
+        time_limit=time_limit,
+        start=start,
+        interrupt=None,
+        relax=relax,
+        began=time.perf_counter(),
     )
-    if start is not None:
-        h.setSolution(model.num_cols, np.arange(model.num_cols, dtype=np.int32), start)
+    h = HighsBackend().translate(request)
+    if isinstance(h, BackendResult):
+        raise RuntimeError(f"HiGHS rejected the model: {h.detail}")
     return h
 
 
