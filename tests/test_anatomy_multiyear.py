@@ -73,7 +73,9 @@ def test_coarseness_is_the_room_over_the_cheapest_variants_in_largest_moves() ->
 
 
 def test_anatomy_finds_the_optimum_proves_it_from_a_start_and_relaxes_each_family() -> None:
-    args = argparse.Namespace(seeds=2, gap=1e-9, time_limit=30.0, families=True, family_limit=30.0)
+    args = argparse.Namespace(
+        seeds=2, gap=1e-9, time_limit=30.0, families=True, family_limit=30.0, year_hull=30.0
+    )
     out = _script().anatomy(compile_multi_year(_instance()), args)
     assert out["optimum"] == pytest.approx(30)
     assert out["lp"] == pytest.approx(30 + 2 * 4 / 3)
@@ -85,3 +87,9 @@ def test_anatomy_finds_the_optimum_proves_it_from_a_start_and_relaxes_each_famil
     # Without the budget every service takes its better variant: 7 + 6 + 6 a year.
     assert budget["objective"] == pytest.approx(2 * 19)
     assert budget["lp_gap"] == pytest.approx(0)
+    # The budget is the only row across services and it is yearly: each year's hull of choices
+    # within it is the whole problem, so the hull bound is the optimum, not the LP's 32 2/3.
+    hull = out["year_hull"]
+    assert hull["converged"]
+    assert hull["bound"] == pytest.approx(30)
+    assert hull["master"] == pytest.approx(30)
