@@ -416,3 +416,74 @@ def test_option_columns_built_from_objects_equal_the_read_ones(
             assert np.array_equal(mine, theirs, equal_nan=True), item.name
         else:
             assert mine == theirs, item.name
+
+
+def _ticking_clock(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make ``time.perf_counter`` a clock that moves one second each time it is read; the list
+    holds how often it was read."""
+    import time
+
+    reads = [0]
+
+    def clock() -> float:
+        reads[0] += 1
+        return float(reads[0])
+
+    monkeypatch.setattr(time, "perf_counter", clock)
+    return reads
+
+
+def test_the_reader_looks_at_its_deadline_between_its_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deadline that passes during the fast reader stops it at the next pass, whichever that
+    is: a clock moving one second per look shows how many looks there are, and each deadline
+    before the last look gives the time-limit error naming the file and the stage."""
+    from portfolio.errors import ReadTimeLimitError
+
+    data = _rich(random_instance_data(30, seed=6, setup_costs=True, sector_shares=True,
+                                      bundles=True))
+    path = _write(tmp_path, data)
+    raw = path.read_bytes()
+    expected = load_instance(path)
+    reads = _ticking_clock(monkeypatch)
+    assert read_json(raw, str(path), deadline=1e9) == expected
+    looks = reads[0]
+    assert looks >= 10, f"the reader looked at its deadline only {looks} times"
+    stages = []
+    for deadline in range(looks):
+        reads[0] = 0
+        with pytest.raises(ReadTimeLimitError) as caught:
+            read_json(raw, str(path), deadline=float(deadline))
+        assert caught.value.file == str(path)
+        stages.append(caught.value.stage)
+        assert reads[0] == deadline + 1  # it stopped at the first look past the deadline
+    assert stages[0] == "parsing"
+    assert set(stages[1:]) == {"validating"}
+    reads[0] = 0
+    assert read_json(raw, str(path), deadline=float(looks)) == expected
+
+
+def test_load_instance_stops_reading_when_the_deadline_passes_in_the_fast_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portfolio.errors import ReadTimeLimitError
+
+    path = _write(tmp_path, random_instance_data(20, seed=2, bundles=True))
+    expected = load_instance(path)
+    reads = _ticking_clock(monkeypatch)
+    load_instance(path, deadline=1e9)
+    looks = reads[0]
+    outcomes = []
+    for deadline in range(looks):
+        reads[0] = 0
+        with pytest.raises(ReadTimeLimitError) as caught:
+            load_instance(path, deadline=float(deadline))
+        outcomes.append(caught.value.stage)
+        assert reads[0] <= deadline + 1
+    # Reading the bytes, then parsing and validating a pass at a time.
+    assert outcomes[0] == "reading"
+    assert {"parsing", "validating"} <= set(outcomes)
+    assert outcomes.count("validating") >= 8
+    reads[0] = 0
+    assert load_instance(path, deadline=float(looks)) == expected
