@@ -487,3 +487,84 @@ def test_load_instance_stops_reading_when_the_deadline_passes_in_the_fast_reader
     assert outcomes.count("validating") >= 8
     reads[0] = 0
     assert load_instance(path, deadline=float(looks)) == expected
+
+
+def _msgspec_decode() -> Callable[[bytes], Any]:
+    msgspec = pytest.importorskip("msgspec", reason="the `fast` extra (msgspec) is not installed")
+    decode: Callable[[bytes], Any] = msgspec.json.decode
+    return decode
+
+
+def test_the_reader_parses_with_msgspec_when_it_is_installed() -> None:
+    from portfolio import columnar
+
+    assert columnar._decode is _msgspec_decode()
+
+
+@pytest.fixture(params=["pydantic_core", "msgspec"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The fast reader with each of its JSON parsers."""
+    from portfolio import columnar
+
+    name: str = request.param
+    decode = _msgspec_decode() if name == "msgspec" else columnar._pydantic_decode
+    monkeypatch.setattr(columnar, "_decode", decode)
+    return name
+
+
+@pytest.mark.parametrize(("name", "data"), _cases(), ids=[name for name, _ in _cases()])
+def test_each_parser_gives_the_full_paths_instance(
+    parser: str, name: str, data: dict[str, Any], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = _write(tmp_path, data, indent=None)
+    fast = load_instance(path)
+    assert columns_of(fast) is not None, f"the fast reader ({parser}) refused a valid file"
+    full = _full_path(path, monkeypatch)
+    assert fast == full
+    assert fast.model_dump_json() == full.model_dump_json()
+    assert repr(fast) == repr(full)
+    for service, expected in zip(fast.services, full.services, strict=True):
+        assert service.model_fields_set == expected.model_fields_set
+        assert [o.model_fields_set for o in service.options] == [
+            o.model_fields_set for o in expected.options]
+    _assert_columns_match(fast)
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_each_parser_gives_the_full_paths_error(
+    parser: str, case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _small()
+    BAD[case](data)
+    path = _write(tmp_path, data)
+    fast = _outcome(lambda: load_instance(path))
+    assert fast[0] != "ok", f"{case} was accepted"
+    assert fast == _outcome(lambda: _full_path(path, monkeypatch))
+
+
+# Texts that one parser takes and the other refuses, or that only one route takes.
+ODD_TEXTS = {
+    "nan": '"annual_cost": NaN',
+    "infinity": '"annual_cost": Infinity',
+    "beyond_doubles": '"annual_cost": 1e999',
+    "huge_integer": '"annual_cost": 123456789012345678901234567890',
+    "integer_cost": '"annual_cost": 50',
+    "exponent": '"annual_cost": 5E1',
+    "negative_zero": '"annual_cost": -0.0',
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD_TEXTS))
+def test_each_parser_agrees_with_the_full_path_on_odd_numbers(
+    parser: str, case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = json.dumps(_small(), indent=2)
+    assert '"annual_cost": 50.0' in text
+    path = tmp_path / "odd.json"
+    path.write_text(text.replace('"annual_cost": 50.0', ODD_TEXTS[case]))
+    fast = _outcome(lambda: load_instance(path))
+    full = _outcome(lambda: _full_path(path, monkeypatch))
+    assert fast == full
+    if fast[0] == "ok":
+        assert fast[1].model_dump_json() == full[1].model_dump_json()
