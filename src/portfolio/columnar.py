@@ -438,6 +438,13 @@ def _ints(values: list[Any], low: int, missing: int) -> IntArray:
                     else values, dtype=np.int64)
 
 
+def _constant(n: int, value: float) -> Any:
+    """A read-only column of ``n`` copies of ``value`` (a float, or an int for an int64
+    column) that takes no memory: the column of a field no option gives."""
+    dtype = np.int64 if type(value) is int else np.float64
+    return np.broadcast_to(np.array(value, dtype), (n,))
+
+
 _SPAN = 1 << 22
 """Bytes compared at a time when counting the colons of a file (a bounded temporary)."""
 
@@ -526,14 +533,14 @@ def _build(data: dict[str, Any], raw: bytes | None, clock: _Clock
         required = default is _REQUIRED
         values = given(name, None if required else default)
         _require(values is not None or not required)
-        column = np.full(n, np.nan if default is None else default) if values is None else \
+        column = _constant(n, np.nan if default is None else default) if values is None else \
             _floats(values, default is None, low, high, low_open)
         clock.check()
         return column
 
     def counts_of(name: str, low: int, missing: int) -> IntArray:
         values = given(name, None)
-        column = np.full(n, missing, np.int64) if values is None else _ints(values, low, missing)
+        column = _constant(n, missing) if values is None else _ints(values, low, missing)
         clock.check()
         return column
 
