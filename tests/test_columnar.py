@@ -568,3 +568,39 @@ def test_each_parser_agrees_with_the_full_path_on_odd_numbers(
     assert fast == full
     if fast[0] == "ok":
         assert fast[1].model_dump_json() == full[1].model_dump_json()
+
+
+@pytest.mark.parametrize("swapped", ["fields", "metrics", "both"])
+def test_options_with_as_many_keys_as_the_first_but_other_ones_are_read_right(
+    swapped: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader guesses that options giving as many keys as the first give the first's keys
+    (and metrics mappings as many names as the first, its names): options that swap one field
+    for another, and mappings that swap one name for another, prove the guess wrong, and the
+    file is still read fast, and right."""
+    data = random_instance_data(30, seed=11)
+    for number, service in enumerate(data["services"]):
+        for index, option in enumerate(service["options"]):
+            name = "carbon" if (number + index) % 2 or swapped == "fields" else "jobs"
+            option["metrics"] = {**option["metrics"], name: float(index)}
+            if (number + index) % 3 == 1 and swapped != "metrics":  # a label, no transition cost
+                option.pop("transition_cost")
+                option["label"] = f"option {index}"
+    counts = {len(o) for s in data["services"] for o in s["options"]}
+    first = data["services"][0]["options"][0]
+    assert counts == {len(first)}, "the case needs options with equally many keys"
+    keys = [(set(o), set(o["metrics"])) for s in data["services"] for o in s["options"]]
+    assert any(k[0] != set(first) for k in keys) == (swapped != "metrics")
+    assert any(k[1] != set(first["metrics"]) for k in keys) == (swapped != "fields")
+    path = _write(tmp_path, data)
+    fast = load_instance(path)
+    assert columns_of(fast) is not None, "the fast reader refused the file"
+    full = _full_path(path, monkeypatch)
+    assert fast == full
+    assert fast.model_dump_json() == full.model_dump_json()
+    for service, expected in zip(fast.services, full.services, strict=True):
+        assert [o.model_fields_set for o in service.options] == [
+            o.model_fields_set for o in expected.options]
+        assert [list(o.metrics) for o in service.options] == [
+            list(o.metrics) for o in expected.options]
+    _assert_columns_match(fast)

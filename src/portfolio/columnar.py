@@ -240,6 +240,10 @@ if _SERVICE_FIELDS != ("id", "current_mode", "options", "name", "group", "weight
                        "current_contract_end", "termination_cost"):  # pragma: no cover
     raise ImportError("columnar._services builds a Service's fields in their old order")
 _OPTION_KEYS = frozenset(_OPTION_FIELDS)
+if _OPTION_KEYS != {"mode", "annual_cost", "outcome", "transition_cost", "flexibility",
+                    "indexation", "social_value", "risk", "staff_transferred", "contract_years",
+                    "lead_time_years", "label", "current", "metrics"}:  # pragma: no cover
+    raise ImportError("columnar._build reads every option field: a new one needs a pass")
 _SERVICE_KEYS = frozenset(_SERVICE_FIELDS)
 _FIGURE_KEYS = frozenset(OPTION_FIGURES)
 _PLACEHOLDER = {"id": "_", "current_mode": "_", "options": [{"mode": "_", "annual_cost": 0.0,
@@ -337,7 +341,10 @@ def _validated(data: Any, raw: bytes | None, source: str, clock: _Clock) -> Inst
     if not isinstance(data, dict):
         return None
     try:
-        built = _build(data, raw, clock)
+        try:
+            built = _build(data, raw, clock, guess=True)
+        except KeyError:  # perhaps a wrong guess (or a bad file): again without guessing
+            built = _build(data, raw, clock, guess=False)
     except (_Refused, TypeError, ValueError, KeyError, OverflowError, AttributeError):
         return None
     instance, columns, metric_names = built
@@ -469,8 +476,16 @@ def _no_duplicate_keys(raw: bytes, parsed: int) -> None:
         _require(raw.count(b'":') + len(_KEY_GAP.findall(raw)) == parsed)
 
 
-def _build(data: dict[str, Any], raw: bytes | None, clock: _Clock
+def _build(data: dict[str, Any], raw: bytes | None, clock: _Clock, guess: bool = False
            ) -> tuple[Instance, OptionColumns, set[str]]:
+    """The instance, its option columns and its metric names, from the parsed file.
+
+    ``guess``: when every option gives as many keys as the first, take them to be the first's
+    (and likewise the names of the ``metrics`` mappings), without collecting every option's
+    keys. The passes below look each of those fields up in every option, which proves the
+    guess (with the key count: no option gives another key) or raises KeyError before anything
+    is consumed; the caller then builds again without guessing.
+    """
     given_services = data.get("services")
     if type(given_services) is not list or not given_services:
         raise _Refused
@@ -485,13 +500,15 @@ def _build(data: dict[str, Any], raw: bytes | None, clock: _Clock
     # Each option's mode: the look-up refuses anything but a mapping that gives a mode, so it
     # also proves every option a mapping.
     mode_names = list(map(operator.itemgetter("mode"), options))
-    option_keys = set().union(*options)
-    _require(option_keys <= _OPTION_KEYS)
     n = len(options)
     option_key_count = sum(map(len, options))
+    uniform = guess and option_key_count == n * len(options[0])
+    option_keys = set(options[0]) if uniform else set().union(*options)
+    _require(option_keys <= _OPTION_KEYS)
+    uniform = uniform or option_key_count == n * len(option_keys)
     # Which fields each option gave: one key set for all when every option gives every key.
     key_sets: tuple[tuple[str, ...], ...]
-    if option_key_count == n * len(option_keys):
+    if uniform:
         key_codes, key_sets = np.zeros(n, np.int64), (tuple(option_keys),)
     else:
         key_codes, key_sets = _codes(list(map(tuple, options)))
@@ -571,7 +588,7 @@ def _build(data: dict[str, Any], raw: bytes | None, clock: _Clock
         _require(_types(current_flags) <= {bool})
         current = np.array(current_flags, np.bool_)
     del current_flags
-    metrics, metric_names = _metric_columns(options, metric_dicts, metric_key_count)
+    metrics, metric_names = _metric_columns(options, metric_dicts, metric_key_count, guess)
     clock.check()
 
     # References and the current option, service by service, as arrays.
@@ -639,12 +656,17 @@ def _annual_costs(
 
 
 def _metric_columns(
-    options: list[dict[str, Any]], metric_dicts: list[dict[str, Any]], key_count: int
+    options: list[dict[str, Any]], metric_dicts: list[dict[str, Any]], key_count: int,
+    guess: bool = False,
 ) -> tuple[dict[str, FloatArray], set[str]]:
     """Each metric's column (NaN where absent), after checking names and values; the names.
-    ``key_count``: the metric keys of all options."""
+    ``key_count``: the metric keys of all options; ``guess`` as for :func:`_build` (a wrong
+    guess raises KeyError)."""
     n = len(options)
-    names = sorted(set().union(*metric_dicts))
+    if guess and metric_dicts and key_count == len(metric_dicts) * len(metric_dicts[0]):
+        names = sorted(metric_dicts[0])
+    else:
+        names = sorted(set().union(*metric_dicts))
     _ids(names)
     _require(_FIGURE_KEYS.isdisjoint(names))
     every = len(metric_dicts) == n
