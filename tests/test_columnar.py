@@ -416,3 +416,191 @@ def test_option_columns_built_from_objects_equal_the_read_ones(
             assert np.array_equal(mine, theirs, equal_nan=True), item.name
         else:
             assert mine == theirs, item.name
+
+
+def _ticking_clock(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make ``time.perf_counter`` a clock that moves one second each time it is read; the list
+    holds how often it was read."""
+    import time
+
+    reads = [0]
+
+    def clock() -> float:
+        reads[0] += 1
+        return float(reads[0])
+
+    monkeypatch.setattr(time, "perf_counter", clock)
+    return reads
+
+
+def test_the_reader_looks_at_its_deadline_between_its_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deadline that passes during the fast reader stops it at the next pass, whichever that
+    is: a clock moving one second per look shows how many looks there are, and each deadline
+    before the last look gives the time-limit error naming the file and the stage."""
+    from portfolio.errors import ReadTimeLimitError
+
+    data = _rich(random_instance_data(30, seed=6, setup_costs=True, sector_shares=True,
+                                      bundles=True))
+    path = _write(tmp_path, data)
+    raw = path.read_bytes()
+    expected = load_instance(path)
+    reads = _ticking_clock(monkeypatch)
+    assert read_json(raw, str(path), deadline=1e9) == expected
+    looks = reads[0]
+    assert looks >= 10, f"the reader looked at its deadline only {looks} times"
+    stages = []
+    for deadline in range(looks):
+        reads[0] = 0
+        with pytest.raises(ReadTimeLimitError) as caught:
+            read_json(raw, str(path), deadline=float(deadline))
+        assert caught.value.file == str(path)
+        stages.append(caught.value.stage)
+        assert reads[0] == deadline + 1  # it stopped at the first look past the deadline
+    assert stages[0] == "parsing"
+    assert set(stages[1:]) == {"validating"}
+    reads[0] = 0
+    assert read_json(raw, str(path), deadline=float(looks)) == expected
+
+
+def test_load_instance_stops_reading_when_the_deadline_passes_in_the_fast_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portfolio.errors import ReadTimeLimitError
+
+    path = _write(tmp_path, random_instance_data(20, seed=2, bundles=True))
+    expected = load_instance(path)
+    reads = _ticking_clock(monkeypatch)
+    load_instance(path, deadline=1e9)
+    looks = reads[0]
+    outcomes = []
+    for deadline in range(looks):
+        reads[0] = 0
+        with pytest.raises(ReadTimeLimitError) as caught:
+            load_instance(path, deadline=float(deadline))
+        outcomes.append(caught.value.stage)
+        assert reads[0] <= deadline + 1
+    # Reading the bytes, then parsing and validating a pass at a time.
+    assert outcomes[0] == "reading"
+    assert {"parsing", "validating"} <= set(outcomes)
+    assert outcomes.count("validating") >= 8
+    reads[0] = 0
+    assert load_instance(path, deadline=float(looks)) == expected
+
+
+def _msgspec_decode() -> Callable[[bytes], Any]:
+    msgspec = pytest.importorskip("msgspec", reason="the `fast` extra (msgspec) is not installed")
+    decode: Callable[[bytes], Any] = msgspec.json.decode
+    return decode
+
+
+def test_the_reader_parses_with_msgspec_when_it_is_installed() -> None:
+    from portfolio import columnar
+
+    assert columnar._decode is _msgspec_decode()
+
+
+@pytest.fixture(params=["pydantic_core", "msgspec"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The fast reader with each of its JSON parsers."""
+    from portfolio import columnar
+
+    name: str = request.param
+    decode = _msgspec_decode() if name == "msgspec" else columnar._pydantic_decode
+    monkeypatch.setattr(columnar, "_decode", decode)
+    return name
+
+
+@pytest.mark.parametrize(("name", "data"), _cases(), ids=[name for name, _ in _cases()])
+def test_each_parser_gives_the_full_paths_instance(
+    parser: str, name: str, data: dict[str, Any], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = _write(tmp_path, data, indent=None)
+    fast = load_instance(path)
+    assert columns_of(fast) is not None, f"the fast reader ({parser}) refused a valid file"
+    full = _full_path(path, monkeypatch)
+    assert fast == full
+    assert fast.model_dump_json() == full.model_dump_json()
+    assert repr(fast) == repr(full)
+    for service, expected in zip(fast.services, full.services, strict=True):
+        assert service.model_fields_set == expected.model_fields_set
+        assert [o.model_fields_set for o in service.options] == [
+            o.model_fields_set for o in expected.options]
+    _assert_columns_match(fast)
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_each_parser_gives_the_full_paths_error(
+    parser: str, case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _small()
+    BAD[case](data)
+    path = _write(tmp_path, data)
+    fast = _outcome(lambda: load_instance(path))
+    assert fast[0] != "ok", f"{case} was accepted"
+    assert fast == _outcome(lambda: _full_path(path, monkeypatch))
+
+
+# Texts that one parser takes and the other refuses, or that only one route takes.
+ODD_TEXTS = {
+    "nan": '"annual_cost": NaN',
+    "infinity": '"annual_cost": Infinity',
+    "beyond_doubles": '"annual_cost": 1e999',
+    "huge_integer": '"annual_cost": 123456789012345678901234567890',
+    "integer_cost": '"annual_cost": 50',
+    "exponent": '"annual_cost": 5E1',
+    "negative_zero": '"annual_cost": -0.0',
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD_TEXTS))
+def test_each_parser_agrees_with_the_full_path_on_odd_numbers(
+    parser: str, case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = json.dumps(_small(), indent=2)
+    assert '"annual_cost": 50.0' in text
+    path = tmp_path / "odd.json"
+    path.write_text(text.replace('"annual_cost": 50.0', ODD_TEXTS[case]))
+    fast = _outcome(lambda: load_instance(path))
+    full = _outcome(lambda: _full_path(path, monkeypatch))
+    assert fast == full
+    if fast[0] == "ok":
+        assert fast[1].model_dump_json() == full[1].model_dump_json()
+
+
+@pytest.mark.parametrize("swapped", ["fields", "metrics", "both"])
+def test_options_with_as_many_keys_as_the_first_but_other_ones_are_read_right(
+    swapped: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader guesses that options giving as many keys as the first give the first's keys
+    (and metrics mappings as many names as the first, its names): options that swap one field
+    for another, and mappings that swap one name for another, prove the guess wrong, and the
+    file is still read fast, and right."""
+    data = random_instance_data(30, seed=11)
+    for number, service in enumerate(data["services"]):
+        for index, option in enumerate(service["options"]):
+            name = "carbon" if (number + index) % 2 or swapped == "fields" else "jobs"
+            option["metrics"] = {**option["metrics"], name: float(index)}
+            if (number + index) % 3 == 1 and swapped != "metrics":  # a label, no transition cost
+                option.pop("transition_cost")
+                option["label"] = f"option {index}"
+    counts = {len(o) for s in data["services"] for o in s["options"]}
+    first = data["services"][0]["options"][0]
+    assert counts == {len(first)}, "the case needs options with equally many keys"
+    keys = [(set(o), set(o["metrics"])) for s in data["services"] for o in s["options"]]
+    assert any(k[0] != set(first) for k in keys) == (swapped != "metrics")
+    assert any(k[1] != set(first["metrics"]) for k in keys) == (swapped != "fields")
+    path = _write(tmp_path, data)
+    fast = load_instance(path)
+    assert columns_of(fast) is not None, "the fast reader refused the file"
+    full = _full_path(path, monkeypatch)
+    assert fast == full
+    assert fast.model_dump_json() == full.model_dump_json()
+    for service, expected in zip(fast.services, full.services, strict=True):
+        assert [o.model_fields_set for o in service.options] == [
+            o.model_fields_set for o in expected.options]
+        assert [list(o.metrics) for o in service.options] == [
+            list(o.metrics) for o in expected.options]
+    _assert_columns_match(fast)

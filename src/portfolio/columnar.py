@@ -1,10 +1,11 @@
 """The options of an instance as numpy columns, and the fast JSON reader that builds them.
 
 :func:`read_json` validates a JSON instance file without pydantic's per-option validators: it
-parses with pydantic-core's JSON parser (``from_json``), checks the services and options a column
-at a time (types, ranges, finiteness, ids, references, the current option, statutory services,
-required flexibility, duplicate keys), lets pydantic validate everything else (modes, constraints,
-objective, horizon, scenarios, ...), and builds the domain objects without validating them again.
+parses with msgspec's JSON decoder (the ``fast`` extra; else pydantic-core's ``from_json``),
+checks the services and options a column at a time (types, ranges, finiteness, ids, references,
+the current option, statutory services, required flexibility, duplicate keys), lets pydantic
+validate everything else (modes, constraints, objective, horizon, scenarios, ...), and builds
+the domain objects without validating them again.
 It returns None at the first thing it does not accept, and the caller then takes the full pydantic
 path, so every error message (file, service id, ``options[i].field``) is exactly the one that path
 gives; accepted files give an instance equal to the one the full path gives (tested).
@@ -23,11 +24,14 @@ pydantic-core's value cache, which would keep up to 16k parsed strings alive for
 
 Decisions: non-ASCII or unusual ids are left to the full path (correct, only slower); so are
 texts with a NUL character (a numpy text array drops one at the end); a duplicate key is ruled
-out by counting the key tokens of the text (every key ends with ``"`` and ``:``; a ``":`` inside
-a string is escaped) against the keys parsed: equal counts prove there is no duplicate, unequal
-ones send the file to the full path, which names the duplicate key and its line. Number columns
-are type-checked by ``array.array`` in C when the JSON has no ``true``/``false`` but the flags'
-(an array of doubles takes a bool as 1.0), else value by value.
+out by counting the colons of the text against the keys parsed (each colon outside a string
+follows a key: equal counts prove there is no duplicate), and when they differ by counting the
+key tokens (every key ends with ``"`` and ``:``; a ``":`` inside a string is escaped): unequal
+counts send the file to the full path, which names the duplicate key and its line. Number
+columns are type-checked by ``array.array`` in C (it refuses text, null, lists and mappings; it
+takes ``true``/``false`` as 1 and 0, so the values equal to 0 or 1 are looked at one by one),
+and value by value when that fails. The reader makes one pass over the options per field they
+give, and looks at its deadline between passes.
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ import array
 import math
 import operator
 import re
+import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +60,7 @@ from portfolio.domain import (
     check_references,
     is_per_year,
 )
+from portfolio.errors import ReadTimeLimitError, ValidationError
 from portfolio.linear import BoolArray, FloatArray, IntArray, gc_paused
 
 
@@ -229,7 +236,14 @@ _KEY_GAP = re.compile(rb'"[ \t\r\n]+:')
 _NUMBER = (int, float)
 _OPTION_FIELDS = tuple(Option.model_fields)
 _SERVICE_FIELDS = tuple(Service.model_fields)
+if _SERVICE_FIELDS != ("id", "current_mode", "options", "name", "group", "weight", "statutory",
+                       "current_contract_end", "termination_cost"):  # pragma: no cover
+    raise ImportError("columnar._services builds a Service's fields in their old order")
 _OPTION_KEYS = frozenset(_OPTION_FIELDS)
+if _OPTION_KEYS != {"mode", "annual_cost", "outcome", "transition_cost", "flexibility",
+                    "indexation", "social_value", "risk", "staff_transferred", "contract_years",
+                    "lead_time_years", "label", "current", "metrics"}:  # pragma: no cover
+    raise ImportError("columnar._build reads every option field: a new one needs a pass")
 _SERVICE_KEYS = frozenset(_SERVICE_FIELDS)
 _FIGURE_KEYS = frozenset(OPTION_FIGURES)
 _PLACEHOLDER = {"id": "_", "current_mode": "_", "options": [{"mode": "_", "annual_cost": 0.0,
@@ -244,45 +258,98 @@ def _template(model: type[pydantic.BaseModel]) -> dict[str, Any]:
     }
 
 
-def read_json(raw: bytes, source: str = "<data>") -> Instance | None:
+def read_json(
+    raw: bytes, source: str = "<data>", *, deadline: float | None = None
+) -> Instance | None:
     """Validate a JSON instance file's bytes the fast way; None when the full path must decide.
+
+    Args:
+        raw: the file's bytes (no byte-order mark).
+        source: the file name used in messages.
+        deadline: a :func:`time.perf_counter` value; it is looked at between the reader's
+            passes (parsing, then each column), and once it has passed the reader stops.
 
     Raises:
         ValidationError: only from the reference checks of the parts pydantic validated here
             (``constraints``, ``objective``, scenarios, ...), exactly as the full path raises it.
+        ReadTimeLimitError: the deadline passed.
     """
+    clock = _Clock(deadline, source)
     with gc_paused():
         try:
-            data = pydantic_core.from_json(raw, cache_strings="keys")
-        except ValueError:
+            data = _decode(raw)
+        except (ValueError, RecursionError):
             return None
-        return _validated(data, raw, source)
+        clock.check("parsing")
+        return _validated(data, raw, source, clock)
 
 
-def read_parsed(data: Any, source: str = "<data>") -> Instance | None:
+def read_parsed(
+    data: Any, source: str = "<data>", *, deadline: float | None = None
+) -> Instance | None:
     """As :func:`read_json`, for a file already parsed (YAML, TOML) by a parser that rejects
     duplicate keys. The data are consumed when the instance is built (the options' mappings
     are taken out of their lists): give only data no one else holds.
 
     Raises:
         ValidationError: as :func:`read_json`.
+        ReadTimeLimitError: as :func:`read_json`.
     """
     with gc_paused():
-        return _validated(data, None, source)
+        return _validated(data, None, source, _Clock(deadline, source))
 
 
-def _validated(data: Any, raw: bytes | None, source: str) -> Instance | None:
+def _pydantic_decode(raw: bytes) -> Any:
+    """JSON bytes as plain data, by pydantic-core's parser (dict keys shared, other strings not
+    cached: its cache would keep up to 16k parsed strings alive)."""
+    return pydantic_core.from_json(raw, cache_strings="keys")
+
+
+def _json_decoder() -> Callable[[bytes], Any]:
+    """The fast reader's JSON parser: msgspec's when it is installed (the ``fast`` extra), else
+    pydantic-core's.
+
+    msgspec's gives the same plain data (dict keys shared too) about a fifth faster; it refuses
+    NaN and Infinity, which the reader refuses anyway. Its errors are ``msgspec.DecodeError``
+    (a ValueError) and RecursionError; the full path then decides, as for pydantic-core's.
+    """
+    try:
+        import msgspec
+    except ImportError:  # pragma: no cover - the `fast` extra is not installed
+        return _pydantic_decode
+    decode: Callable[[bytes], Any] = msgspec.json.decode
+    return decode
+
+
+_decode = _json_decoder()
+
+
+class _Clock:
+    """The reader's deadline, looked at between its passes."""
+
+    def __init__(self, deadline: float | None, source: str) -> None:
+        self.deadline = deadline
+        self.source = source
+
+    def check(self, stage: str = "validating") -> None:
+        """Raise :class:`~portfolio.errors.ReadTimeLimitError` once the deadline has passed."""
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise ReadTimeLimitError(self.source, stage)
+
+
+def _validated(data: Any, raw: bytes | None, source: str, clock: _Clock) -> Instance | None:
     if not isinstance(data, dict):
         return None
     try:
-        built = _build(data, raw)
+        try:
+            built = _build(data, raw, clock, guess=True)
+        except KeyError:  # perhaps a wrong guess (or a bad file): again without guessing
+            built = _build(data, raw, clock, guess=False)
     except (_Refused, TypeError, ValueError, KeyError, OverflowError, AttributeError):
         return None
     instance, columns, metric_names = built
     issues = check_references(instance, source, option_metrics=metric_names)
     if issues:
-        from portfolio.errors import ValidationError
-
         raise ValidationError(issues)
     remember_columns(instance, columns)
     return instance
@@ -314,19 +381,21 @@ def _ids(values: list[Any]) -> None:
 
 
 def _floats(values: list[Any], optional: bool, low: float, high: float,
-            low_open: bool = False, plain: bool = False) -> FloatArray:
+            low_open: bool = False) -> FloatArray:
     """A column of numbers (None as NaN where ``optional``), each finite and in range.
 
-    ``plain``: the values come from a JSON parser and no JSON ``true``/``false`` is among them,
-    so a C array of doubles, which refuses text, null, lists and mappings, checks their types.
+    A C array of doubles checks the types first: it refuses text, null, lists and mappings, and
+    takes true and false as 1 and 0, so the values equal to 0 or 1 are looked at one by one
+    (:func:`_no_flags`). A column with a null or a value of another type is checked value by
+    value.
     """
-    if plain:
-        try:
-            column = np.frombuffer(array.array("d", values), np.float64)
-        except TypeError:  # a null, or a value of the wrong type: checked one by one below
-            pass
-        else:
-            return _in_range(column, low, high, low_open)
+    try:
+        column = np.frombuffer(array.array("d", values), np.float64)
+    except TypeError:  # a null, or a value of the wrong type: checked one by one below
+        pass
+    else:
+        _no_flags(values, column)
+        return _in_range(column, low, high, low_open)
     kinds = _types(values)
     allowed = {int, float, type(None)} if optional else {int, float}
     _require(kinds <= allowed)
@@ -340,6 +409,14 @@ def _floats(values: list[Any], optional: bool, low: float, high: float,
     return column
 
 
+def _no_flags(values: list[Any], column: FloatArray | IntArray) -> None:
+    """Refuse a true or false among ``values``, which a C array of numbers read into
+    ``column`` as 1 or 0: only the values equal to 0 or 1 are looked at."""
+    suspects = np.flatnonzero((column == 0) | (column == 1)).tolist()
+    if suspects:
+        _require(bool not in set(map(type, map(values.__getitem__, suspects))))
+
+
 def _in_range(column: FloatArray, low: float, high: float, low_open: bool = False) -> FloatArray:
     """``column``, after checking every value finite and in range."""
     if column.size:
@@ -349,28 +426,17 @@ def _in_range(column: FloatArray, low: float, high: float, low_open: bool = Fals
     return column
 
 
-def _count_bools(value: Any) -> int:
-    """true/false values in ``value`` (small parts of a file only: recursive)."""
-    if isinstance(value, bool):
-        return 1
-    if isinstance(value, dict):
-        return sum(_count_bools(child) for child in value.values())
-    if isinstance(value, list):
-        return sum(_count_bools(child) for child in value)
-    return 0
-
-
-def _ints(values: list[Any], low: int, missing: int, plain: bool = False) -> IntArray:
-    """A column of optional whole numbers at least ``low`` (``missing`` where None);
-    ``plain`` as for :func:`_floats` (a C array of 64-bit integers refuses every other type)."""
-    if plain:
-        try:
-            column = np.frombuffer(array.array("q", values), np.int64)
-        except TypeError:
-            pass
-        else:
-            _require(not column.size or column.min() >= low)
-            return column
+def _ints(values: list[Any], low: int, missing: int) -> IntArray:
+    """A column of optional whole numbers at least ``low`` (``missing`` where None); a C array
+    of 64-bit integers checks the types first, as for :func:`_floats`."""
+    try:
+        column = np.frombuffer(array.array("q", values), np.int64)
+    except TypeError:
+        pass
+    else:
+        _no_flags(values, column)
+        _require(not column.size or column.min() >= low)
+        return column
     kinds = _types(values)
     _require(kinds <= {int, type(None)})
     present = [v for v in values if v is not None] if type(None) in kinds else values
@@ -379,7 +445,47 @@ def _ints(values: list[Any], low: int, missing: int, plain: bool = False) -> Int
                     else values, dtype=np.int64)
 
 
-def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionColumns, set[str]]:
+def _constant(n: int, value: float) -> Any:
+    """A read-only column of ``n`` copies of ``value`` (a float, or an int for an int64
+    column) that takes no memory: the column of a field no option gives."""
+    dtype = np.int64 if type(value) is int else np.float64
+    return np.broadcast_to(np.array(value, dtype), (n,))
+
+
+_SPAN = 1 << 22
+"""Bytes compared at a time when counting the colons of a file (a bounded temporary)."""
+
+
+def _colons(raw: bytes) -> int:
+    """How many ``:`` bytes ``raw`` holds."""
+    view = np.frombuffer(raw, np.uint8)
+    return sum(int(np.count_nonzero(view[i : i + _SPAN] == 58))
+               for i in range(0, len(view), _SPAN))
+
+
+def _no_duplicate_keys(raw: bytes, parsed: int) -> None:
+    """Refuse the file unless its text gives exactly the ``parsed`` keys (none twice).
+
+    Outside strings, each ``:`` of valid JSON follows a key, and each key parsed comes from at
+    least one key in the text: so when the text holds as many colons as keys were parsed, no
+    key was given twice. Otherwise (a colon inside a text, or a duplicate) the key tokens are
+    counted (each ends with ``"`` and, after any spaces, ``:``; a ``":`` inside a string is
+    escaped).
+    """
+    if _colons(raw) != parsed:
+        _require(raw.count(b'":') + len(_KEY_GAP.findall(raw)) == parsed)
+
+
+def _build(data: dict[str, Any], raw: bytes | None, clock: _Clock, guess: bool = False
+           ) -> tuple[Instance, OptionColumns, set[str]]:
+    """The instance, its option columns and its metric names, from the parsed file.
+
+    ``guess``: when every option gives as many keys as the first, take them to be the first's
+    (and likewise the names of the ``metrics`` mappings), without collecting every option's
+    keys. The passes below look each of those fields up in every option, which proves the
+    guess (with the key count: no option gives another key) or raises KeyError before anything
+    is consumed; the caller then builds again without guessing.
+    """
     given_services = data.get("services")
     if type(given_services) is not list or not given_services:
         raise _Refused
@@ -387,32 +493,38 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     _require(_types(services) == {dict})
     service_keys = set().union(*services)
     _require(service_keys <= _SERVICE_KEYS)
+    service_key_count = sum(map(len, services))
     option_lists = [s["options"] for s in services]
     _require(_types(option_lists) == {list} and all(option_lists))
     options = [o for group in option_lists for o in group]
-    _require(_types(options) == {dict})
-    option_keys = set().union(*options)
-    _require(option_keys <= _OPTION_KEYS)
+    # Each option's mode: the look-up refuses anything but a mapping that gives a mode, so it
+    # also proves every option a mapping.
+    mode_names = list(map(operator.itemgetter("mode"), options))
     n = len(options)
     option_key_count = sum(map(len, options))
+    uniform = guess and option_key_count == n * len(options[0])
+    option_keys = set(options[0]) if uniform else set().union(*options)
+    _require(option_keys <= _OPTION_KEYS)
+    uniform = uniform or option_key_count == n * len(option_keys)
     # Which fields each option gave: one key set for all when every option gives every key.
     key_sets: tuple[tuple[str, ...], ...]
-    if option_key_count == n * len(option_keys):
+    if uniform:
         key_codes, key_sets = np.zeros(n, np.int64), (tuple(option_keys),)
     else:
         key_codes, key_sets = _codes(list(map(tuple, options)))
     in_all = set.intersection(*map(set, key_sets))
-    metric_dicts = [o["metrics"] for o in options if "metrics" in o]
+    metric_dicts = list(map(operator.itemgetter("metrics"), options)) if "metrics" in in_all \
+        else [o["metrics"] for o in options if "metrics" in o]
     _require(_types(metric_dicts) <= {dict})
     metric_key_count = sum(map(len, metric_dicts))
     rest = {key: value for key, value in data.items() if key != "services"}
-    if raw is not None:  # duplicate keys: the key tokens of the text against the keys parsed
-        parsed = (1 + sum(map(len, services)) + option_key_count + metric_key_count
-                  + _count_keys(rest))
-        _require(raw.count(b'":') + len(_KEY_GAP.findall(raw)) == parsed)
+    if raw is not None:  # duplicate keys: the keys of the text against the keys parsed
+        _no_duplicate_keys(raw, 1 + service_key_count + option_key_count + metric_key_count
+                           + _count_keys(rest))
     else:  # YAML aliases can repeat one mapping: pydantic would build two
         _require(len(set(map(id, options))) == len(options))
         _require(len(set(map(id, metric_dicts))) == len(metric_dicts))
+    clock.check()
 
     # Everything but the services: pydantic, with one placeholder service.
     skeleton = Instance.model_validate({**rest, "services": [_PLACEHOLDER]})
@@ -422,17 +534,10 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     horizon = skeleton.horizon
     big = MAX_MAGNITUDE
 
-    # In JSON with no true/false but those of the flags, number columns' types are checked in C.
-    current_given = [o["current"] for o in options if "current" in o] if (
-        "current" in option_keys) else []
-    _require(_types(current_given) <= {bool})
-    plain = raw is not None and (raw.count(b"true") + raw.count(b"false") == _count_bools(rest)
-                                 + sum(1 for s in services if "statutory" in s)
-                                 + len(current_given))
-
     # Services, a column at a time (into arrays: the parsed file is freed before the objects
     # are built, so that what survives it is not scattered over the memory it held).
-    rows = _service_rows(services, service_keys, mode_index, horizon, plain, raw)
+    rows = _service_rows(services, service_keys, service_key_count, mode_index, horizon, raw)
+    clock.check()
 
     # Options, a column at a time; a field no option gives is its default throughout.
     def given(name: str, default: Any) -> list[Any] | None:
@@ -445,20 +550,22 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
         required = default is _REQUIRED
         values = given(name, None if required else default)
         _require(values is not None or not required)
-        if values is None:
-            return np.full(n, np.nan if default is None else default)
-        return _floats(values, default is None, low, high, low_open, plain)
+        column = _constant(n, np.nan if default is None else default) if values is None else \
+            _floats(values, default is None, low, high, low_open)
+        clock.check()
+        return column
 
     def counts_of(name: str, low: int, missing: int) -> IntArray:
         values = given(name, None)
-        if values is None:
-            return np.full(n, missing, np.int64)
-        return _ints(values, low, missing, plain)
+        column = _constant(n, missing) if values is None else _ints(values, low, missing)
+        clock.check()
+        return column
 
     # A mode is one of the (checked) mode ids: a lookup refuses anything else.
-    mode = np.fromiter(map(mode_index.__getitem__, map(operator.itemgetter("mode"), options)),
-                       np.int64, n)
-    annual_cost, cost_years = _annual_costs(options, horizon.years if horizon else None, plain)
+    mode = np.fromiter(map(mode_index.__getitem__, mode_names), np.int64, n)
+    del mode_names
+    annual_cost, cost_years = _annual_costs(options, horizon.years if horizon else None)
+    clock.check()
     outcome = numbers("outcome", _REQUIRED, -big, big)
     transition = numbers("transition_cost", 0.0, 0.0, big)
     flexibility = numbers("flexibility", None, 0.0, 1.0)
@@ -475,9 +582,14 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
     label_list = given("label", None)
     labels = None if label_list is None else _texts(label_list, raw)
     del label_list
-    current_flags = given("current", False) if current_given else None
-    current = np.zeros(n, np.bool_) if current_flags is None else np.array(current_flags, np.bool_)
-    metrics, metric_names = _metric_columns(options, metric_dicts, metric_key_count, plain)
+    current_flags = given("current", False)
+    current = np.zeros(n, np.bool_)
+    if current_flags is not None:
+        _require(_types(current_flags) <= {bool})
+        current = np.array(current_flags, np.bool_)
+    del current_flags
+    metrics, metric_names = _metric_columns(options, metric_dicts, metric_key_count, guess)
+    clock.check()
 
     # References and the current option, service by service, as arrays.
     counts = np.fromiter(map(len, option_lists), np.int64, len(option_lists))
@@ -503,30 +615,32 @@ def _build(data: dict[str, Any], raw: bytes | None) -> tuple[Instance, OptionCol
         annual_cost_years=cost_years,
         labels=None if labels is None else tuple(_text_list(labels, n)),
     )
-    store = OptionStore(columns, options, metric_dicts, labels, key_codes, key_sets)
+    store = OptionStore(columns, options, metric_dicts, labels, key_codes, key_sets,
+                        metric_key_count)
     # The parsed file is no longer needed (the caller's data is consumed).
     options.clear()
     metric_dicts.clear()
     option_lists.clear()
     services.clear()
     data.clear()
+    clock.check()
     instance = skeleton.model_copy(update={"services": _services(rows, store)})
     return instance, columns, metric_names
 
 
 def _annual_costs(
-    options: list[dict[str, Any]], horizon_years: int | None, plain: bool
+    options: list[dict[str, Any]], horizon_years: int | None
 ) -> tuple[FloatArray, FloatArray | None]:
     """The ``annual_cost`` column (a list's first value) and the yearly costs of the options
     that give a list (None when none does): a list only with a horizon, of its length."""
     values = list(map(operator.itemgetter("annual_cost"), options))
-    if plain:
-        try:
-            column = np.frombuffer(array.array("d", values), np.float64)
-        except TypeError:  # lists of yearly costs (or bad values): below
-            pass
-        else:
-            return _in_range(column, 0.0, MAX_MAGNITUDE), None
+    try:
+        column = np.frombuffer(array.array("d", values), np.float64)
+    except TypeError:  # lists of yearly costs (or bad values): below
+        pass
+    else:
+        _no_flags(values, column)
+        return _in_range(column, 0.0, MAX_MAGNITUDE), None
     kinds = _types(values)
     if list not in kinds:
         return _floats(values, False, 0.0, MAX_MAGNITUDE), None
@@ -543,12 +657,16 @@ def _annual_costs(
 
 def _metric_columns(
     options: list[dict[str, Any]], metric_dicts: list[dict[str, Any]], key_count: int,
-    plain: bool,
+    guess: bool = False,
 ) -> tuple[dict[str, FloatArray], set[str]]:
     """Each metric's column (NaN where absent), after checking names and values; the names.
-    ``key_count``: the metric keys of all options; ``plain`` as for :func:`_floats`."""
+    ``key_count``: the metric keys of all options; ``guess`` as for :func:`_build` (a wrong
+    guess raises KeyError)."""
     n = len(options)
-    names = sorted(set().union(*metric_dicts))
+    if guess and metric_dicts and key_count == len(metric_dicts) * len(metric_dicts[0]):
+        names = sorted(metric_dicts[0])
+    else:
+        names = sorted(set().union(*metric_dicts))
     _ids(names)
     _require(_FIGURE_KEYS.isdisjoint(names))
     every = len(metric_dicts) == n
@@ -563,7 +681,7 @@ def _metric_columns(
             values = list(map(operator.itemgetter(name), metric_dicts))
         else:
             values = [m.get(name) for m in metric_dicts]
-        column = _floats(values, True, -big, big, plain=plain)
+        column = _floats(values, True, -big, big)
         found += int(np.count_nonzero(~np.isnan(column)))
         if every:
             columns[name] = column
@@ -593,7 +711,8 @@ class OptionStore:
 
     def __init__(self, columns: OptionColumns, options: list[dict[str, Any]],
                  metric_dicts: list[dict[str, Any]], labels: tuple[Any, BoolArray] | None,
-                 key_codes: IntArray, key_sets: tuple[tuple[str, ...], ...]) -> None:
+                 key_codes: IntArray, key_sets: tuple[tuple[str, ...], ...],
+                 metric_key_count: int) -> None:
         self.columns = columns
         self.keys = key_codes
         # One fields-set per distinct key set, shared by its options: the models are frozen, so
@@ -607,8 +726,8 @@ class OptionStore:
         self.metric_orders: tuple[tuple[str, ...], ...] = ()
         if not metric_dicts:
             return
-        widths = set(map(len, metric_dicts))
-        if widths == {len(columns.metrics)} and len(columns.metrics) <= 1:  # one order for all
+        if metric_key_count == len(metric_dicts) * len(columns.metrics) <= len(metric_dicts):
+            # Each mapping has every name, and there is at most one: one order for all.
             codes, self.metric_orders = np.zeros(len(metric_dicts), np.int64), (
                 tuple(columns.metrics),)
         else:
@@ -718,49 +837,68 @@ class _ServiceRows:
 _NO_END = -(2**62)
 
 
-def _service_rows(services: list[dict[str, Any]], keys: set[str], mode_index: dict[str, int],
-                  horizon: Any, plain: bool, raw: bytes | None) -> _ServiceRows:
-    """The services' fields, checked; ``keys``: every key any service gives."""
+def _service_rows(services: list[dict[str, Any]], keys: set[str], key_count: int,
+                  mode_index: dict[str, int], horizon: Any, raw: bytes | None) -> _ServiceRows:
+    """The services' fields, checked; ``keys``: every key any service gives, ``key_count``:
+    the keys of all services."""
     n = len(services)
     big = MAX_MAGNITUDE
+    uniform = key_count == n * len(keys)  # every service gives every key
 
-    def given(name: str, default: Any) -> list[Any]:
-        return [s.get(name, default) for s in services] if name in keys else [default] * n
-    ids = [s["id"] for s in services]
+    def given(name: str, default: Any) -> list[Any] | None:
+        if name not in keys:
+            return None
+        if uniform:
+            return list(map(operator.itemgetter(name), services))
+        return [s.get(name, default) for s in services]
+    ids = list(map(operator.itemgetter("id"), services))
     _ids(ids)
     _require(len(set(ids)) == len(ids))
-    current_mode = np.fromiter(map(mode_index.__getitem__, [s["current_mode"] for s in services]),
-                               np.int64, n)
+    current_mode = np.fromiter(
+        map(mode_index.__getitem__, map(operator.itemgetter("current_mode"), services)),
+        np.int64, n)
     name, group = (_texts(given(key, None), raw) for key in ("name", "group"))
-    weights = _floats(given("weight", 1.0), False, 0.0, big, plain=plain)
+    weights = given("weight", 1.0)
+    weight = np.ones(n) if weights is None else _floats(weights, False, 0.0, big)
     statutory_flags = given("statutory", False)
-    _require(_types(statutory_flags) <= {bool})
+    statutory = np.zeros(n, np.bool_)
+    if statutory_flags is not None:
+        _require(_types(statutory_flags) <= {bool})
+        statutory = np.array(statutory_flags, np.bool_)
     ends = given("current_contract_end", None)
     fees = given("termination_cost", None)
-    _require(_types(ends) <= {int, type(None)})
-    fee_column = _floats(fees, True, 0.0, big)
+    _require(ends is None or _types(ends) <= {int, type(None)})
+    fee_column = np.full(n, np.nan) if fees is None else _floats(fees, True, 0.0, big)
     contract_end = None
-    if horizon is None:
-        _require(all(end is None for end in ends) and np.isnan(fee_column).all())
+    if ends is None or horizon is None:  # a fee needs the end of a contract
+        _require((ends is None or all(end is None for end in ends))
+                 and np.isnan(fee_column).all())
     else:
         _require(all(end is None or end >= horizon.start_year for end in ends))
-        _require(all(fee is None or end is not None for end, fee in zip(ends, fees, strict=True)))
+        _require(fees is None or all(
+            fee is None or end is not None for end, fee in zip(ends, fees, strict=True)))
         if any(end is not None for end in ends):
             contract_end = np.array([_NO_END if end is None else end for end in ends], np.int64)
     canonical = {name: name for name in _SERVICE_FIELDS}
-    codes, key_sets = _codes(list(map(tuple, services)))
+    key_sets: tuple[tuple[str, ...], ...]
+    if uniform:
+        codes, key_sets = np.zeros(n, np.int64), (tuple(keys),)
+    else:
+        codes, key_sets = _codes(list(map(tuple, services)))
     return _ServiceRows(
         ids=np.array(ids, dtype=np.str_), current_mode=current_mode, name=name, group=group,
-        weight=np.array(weights, np.float64), statutory=np.array(statutory_flags, np.bool_),
-        contract_end=contract_end, termination_cost=np.array(fee_column, np.float64),
-        keys=codes, key_sets=tuple({canonical[k] for k in keys} for keys in key_sets),
+        weight=weight, statutory=statutory, contract_end=contract_end,
+        termination_cost=fee_column, keys=codes,
+        key_sets=tuple({canonical[k] for k in keys} for keys in key_sets),
     )
 
 
-def _texts(values: list[Any], raw: bytes | None) -> tuple[Any, BoolArray] | None:
-    """Optional texts as (a numpy text array, where None), or None when every value is None.
-    A text holding a NUL character (which a numpy text array would drop at its end) is left to
-    the full path."""
+def _texts(values: list[Any] | None, raw: bytes | None) -> tuple[Any, BoolArray] | None:
+    """Optional texts as (a numpy text array, where None), or None when every value is None
+    (or ``values`` is None). A text holding a NUL character (which a numpy text array would
+    drop at its end) is left to the full path."""
+    if values is None:
+        return None
     kinds = _types(values)
     _require(kinds <= {str, type(None)})
     if str not in kinds:
@@ -801,9 +939,14 @@ def _services(rows: _ServiceRows, store: OptionStore) -> list[Service]:
     setattr_ = object.__setattr__
     key_sets = rows.key_sets
     result = []
-    for state, code in zip(values, rows.keys.tolist(), strict=True):
+    # A dict display in _SERVICE_FIELDS' order (checked at import): faster than dict(zip(...)).
+    for (id_, current_mode, options, name, group, weight, statutory, end, fee), code in zip(
+            values, rows.keys.tolist(), strict=True):
         service = new(Service)
-        setattr_(service, "__dict__", dict(zip(_SERVICE_FIELDS, state, strict=True)))
+        setattr_(service, "__dict__", {
+            "id": id_, "current_mode": current_mode, "options": options, "name": name,
+            "group": group, "weight": weight, "statutory": statutory,
+            "current_contract_end": end, "termination_cost": fee})
         setattr_(service, "__pydantic_fields_set__", key_sets[code])  # shared, as for options
         setattr_(service, "__pydantic_extra__", None)
         setattr_(service, "__pydantic_private__", None)

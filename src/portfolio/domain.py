@@ -1110,8 +1110,9 @@ def _check_multi_year(instance: Instance, add: Any, options_checked: bool = Fals
     ``current_contract_end``; an option whose ``lead_time_years`` is at least the horizon's length
     could never start and is an error. Without a horizon, per-year lists, ``current_contract_end``
     and ``termination_cost`` are errors (the single-period model would silently ignore them).
-    With ``options_checked`` (a reader checked the options' yearly costs and lead times a column
-    at a time) the options are not read again.
+    With ``options_checked`` (a reader checked the options' yearly costs and lead times, and the
+    services' contract ends and termination fees, a column at a time) neither the options nor
+    those service fields are read again.
     """
     horizon = instance.horizon
     options = not options_checked
@@ -1120,7 +1121,7 @@ def _check_multi_year(instance: Instance, add: Any, options_checked: bool = Fals
             if is_per_year(value):
                 add(item, field, "a list of yearly values needs a horizon "
                     "(horizon: {start_year, years}); give one number for a single-period plan")
-        for service in instance.services:
+        for service in instance.services if options else ():
             for field in ("current_contract_end", "termination_cost"):
                 if getattr(service, field) is not None:
                     add(f"service '{service.id}'", field,
@@ -1131,7 +1132,7 @@ def _check_multi_year(instance: Instance, add: Any, options_checked: bool = Fals
     for item, field, value in _yearly_fields(instance, options):
         if is_per_year(value) and len(value) != years:
             add(item, field, f"has {len(value)} yearly values; the horizon ({span}) has {years}")
-    for service in instance.services:
+    for service in instance.services if options else ():
         item = f"service '{service.id}'"
         end = service.current_contract_end
         if end is not None and end < horizon.start_year:

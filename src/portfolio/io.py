@@ -57,6 +57,7 @@ MAX_NESTING = 64
 """Deepest nesting of lists and mappings accepted; an instance needs fewer than ten levels."""
 
 _CHUNK = 1 << 20
+_ONE_READ = 64 << 20
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _BOM = "\ufeff"
 
@@ -145,10 +146,13 @@ def read_bytes(
             raise InstanceFileError(source, _too_large(info.st_size, limit))
         chunks: list[bytes] = []
         total = 0
+        # A file of up to _ONE_READ bytes comes in one read (and is not copied again by join).
+        size = info.st_size + 1 if info.st_size < _ONE_READ else _CHUNK
         while True:
             if deadline is not None and time.perf_counter() > deadline:
                 raise ReadTimeLimitError(source, "reading")
-            chunk = os.read(fd, _CHUNK)
+            chunk = os.read(fd, size)
+            size = _CHUNK
             if not chunk:
                 break
             chunks.append(chunk)
@@ -617,15 +621,18 @@ def load_instance(
     with gc_paused():
         if fmt == "json":
             raw = raw.removeprefix(codecs.BOM_UTF8)
-            fast = read_json(raw, source)
+            fast = read_json(raw, source, **_until(deadline))
             if fast is None:
-                fast = _validate_json_bytes(raw, source)
+                _check_deadline(deadline, source, "validating")
+                fast = _validate_json_bytes(raw, source, deadline)
             if fast is not None:
                 _check_deadline(deadline, source, "validating")
                 return fast
+        _check_deadline(deadline, source, "parsing")
         data = parse_text(_decode(raw, source), fmt, source, deadline=deadline)
         _check_deadline(deadline, source, "parsing")
-        fast = read_parsed(data, source) if fmt != "json" else None
+        fast = read_parsed(data, source, **_until(deadline)) if fmt != "json" else None
+        _check_deadline(deadline, source, "validating")
         instance = fast if fast is not None else Instance.from_data(data, source=source)
     _check_deadline(deadline, source, "validating")
     return instance
@@ -636,7 +643,15 @@ def _check_deadline(deadline: float | None, source: str, stage: str) -> None:
         raise ReadTimeLimitError(source, stage)
 
 
-def _validate_json_bytes(raw: bytes, source: str) -> Instance | None:
+def _until(deadline: float | None) -> dict[str, float]:
+    """The fast readers' ``deadline`` argument, when there is one (without one they are
+    called with the file alone, as a caller that replaces them expects)."""
+    return {} if deadline is None else {"deadline": deadline}
+
+
+def _validate_json_bytes(
+    raw: bytes, source: str, deadline: float | None = None
+) -> Instance | None:
     """Validate JSON bytes with pydantic's parser; None when they are not a valid instance
     or hold a duplicate key (the caller then takes the slow path, which names every issue's
     item by its id, or the duplicate key and its line)."""
@@ -644,6 +659,7 @@ def _validate_json_bytes(raw: bytes, source: str) -> Instance | None:
         json.loads(raw, object_pairs_hook=_no_duplicates)
     except (ValueError, _DuplicateKey, RecursionError):
         return None
+    _check_deadline(deadline, source, "validating")
     try:
         instance = Instance.model_validate_json(raw)
     except pydantic.ValidationError:
