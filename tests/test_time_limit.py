@@ -49,8 +49,8 @@ from portfolio.solve import (
 #: a loaded machine delays the threads that wait on it.
 SLACK = 0.3
 #: The tie-break's plan-space solves run in solver processes that are killed when they overrun
-#: their limit, 0.25-2 s after it (README, "What a time limit covers"), and it sets up each
-#: re-solve (a compile of a changed copy of the instance) between its clock checks.
+#: their limit, 0.25-2 s after it (README, "What a time limit covers"), and it sets up its
+#: re-solves (one compile of the instance's plan space) between its clock checks.
 KILL_SLACK = 2.0
 
 

@@ -3,7 +3,8 @@
 The decision-support questions (the trade-off frontier, the tie-break towards fewer changes) ask
 for the best plan under a *different* objective, with one or two extra rows that hold other
 figures, such as the plan's own objective, within a bound. Each figure is the objective vector of
-the instance compiled with that figure as its objective (so ``cost`` is exactly what
+the instance compiled with that figure as its objective, taken from the one compiled model's
+columns (no copy of the instance is compiled, no option object built; so ``cost`` is exactly what
 ``minimise_cost`` counts: annual cost, transition cost when the mode changes, setup cost of the
 modes used, termination fees; in multi-year planning discounted as the objective is), and every
 plan found is decoded and checked by the project's verifier on the instance as written.
