@@ -721,9 +721,12 @@ def limits(cols: Columns) -> list[Rows]:
 
 
 # ---------------------------------------------------------------------- objective
-def objective(cols: Columns) -> tuple[Sense, FloatArray]:
+def objective(
+    cols: Columns, goal: str | WeightedObjective | None = None
+) -> tuple[Sense, FloatArray]:
     """The objective over all columns: sum_t d_t (the year-t objective), d_t the discount factor
-    (1 for one period).
+    (1 for one period). ``goal`` is the instance's objective unless given (the plan space's other
+    criteria over the same columns, :mod:`portfolio.planspace`).
 
     maximise_outcome: d_t w_s outcome_o on each activity. minimise_cost: d_t c_o(t) on each
     activity, d_t tc_o on each change, d_t fee on each termination fee, d_t setup_m on each setup.
@@ -737,7 +740,7 @@ def objective(cols: Columns) -> tuple[Sense, FloatArray]:
     d_t cost_j to its column (minimise_cost; the ``investment_cost`` term).
     """
     table = cols.table
-    goal = table.instance.objective
+    goal = table.instance.objective if goal is None else goal
     coef = np.zeros(cols.num_cols)
     d_act = cols.discount[cols.act_year]
     transition = table.transition_cost[cols.change_option] * cols.discount[cols.change_year]

@@ -3,7 +3,8 @@
 The decision-support questions (the trade-off frontier, the tie-break towards fewer changes) ask
 for the best plan under a *different* objective, with one or two extra rows that hold other
 figures, such as the plan's own objective, within a bound. Each figure is the objective vector of
-the instance compiled with that figure as its objective (so ``cost`` is exactly what
+the instance compiled with that figure as its objective, taken from the one compiled model's
+columns (no copy of the instance is compiled, no option object built; so ``cost`` is exactly what
 ``minimise_cost`` counts: annual cost, transition cost when the mode changes, setup cost of the
 modes used, termination fees; in multi-year planning discounted as the objective is), and every
 plan found is decoded and checked by the project's verifier on the instance as written.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +31,8 @@ from portfolio.decisions import Decisions
 from portfolio.domain import OPTION_FIGURES, Instance, WeightedObjective
 from portfolio.errors import ParameterError
 from portfolio.guard import reclaimable, run_guarded
+from portfolio.kernels import Columns
+from portfolio.kernels import objective as kernel_objective
 from portfolio.linear import FloatArray, LinearModel, RowBlock, Sense
 from portfolio.money import money_decimals
 from portfolio.params import SolveParams
@@ -215,6 +218,7 @@ class PlanSpace:
         self._compiled = self._compile(instance)
         self.model: LinearModel = self._compiled.model
         self._vectors: dict[Any, tuple[FloatArray, float]] = {}
+        self._column_table: Columns | None = None
 
     # ------------------------------------------------------------------ compiled vectors
     def _compile(self, instance: Instance) -> Any:
@@ -226,25 +230,59 @@ class PlanSpace:
 
         return compile_instance(instance, reduce=False)
 
-    def vector(self, objective: str | WeightedObjective, **data: Any) -> tuple[FloatArray, float]:
+    def vector(
+        self,
+        objective: str | WeightedObjective,
+        *,
+        discounted: bool = True,
+        unit_transition: bool = False,
+    ) -> tuple[FloatArray, float]:
         """The coefficients and offset of ``objective`` over this model's columns.
+
+        The vector is what compiling the instance with ``objective`` (and the changes below)
+        would give, taken from this model's own columns and the instance's option columns
+        (:func:`~portfolio.kernels.objective` with another goal): no copy of the instance is
+        compiled and no option object is built.
 
         Args:
             objective: an instance objective.
-            data: further fields of the instance to replace (e.g. ``services``) when the vector
-                is of modified figures; the columns must stay the same.
+            discounted: False to count every horizon year at 1 (a discount rate of 0); no
+                effect on a single period.
+            unit_transition: True to take every option's transition cost as 1, so that the
+                ``transition_cost`` term counts changes of mode.
         """
-        key = (repr(objective), tuple(sorted(data)))
-        if not data and key in self._vectors:
-            return self._vectors[key]
-        changed = self.instance.model_copy(update={"objective": objective, **data})
-        model = self._compile(changed).model
-        if model.num_cols != self.model.num_cols:
-            raise RuntimeError("the criterion's model has other columns than the instance's")
-        found = (np.asarray(model.objective, dtype=np.float64), float(model.objective_offset))
-        if not data:
+        key = (repr(objective), discounted, unit_transition)
+        found = self._vectors.get(key)
+        if found is None:
+            columns = self._columns()
+            table = columns.table
+            if unit_transition:
+                table = replace(table, transition_cost=np.ones(table.num_options), _figures={})
+            discount = columns.discount if discounted else np.ones_like(columns.discount)
+            _, coefficients = kernel_objective(
+                replace(columns, table=table, discount=discount), objective
+            )
+            found = (np.asarray(coefficients, dtype=np.float64), float(self.model.objective_offset))
             self._vectors[key] = found
         return found
+
+    def _columns(self) -> Columns:
+        """The column table this model was compiled over (the kernels' view of its columns)."""
+        if self._column_table is None:
+            if self.multi_year:
+                self._column_table = self._compiled.layout.columns
+            else:
+                from portfolio.compile import single_period_columns
+
+                compiled = self._compiled
+                self._column_table = single_period_columns(
+                    compiled.table,
+                    compiled.option_of_column,
+                    compiled.mode_of_y,
+                    compiled.mode_of_w,
+                    compiled.num_investments,
+                )
+        return self._column_table
 
     def criterion_vector(self, item: Criterion) -> tuple[FloatArray, float]:
         """The coefficients and offset of a criterion."""

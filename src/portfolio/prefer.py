@@ -79,15 +79,14 @@ def fewest_changes(
     before_money = space.one_off(original)
     start = space.encode(_decisions(instance, result))
 
-    counting, data = _counting(instance)
-    counts = space.vector(counting, **data)
+    counts = space.vector(COUNTING, discounted=False, unit_transition=True)
     if deadline is not None and time.perf_counter() >= deadline:
         return _record(result, "none", original, original, space, _OUT_OF_TIME)
     found = space.search(counts, "minimise", [held], deadline=deadline, start=start)
     if not _acceptable(found, space, target):
         return _record(result, "none", original, original, space, _why(found))
     fewest = space.changes(found.verdict)
-    money = space.vector(_one_off_objective(instance), **_undiscounted(instance))
+    money = space.vector(_one_off_objective(instance), discounted=False)
     if deadline is not None and time.perf_counter() >= deadline:
         return _record(result, "none", original, original, space, _OUT_OF_TIME)
     keep_count = Bound(counts[0], counts[1], upper=fewest + 0.5)
@@ -120,6 +119,11 @@ def fewest_changes(
     return _record(preferred, applied, original, verdict, space, note)
 
 
+COUNTING = WeightedObjective(minimise={"transition_cost": 1.0})
+"""The objective that counts changes of mode, with every option's transition cost taken as 1
+and no discounting (:meth:`~portfolio.planspace.PlanSpace.vector`): the transition cost is paid
+only on a change of mode."""
+
 _OUT_OF_TIME = "the time limit ran out while the re-solves were being set up"
 
 
@@ -147,26 +151,6 @@ def _objective_held(space: PlanSpace, instance: Instance, target: float) -> Boun
     return Bound(coefficients, offset, upper=target + slack)
 
 
-def _counting(instance: Instance) -> tuple[WeightedObjective, dict[str, Any]]:
-    """An objective that counts changes of mode: every option's transition cost set to 1, no
-    discounting, and the transition cost (paid only on a change of mode) minimised."""
-    services = [
-        service.model_copy(
-            update={
-                "options": [
-                    option.model_copy(update={"transition_cost": 1.0})
-                    for option in service.options
-                ]
-            }
-        )
-        for service in instance.services
-    ]
-    return WeightedObjective(minimise={"transition_cost": 1.0}), {
-        "services": services,
-        **_undiscounted(instance),
-    }
-
-
 def _one_off_objective(instance: Instance) -> WeightedObjective:
     terms = {"transition_cost": 1.0, "setup_cost": 1.0}
     if instance.horizon is not None:
@@ -174,12 +158,6 @@ def _one_off_objective(instance: Instance) -> WeightedObjective:
     if instance.investments:
         terms["investment_cost"] = 1.0
     return WeightedObjective(minimise=terms)
-
-
-def _undiscounted(instance: Instance) -> dict[str, Any]:
-    if instance.horizon is None:
-        return {}
-    return {"horizon": instance.horizon.model_copy(update={"discount_rate": 0.0})}
 
 
 def _acceptable(found: Found, space: PlanSpace, target: float) -> bool:

@@ -42,7 +42,7 @@ from portfolio.guard import (
 from portfolio.heuristic import lp_then_fix
 from portfolio.io import instance_from_data, load_instance
 from portfolio.lagrange import EitherEvent, LagrangeResult, LagrangeRun
-from portfolio.linear import FloatArray, Sense
+from portfolio.linear import FloatArray, Sense, gc_paused
 from portfolio.multiyear.formulation import MultiYear
 from portfolio.params import SolveParams
 from portfolio.prefer import fewest_changes
@@ -96,6 +96,11 @@ def solve(
     :data:`~portfolio.guard.CANCEL_GRACE` seconds) before it propagates, so no solver keeps
     running. ``stop_reason`` says why the solve ended.
 
+    Given a path or data, the call reads the instance itself, and pauses the cyclic garbage
+    collector until it returns (as the ``portfolio solve`` command does; its previous state is
+    restored): nothing the call builds forms reference cycles, and the collector's passes over a
+    large instance free nothing. Given an :class:`Instance`, the collector is left alone.
+
     Args:
         instance: an :class:`Instance`, a path to an instance file, or the parsed data.
         backend: backend name (``highs``, ``cbc``, ``cpsat``, ``scip``) or a backend object.
@@ -117,19 +122,25 @@ def solve(
     )
     clock = Clock(time.perf_counter(), params.time_limit, cancel)
     solver = backend if isinstance(backend, Backend) else get_backend(backend)
-
     if isinstance(instance, Instance):
-        inst = instance
-    elif isinstance(instance, Mapping):
-        inst = instance_from_data(instance)
-    else:
-        deadline = None if params.time_limit is None else clock.began + params.time_limit
-        try:
-            inst = load_instance(instance, deadline=deadline)
-        except ReadTimeLimitError as exc:
-            return read_time_limit_result(exc, solver.name, params.time_limit, clock.elapsed())
-    t_read = clock.elapsed()
-    return solve_instance(inst, solver, params, clock=clock, read_seconds=t_read)
+        return solve_instance(instance, solver, params, clock=clock, read_seconds=clock.elapsed())
+    # The call reads the instance itself: as for the ``portfolio solve`` command, the cyclic
+    # garbage collector is paused for the call (and restored after it). Every object the call
+    # builds is fresh and forms no cycles, and the collector's passes over them free nothing
+    # (at 100,000 services: 2 full passes and about 570 younger ones, 0.5-0.6 s at load 4.5;
+    # ``benchmarks/library_gc.py``). A given Instance leaves the collector alone: its caller
+    # owns the process (a server solving in threads, say).
+    with gc_paused():
+        if isinstance(instance, Mapping):
+            inst = instance_from_data(instance)
+        else:
+            deadline = None if params.time_limit is None else clock.began + params.time_limit
+            try:
+                inst = load_instance(instance, deadline=deadline)
+            except ReadTimeLimitError as exc:
+                return read_time_limit_result(exc, solver.name, params.time_limit, clock.elapsed())
+        t_read = clock.elapsed()
+        return solve_instance(inst, solver, params, clock=clock, read_seconds=t_read)
 
 
 def solve_instance(
@@ -727,20 +738,40 @@ def with_baseline_in_time(
     return replace(result, notes=(*result.notes, BASELINE_SKIPPED_NOTE))
 
 
-#: Seconds that verifying one plan takes per column of the model, about, until a verification of
-#: the solve has been timed: the verifier re-derives every total from the instance's option
-#: columns (100,000 services with every row family, 696k columns: 0.31 s on a quiet 2-core
-#: machine, 0.48 s the first time; 10,000 services 0.02 s; 2026-12-02,
-#: ``benchmarks/verify_rate.py``), with room for a loaded machine, where a process's first
-#: verification has taken 0.54 s for 56k columns (a garbage-collector pass landing in it).
-VERIFY_SECONDS_PER_COLUMN = 5e-6
+#: Seconds that a process's first verification of a plan takes beyond what
+#: :data:`VERIFY_SECONDS_PER_COLUMN` gives, at most: its first touch of the instance's option
+#: columns and of the verifier's code, and on a loaded machine a thread that waits for a core
+#: (``benchmarks/verify_rate.py``, the first run against the later ones: 0.07 s at 70k columns
+#: and 0.17-0.22 s at 696k; a first verification of 56k columns once took 0.54 s under the test
+#: suite's own load). A small model's first touch is small: the allowance is at most
+#: :data:`FIRST_TOUCH_SECONDS_PER_COLUMN` per column.
+VERIFY_FIRST_SECONDS = 0.25
+#: The first-touch allowance per column of a small model (see :data:`VERIFY_FIRST_SECONDS`).
+FIRST_TOUCH_SECONDS_PER_COLUMN = 5e-6
+#: Seconds that verifying one plan takes per column of the model, about, beside the first-touch
+#: allowance, until a verification of the solve has been timed: the verifier re-derives every
+#: total from the instance's option columns (100,000 services with every row family, 696k
+#: columns: 0.31 s on a quiet 2-core machine, 0.48 s the first time; at load 5 with the
+#: collector paused, 0.47 s and 0.69 s the first time; 10,000 services 0.02 s, 0.09 s the first
+#: time; 2026-12-02, ``benchmarks/verify_rate.py``).
+VERIFY_SECONDS_PER_COLUMN = 1e-6
 #: Seconds that building the result and writing it as JSON take per column, about (the same
-#: instance: a 40 MB result, 1.2 s for the result data and its JSON text, 0.8 s to write it).
-OUTPUT_SECONDS_PER_COLUMN = 4e-6
+#: instance, with the collector paused as ``portfolio solve`` pauses it: a 40 MB result, 0.17 s
+#: for the result data, 0.64 s for its JSON text, 0.05 s to write it to a file, at load 5,
+#: 1.2 us per column; ``benchmarks/verify_rate.py --output``).
+OUTPUT_SECONDS_PER_COLUMN = 1.5e-6
 #: The reserve holds this many times the longest verification timed so far.
 RESERVE_MARGIN = 1.25
 #: The least reserve, in seconds.
 MIN_RESERVE_SECONDS = 0.05
+
+
+def first_verification_seconds(columns: int) -> float:
+    """The estimate of a solve's first verification of a plan, for a model of ``columns``
+    columns: a first-touch allowance (:data:`VERIFY_FIRST_SECONDS`, at most
+    :data:`FIRST_TOUCH_SECONDS_PER_COLUMN` per column) and :data:`VERIFY_SECONDS_PER_COLUMN`."""
+    first_touch = min(VERIFY_FIRST_SECONDS, FIRST_TOUCH_SECONDS_PER_COLUMN * columns)
+    return first_touch + VERIFY_SECONDS_PER_COLUMN * columns
 
 
 class Reserve(Generic[D, V]):
@@ -748,7 +779,7 @@ class Reserve(Generic[D, V]):
     heuristics, the solver, the tie-break) for what must follow the last of them: verifying its
     plan, today's baseline when it is not done yet, and building and writing the result.
 
-    It is estimated from the model's size (:data:`VERIFY_SECONDS_PER_COLUMN`,
+    It is estimated from the model's size (:func:`first_verification_seconds`,
     :data:`OUTPUT_SECONDS_PER_COLUMN`) until a verification of this solve has been timed
     (:meth:`verify`), and from the longest one timed after that.
     """
@@ -758,7 +789,7 @@ class Reserve(Generic[D, V]):
         self.clock = clock
         columns = formulation.model.num_cols
         #: Seconds one verification takes (estimated, then measured).
-        self.verify_seconds = VERIFY_SECONDS_PER_COLUMN * columns
+        self.verify_seconds = first_verification_seconds(columns)
         self.output_seconds = OUTPUT_SECONDS_PER_COLUMN * columns
         self.timed = False
 
