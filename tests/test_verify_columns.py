@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from portfolio.baseline import baseline, current_decisions, current_options
+import portfolio
+from portfolio.baseline import baseline, current_decisions, current_options, versus_baseline
 from portfolio.columnar import option_columns, read_json
 from portfolio.domain import Instance, value_in_year
 from portfolio.io import instance_from_data, load_instance
@@ -821,3 +822,38 @@ def test_year_values_of_each_scenario_are_the_loops(name: str) -> None:
     for scenario, found in zip(instance.scenarios, values, strict=True):
         _same(found, reference_year_values(scenario_instance(instance, scenario)))
     assert len({tuple(v) for v in values}) > 1  # the scenarios' data differ somewhere
+
+
+# ---------------------------------------------------------------------- a multi-year solve
+def test_a_multi_year_solve_of_an_instance_read_fast_builds_no_option() -> None:
+    """Solving, verifying and comparing with today (the services that change mode in some
+    year, those kept in today's mode on another option) read the columns only; the comparison
+    is the one the option objects give."""
+    data = _labelled_multi_year(random_multi_year_data(40, years=4, seed=2))
+    full, fast = _both_readings(data)
+    read = _built(fast)
+    params = portfolio.SolveParams(rel_gap=1e-3, time_limit=30, prefer="none")
+    result = portfolio.solve(fast, params=params)
+    assert result.status.has_plan, result.detail
+    assert _built(fast) == read
+    versus = versus_baseline(fast, result)
+    assert versus is not None
+    assert _built(fast) == read
+    today = reference_baseline(full)["options"]
+    modes = {
+        service.id: [service.options[i].mode for i in result.multi_year.options[service.id]]
+        for service in full.services
+    }
+    changed = [s.id for s in full.services if any(m != s.current_mode for m in modes[s.id])]
+    other = [sid for sid, used in result.multi_year.options.items()
+             if sid not in changed and any(i != today[sid] for i in used)]
+    assert versus["changes"] == changed
+    assert versus["other_option"] == other
+    assert changed  # the plan moves some services
+    _same(verify_schedule(full, result.multi_year.paths).plan, result.multi_year)
+
+
+def _labelled_multi_year(data: dict[str, Any]) -> dict[str, Any]:
+    for service in data["services"][::3]:
+        service["options"][0]["label"] = "first"
+    return data

@@ -243,13 +243,11 @@ def _multi_year_moves(
     instance: Instance, result: Any, options: dict[str, int]
 ) -> tuple[list[str], list[str]]:
     """The services whose mode differs from today's in some year, and those kept in today's
-    mode on another option."""
+    mode on another option (each year's mode as the verifier derived it from the options)."""
     chosen = dict(result.multi_year.options)
     current_mode = {service.id: service.current_mode for service in instance.services}
-    modes = {
-        service.id: [service.options[i].mode for i in chosen[service.id]]
-        for service in instance.services
-    }
+    schedule = result.multi_year.schedule
+    modes = {service.id: schedule[service.id] for service in instance.services}
     changed = [sid for sid, used in modes.items() if any(m != current_mode[sid] for m in used)]
     moved = set(changed)
     other_option = [
