@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from portfolio.io import instance_from_data, load_instance
 from portfolio.multiyear.generate import random_multi_year_data
 from portfolio.multiyear.schedule import ServicePath
 from portfolio.multiyear.verify import verify_schedule
+from portfolio.result import Check
 from portfolio.scenarios.data import scenario_instance, year_values
 from portfolio.verify import verify_plan
 from verify_reference import (
@@ -299,23 +300,30 @@ def test_the_columns_carry_the_labels_both_ways() -> None:
 
 # ---------------------------------------------------------------------- a penny beyond a limit
 def _limit_setters(
-    check_name: str, instance: Instance
+    check_name: str, instance: Instance, year: int | None = None
 ) -> Callable[[dict[str, Any], float], None] | None:
     """How to move the limit a check reads, in the instance's data; None for a check that has
-    no single number to move (bundles)."""
+    no single number to move (bundles). With ``year`` (a multi-year instance), in that horizon
+    year only: the field becomes a yearly list (``min_services`` stays one number)."""
     name, _, side = check_name.partition(".")
     modes = {mode.id: i for i, mode in enumerate(instance.modes)}
+    years = instance.horizon.years if instance.horizon is not None else 1
 
-    def constraint(key: str) -> Callable[[dict[str, Any], float], None]:
-        def put(data: dict[str, Any], value: float) -> None:
-            data["constraints"][key] = value
+    def put(old: Any, value: float) -> Any:
+        """The field moved to ``value`` (in ``year`` only, when given)."""
+        if year is None:
+            return value
+        values = list(old) if isinstance(old, list) else [value if old is None else old] * years
+        values[year] = value
+        return values
 
-        return put
+    if name in ("budget", "transition_budget", "min_outcome", "min_flexibility", "max_changes",
+                "max_modes_used"):
 
-    if name in ("budget", "transition_budget", "min_outcome", "min_flexibility"):
-        return constraint(name)
-    if name in ("max_changes", "max_modes_used"):
-        return constraint(name)
+        def constraint(data: dict[str, Any], value: float) -> None:
+            data["constraints"][name] = put(data["constraints"].get(name), value)
+
+        return constraint
     if name.startswith(("capacity_spend[", "capacity_count[", "min_services[")):
         field = {"capacity_spend": "max_spend", "capacity_count": "max_services",
                  "min_services": "min_services"}[name.partition("[")[0]]
@@ -323,7 +331,7 @@ def _limit_setters(
 
         def mode_limit(data: dict[str, Any], value: float) -> None:
             mode = data["modes"][index]
-            mode[field] = value
+            mode[field] = value if field == "min_services" else put(mode.get(field), value)
             if field == "min_services":
                 mode.pop("max_services", None)
             if field == "max_services":
@@ -336,20 +344,70 @@ def _limit_setters(
         def limits_row(data: dict[str, Any], value: float) -> None:
             bounds = data["constraints"]["limits"][row]
             moved = side or ("max" if "max" in bounds else "min")
-            bounds[moved] = value
-            if "min" in bounds and "max" in bounds:  # the other bound makes room (min <= max)
-                other = "min" if moved == "max" else "max"
-                bounds[other] = (min if other == "min" else max)(bounds[other], value)
+            bounds[moved] = put(bounds.get(moved), value)
+            other = "min" if moved == "max" else "max"
+            if other in bounds:  # the other bound makes room (min <= max)
+                now = bounds[other] if year is None else value_in_year(bounds[other], year)
+                bounds[other] = put(bounds[other], (min if other == "min" else max)(now, value))
 
         return limits_row
     if name.startswith("sector_share["):
         sector = name[len("sector_share["):].rstrip("]")
 
         def share(data: dict[str, Any], value: float) -> None:
-            data["constraints"]["sector_share"][sector] = {side: value}
+            shares = data["constraints"]["sector_share"]
+            shares[sector] = {side: put(shares.get(sector, {}).get(side), value)}
 
         return share
     return None
+
+
+def _counted(name: str) -> bool:
+    """The check counts whole services or modes."""
+    return name.startswith(("capacity_count", "min_services", "max_changes", "max_modes_used"))
+
+
+def _on_and_inside(check: Check, annual: float) -> tuple[float, float] | None:
+    """A limit on the plan's own figure, and one a penny inside it (a share: a penny of the
+    year's spend; a count: one); None where the second cannot be set (no spend, a share beyond
+    0..1, money or a count below 0)."""
+    on = check.value
+    if check.name.startswith(("sector_share", "min_flexibility")):
+        if annual <= 0:
+            return None
+        penny = 0.01 / annual
+        if not (0.0 <= on - penny and on + penny <= 1.0):
+            return None
+    else:
+        penny = 1 if _counted(check.name) else 0.01
+    inside = on - penny if check.sense == "<=" else on + penny
+    never_negative = _counted(check.name) or check.name.startswith(
+        ("budget", "transition_budget", "capacity_spend")
+    )
+    if never_negative and inside < 0:
+        return None
+    return on, inside
+
+
+def _moved_limits(
+    data: dict[str, Any],
+    instance: Instance,
+    checks: Sequence[Check],
+    annual: float,
+    year: int | None = None,
+) -> Iterator[tuple[Check, dict[str, Any], float, bool]]:
+    """For each check with a limit to move (in ``year`` only, when given): the check, the data
+    with its limit on the plan's own figure (it should hold) and then a penny inside (it should
+    break), the limit, and whether it should hold."""
+    for check in checks:
+        setter = _limit_setters(check.name, instance, year)
+        limits = None if setter is None else _on_and_inside(check, annual)
+        if setter is None or limits is None:
+            continue
+        for limit, should_hold in zip(limits, (True, False), strict=True):
+            moved = json.loads(json.dumps(data))
+            setter(moved, int(limit) if _counted(check.name) else limit)
+            yield check, moved, limit, should_hold
 
 
 @pytest.mark.parametrize("seed", range(24))
@@ -363,49 +421,18 @@ def test_a_penny_beyond_each_limit_breaks_it_and_on_it_holds(seed: int) -> None:
     first = reference_verify_plan(instance, plan)
     annual = first.plan.annual_cost
     tried = 0
-    for check in first.plan.checks:
-        setter = _limit_setters(check.name, instance)
-        if setter is None:
-            continue
-        counted = check.name.startswith(
-            ("capacity_count", "min_services", "max_changes", "max_modes_used")
-        )
-        if check.name.startswith("sector_share"):
-            if annual <= 0:
-                continue
-            penny = 0.01 / annual  # a share a penny of spend inside
-            on = check.value
-            if not (0.0 <= on - penny and on + penny <= 1.0):
-                continue
-        elif check.name == "min_flexibility":
-            if annual <= 0:
-                continue
-            penny = 0.01 / annual
-            on = check.value
-            if not (0.0 <= on - penny and on + penny <= 1.0):
-                continue
-        else:
-            penny = 1 if counted else 0.01
-            on = check.value
-        inside = on - penny if check.sense == "<=" else on + penny
-        never_negative = counted or check.name.startswith(
-            ("budget", "transition_budget", "capacity_spend")
-        )
-        if never_negative and inside < 0:
-            continue
-        for limit, should_hold in ((on, True), (inside, False)):
-            moved = json.loads(json.dumps(data))
-            setter(moved, int(limit) if counted else limit)
-            changed = instance_from_data(moved)
-            new = verify_plan(changed, plan)
-            _same(new, reference_verify_plan(changed, plan))
-            verdict = {c.name: c for c in new.plan.checks}[check.name]
-            assert verdict.ok is should_hold, (check.name, limit, verdict)
-            if should_hold and not counted:
-                assert verdict.binding or check.name.startswith(("sector", "min_flex"))
-            if not should_hold:
-                assert any(v.startswith(check.name.partition(".")[0]) for v in new.violations)
-            tried += 1
+    for check, moved, limit, should_hold in _moved_limits(data, instance, first.plan.checks,
+                                                          annual):
+        changed = instance_from_data(moved)
+        new = verify_plan(changed, plan)
+        _same(new, reference_verify_plan(changed, plan))
+        verdict = {c.name: c for c in new.plan.checks}[check.name]
+        assert verdict.ok is should_hold, (check.name, limit, verdict)
+        if should_hold and not _counted(check.name):
+            assert verdict.binding or check.name.startswith(("sector", "min_flex"))
+        if not should_hold:
+            assert any(v.startswith(check.name.partition(".")[0]) for v in new.violations)
+        tried += 1
     assert tried >= 2
 
 
@@ -668,73 +695,6 @@ def test_the_edge_schedules_break_what_they_say() -> None:
 
 
 # ---------------------------------------------------------------------- multi-year, a penny
-def _yearly_setter(
-    check_name: str, instance: Instance, year: int
-) -> Callable[[dict[str, Any], float], None] | None:
-    """How to move, in the instance's data, the limit a check of horizon year ``year`` reads,
-    in that year only (a yearly list; ``min_services`` is one number for every year)."""
-    horizon = instance.horizon
-    assert horizon is not None
-    years = horizon.years
-    name, _, side = check_name.partition(".")
-    modes = {mode.id: i for i, mode in enumerate(instance.modes)}
-
-    def yearly(old: Any, value: float) -> list[Any]:
-        values = list(old) if isinstance(old, list) else [value if old is None else old] * years
-        values[year] = value
-        return values
-
-    if name in ("budget", "transition_budget", "min_outcome", "min_flexibility", "max_changes",
-                "max_modes_used"):
-
-        def constraint(data: dict[str, Any], value: float) -> None:
-            data["constraints"][name] = yearly(data["constraints"].get(name), value)
-
-        return constraint
-    if name.startswith(("capacity_spend[", "capacity_count[", "min_services[")):
-        family = name.partition("[")[0]
-        field = {"capacity_spend": "max_spend", "capacity_count": "max_services",
-                 "min_services": "min_services"}[family]
-        index = modes[name.partition("[")[2].rstrip("]")]
-
-        def mode_limit(data: dict[str, Any], value: float) -> None:
-            mode = data["modes"][index]
-            if field == "min_services":
-                mode["min_services"] = value
-                mode.pop("max_services", None)
-                return
-            mode[field] = yearly(mode.get(field), value)
-            if field == "max_services":
-                mode.pop("min_services", None)
-
-        return mode_limit
-    if name.startswith("limits["):
-        row = int(name[len("limits["):].rstrip("]"))
-
-        def limits_row(data: dict[str, Any], value: float) -> None:
-            bounds = data["constraints"]["limits"][row]
-            moved = side or ("max" if "max" in bounds else "min")
-            bounds[moved] = yearly(bounds.get(moved), value)
-            other = "min" if moved == "max" else "max"
-            if other in bounds:  # the other bound makes room (min <= max)
-                room = yearly(bounds[other], bounds[moved][year])
-                room[year] = (min if other == "min" else max)(
-                    value_in_year(bounds[other], year), value
-                )
-                bounds[other] = room
-
-        return limits_row
-    if name.startswith("sector_share["):
-        sector = name[len("sector_share["):].rstrip("]")
-
-        def share(data: dict[str, Any], value: float) -> None:
-            shares = data["constraints"]["sector_share"]
-            shares[sector] = {side: yearly(shares.get(sector, {}).get(side), value)}
-
-        return share
-    return None
-
-
 @pytest.mark.parametrize("seed", range(12))
 def test_a_penny_beyond_each_yearly_limit_breaks_it_and_on_it_holds(seed: int) -> None:
     """For each limit of each year: the limit moved to the plan's own figure that year holds,
@@ -746,41 +706,18 @@ def test_a_penny_beyond_each_yearly_limit_breaks_it_and_on_it_holds(seed: int) -
     tried = 0
     for year, totals in enumerate(first.plan.years):
         annual = totals.annual_cost
-        for check in totals.checks:
-            setter = _yearly_setter(check.name, instance, year)
-            if setter is None:
-                continue
-            counted = check.name.startswith(
-                ("capacity_count", "min_services", "max_changes", "max_modes_used")
-            )
-            on = check.value
-            if check.name.startswith(("sector_share", "min_flexibility")):
-                if annual <= 0:
-                    continue
-                penny = 0.01 / annual  # a share a penny of spend inside
-                if not (0.0 <= on - penny and on + penny <= 1.0):
-                    continue
-            else:
-                penny = 1 if counted else 0.01
-            inside = on - penny if check.sense == "<=" else on + penny
-            never_negative = counted or check.name.startswith(
-                ("budget", "transition_budget", "capacity_spend")
-            )
-            if never_negative and inside < 0:
-                continue
-            for limit, should_hold in ((on, True), (inside, False)):
-                moved = json.loads(json.dumps(data))
-                setter(moved, int(limit) if counted else limit)
-                for changed in _both_readings(moved):
-                    new = verify_schedule(changed, paths, {})
-                    _same(new, reference_verify_schedule(changed, paths, {}))
-                verdict = {c.name: c for c in new.plan.years[year].checks}[check.name]
-                assert verdict.ok is should_hold, (check.name, year, limit, verdict)
-                if not should_hold:
-                    where = f" in {totals.year}"
-                    assert any(v.startswith(check.name.partition(".")[0]) and where in v
-                               for v in new.violations)
-                tried += 1
+        moves = _moved_limits(data, instance, totals.checks, annual, year)
+        for check, moved, limit, should_hold in moves:
+            for changed in _both_readings(moved):
+                new = verify_schedule(changed, paths, {})
+                _same(new, reference_verify_schedule(changed, paths, {}))
+            verdict = {c.name: c for c in new.plan.years[year].checks}[check.name]
+            assert verdict.ok is should_hold, (check.name, year, limit, verdict)
+            if not should_hold:
+                where = f" in {totals.year}"
+                assert any(v.startswith(check.name.partition(".")[0]) and where in v
+                           for v in new.violations)
+            tried += 1
     assert tried >= 10
 
 
