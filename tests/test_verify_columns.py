@@ -15,28 +15,37 @@ limit by a penny.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from portfolio.baseline import baseline, current_decisions, current_options
+import portfolio
+from portfolio.baseline import baseline, current_decisions, current_options, versus_baseline
 from portfolio.columnar import option_columns, read_json
-from portfolio.domain import Instance
-from portfolio.io import instance_from_data
+from portfolio.domain import Instance, value_in_year
+from portfolio.io import instance_from_data, load_instance
 from portfolio.multiyear.generate import random_multi_year_data
 from portfolio.multiyear.schedule import ServicePath
 from portfolio.multiyear.verify import verify_schedule
+from portfolio.result import Check
+from portfolio.scenarios.data import scenario_instance, year_values
 from portfolio.verify import verify_plan
 from verify_reference import (
     reference_baseline,
+    reference_current_decisions,
     reference_current_options,
     reference_verify_plan,
     reference_verify_schedule,
+    reference_year_values,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 MODES = [
     {"id": "in_house", "sector": "public"},
@@ -291,23 +300,30 @@ def test_the_columns_carry_the_labels_both_ways() -> None:
 
 # ---------------------------------------------------------------------- a penny beyond a limit
 def _limit_setters(
-    check_name: str, instance: Instance
+    check_name: str, instance: Instance, year: int | None = None
 ) -> Callable[[dict[str, Any], float], None] | None:
     """How to move the limit a check reads, in the instance's data; None for a check that has
-    no single number to move (bundles)."""
+    no single number to move (bundles). With ``year`` (a multi-year instance), in that horizon
+    year only: the field becomes a yearly list (``min_services`` stays one number)."""
     name, _, side = check_name.partition(".")
     modes = {mode.id: i for i, mode in enumerate(instance.modes)}
+    years = instance.horizon.years if instance.horizon is not None else 1
 
-    def constraint(key: str) -> Callable[[dict[str, Any], float], None]:
-        def put(data: dict[str, Any], value: float) -> None:
-            data["constraints"][key] = value
+    def put(old: Any, value: float) -> Any:
+        """The field moved to ``value`` (in ``year`` only, when given)."""
+        if year is None:
+            return value
+        values = list(old) if isinstance(old, list) else [value if old is None else old] * years
+        values[year] = value
+        return values
 
-        return put
+    if name in ("budget", "transition_budget", "min_outcome", "min_flexibility", "max_changes",
+                "max_modes_used"):
 
-    if name in ("budget", "transition_budget", "min_outcome", "min_flexibility"):
-        return constraint(name)
-    if name in ("max_changes", "max_modes_used"):
-        return constraint(name)
+        def constraint(data: dict[str, Any], value: float) -> None:
+            data["constraints"][name] = put(data["constraints"].get(name), value)
+
+        return constraint
     if name.startswith(("capacity_spend[", "capacity_count[", "min_services[")):
         field = {"capacity_spend": "max_spend", "capacity_count": "max_services",
                  "min_services": "min_services"}[name.partition("[")[0]]
@@ -315,7 +331,7 @@ def _limit_setters(
 
         def mode_limit(data: dict[str, Any], value: float) -> None:
             mode = data["modes"][index]
-            mode[field] = value
+            mode[field] = value if field == "min_services" else put(mode.get(field), value)
             if field == "min_services":
                 mode.pop("max_services", None)
             if field == "max_services":
@@ -328,20 +344,70 @@ def _limit_setters(
         def limits_row(data: dict[str, Any], value: float) -> None:
             bounds = data["constraints"]["limits"][row]
             moved = side or ("max" if "max" in bounds else "min")
-            bounds[moved] = value
-            if "min" in bounds and "max" in bounds:  # the other bound makes room (min <= max)
-                other = "min" if moved == "max" else "max"
-                bounds[other] = (min if other == "min" else max)(bounds[other], value)
+            bounds[moved] = put(bounds.get(moved), value)
+            other = "min" if moved == "max" else "max"
+            if other in bounds:  # the other bound makes room (min <= max)
+                now = bounds[other] if year is None else value_in_year(bounds[other], year)
+                bounds[other] = put(bounds[other], (min if other == "min" else max)(now, value))
 
         return limits_row
     if name.startswith("sector_share["):
         sector = name[len("sector_share["):].rstrip("]")
 
         def share(data: dict[str, Any], value: float) -> None:
-            data["constraints"]["sector_share"][sector] = {side: value}
+            shares = data["constraints"]["sector_share"]
+            shares[sector] = {side: put(shares.get(sector, {}).get(side), value)}
 
         return share
     return None
+
+
+def _counted(name: str) -> bool:
+    """The check counts whole services or modes."""
+    return name.startswith(("capacity_count", "min_services", "max_changes", "max_modes_used"))
+
+
+def _on_and_inside(check: Check, annual: float) -> tuple[float, float] | None:
+    """A limit on the plan's own figure, and one a penny inside it (a share: a penny of the
+    year's spend; a count: one); None where the second cannot be set (no spend, a share beyond
+    0..1, money or a count below 0)."""
+    on = check.value
+    if check.name.startswith(("sector_share", "min_flexibility")):
+        if annual <= 0:
+            return None
+        penny = 0.01 / annual
+        if not (0.0 <= on - penny and on + penny <= 1.0):
+            return None
+    else:
+        penny = 1 if _counted(check.name) else 0.01
+    inside = on - penny if check.sense == "<=" else on + penny
+    never_negative = _counted(check.name) or check.name.startswith(
+        ("budget", "transition_budget", "capacity_spend")
+    )
+    if never_negative and inside < 0:
+        return None
+    return on, inside
+
+
+def _moved_limits(
+    data: dict[str, Any],
+    instance: Instance,
+    checks: Sequence[Check],
+    annual: float,
+    year: int | None = None,
+) -> Iterator[tuple[Check, dict[str, Any], float, bool]]:
+    """For each check with a limit to move (in ``year`` only, when given): the check, the data
+    with its limit on the plan's own figure (it should hold) and then a penny inside (it should
+    break), the limit, and whether it should hold."""
+    for check in checks:
+        setter = _limit_setters(check.name, instance, year)
+        limits = None if setter is None else _on_and_inside(check, annual)
+        if setter is None or limits is None:
+            continue
+        for limit, should_hold in zip(limits, (True, False), strict=True):
+            moved = json.loads(json.dumps(data))
+            setter(moved, int(limit) if _counted(check.name) else limit)
+            yield check, moved, limit, should_hold
 
 
 @pytest.mark.parametrize("seed", range(24))
@@ -355,49 +421,18 @@ def test_a_penny_beyond_each_limit_breaks_it_and_on_it_holds(seed: int) -> None:
     first = reference_verify_plan(instance, plan)
     annual = first.plan.annual_cost
     tried = 0
-    for check in first.plan.checks:
-        setter = _limit_setters(check.name, instance)
-        if setter is None:
-            continue
-        counted = check.name.startswith(
-            ("capacity_count", "min_services", "max_changes", "max_modes_used")
-        )
-        if check.name.startswith("sector_share"):
-            if annual <= 0:
-                continue
-            penny = 0.01 / annual  # a share a penny of spend inside
-            on = check.value
-            if not (0.0 <= on - penny and on + penny <= 1.0):
-                continue
-        elif check.name == "min_flexibility":
-            if annual <= 0:
-                continue
-            penny = 0.01 / annual
-            on = check.value
-            if not (0.0 <= on - penny and on + penny <= 1.0):
-                continue
-        else:
-            penny = 1 if counted else 0.01
-            on = check.value
-        inside = on - penny if check.sense == "<=" else on + penny
-        never_negative = counted or check.name.startswith(
-            ("budget", "transition_budget", "capacity_spend")
-        )
-        if never_negative and inside < 0:
-            continue
-        for limit, should_hold in ((on, True), (inside, False)):
-            moved = json.loads(json.dumps(data))
-            setter(moved, int(limit) if counted else limit)
-            changed = instance_from_data(moved)
-            new = verify_plan(changed, plan)
-            _same(new, reference_verify_plan(changed, plan))
-            verdict = {c.name: c for c in new.plan.checks}[check.name]
-            assert verdict.ok is should_hold, (check.name, limit, verdict)
-            if should_hold and not counted:
-                assert verdict.binding or check.name.startswith(("sector", "min_flex"))
-            if not should_hold:
-                assert any(v.startswith(check.name.partition(".")[0]) for v in new.violations)
-            tried += 1
+    for check, moved, limit, should_hold in _moved_limits(data, instance, first.plan.checks,
+                                                          annual):
+        changed = instance_from_data(moved)
+        new = verify_plan(changed, plan)
+        _same(new, reference_verify_plan(changed, plan))
+        verdict = {c.name: c for c in new.plan.checks}[check.name]
+        assert verdict.ok is should_hold, (check.name, limit, verdict)
+        if should_hold and not _counted(check.name):
+            assert verdict.binding or check.name.startswith(("sector", "min_flex"))
+        if not should_hold:
+            assert any(v.startswith(check.name.partition(".")[0]) for v in new.violations)
+        tried += 1
     assert tried >= 2
 
 
@@ -480,3 +515,282 @@ def test_multi_year_plans_give_exactly_the_loops_answers(seed: int) -> None:
             reference_verify_schedule(instance, paths, investments),
         )
     _same(baseline(instance), reference_baseline(instance))
+
+
+# ---------------------------------------------------------------------- multi-year, read both ways
+def _built(instance: Instance) -> int:
+    """Option objects an instance holds built (the fast reader leaves them as columns, but for
+    the few services its reference checks read: those an effect or a fixed mode names)."""
+    return sum(
+        len(service.__dict__["options"])
+        for service in instance.services
+        if type(service.__dict__.get("options")) is list
+    )
+
+
+def random_multi_year_every_family(seed: int) -> dict[str, Any]:
+    """:func:`random_multi_year` with a mode minimum, a fixed service, a yearly outcome floor and
+    some whole-number figures (an ``int`` in the file) on top."""
+    data = random_multi_year(seed)
+    rng = np.random.default_rng(5000 + seed)
+    data["modes"][0]["min_services"] = 1
+    constraints = data["constraints"]
+    constraints["min_outcome"] = [0.0, 1.0, 2.0][: data["horizon"]["years"]]
+    last = data["services"][-1]
+    last_modes = [o["mode"] for o in last["options"]]
+    if last.get("current_contract_end") is None:
+        constraints["fixed"] = {last["id"]: last_modes[-1]}
+    for service in data["services"]:
+        for option in service["options"]:
+            if rng.random() < 0.2:
+                option["transition_cost"] = int(rng.integers(0, 40))
+            if rng.random() < 0.2 and not isinstance(option["annual_cost"], list):
+                option["annual_cost"] = int(rng.integers(100, 900))
+    return data
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_multi_year_plans_read_both_ways_give_the_loops_answers(seed: int) -> None:
+    """Random schedules on instances read both ways: the same verdicts, messages, contracts,
+    years and plans as the loops; the instance read fast builds no option object."""
+    data = random_multi_year_every_family(seed)
+    full, fast = _both_readings(data)
+    read = _built(fast)
+    assert read <= 3 * 8  # at most three services' options (two by the effect, one fixed)
+    rng = np.random.default_rng(seed)
+    plans = [reference_current_decisions(full), *(_random_paths(full, rng) for _ in range(4))]
+    years = full.horizon.years
+    made = [None if index % 2 else {"fund": index % years} for index in range(len(plans))]
+    found = [verify_schedule(fast, paths, made[i]) for i, paths in enumerate(plans)]
+    assert current_decisions(fast) == plans[0]
+    today = baseline(fast)
+    assert _built(fast) == read
+    for instance in (fast, full):
+        for index, paths in enumerate(plans):
+            new = verify_schedule(instance, paths, made[index])
+            _same(new, reference_verify_schedule(instance, paths, made[index]))
+            _same(found[index], new)
+    _same(today, reference_baseline(full))
+
+
+def _edge_plans(instance: Instance, rng: np.random.Generator) -> list[list[ServicePath]]:
+    """Schedules that break each rule of playing contracts out (one service at a time, then all
+    at once): an option that does not exist (negative, one past the end, beyond any machine
+    integer), no contract, a contract over the last, every start a year late or early, a start
+    outside the horizon, a path for another service, positions and years given as numpy
+    integers or a bool, breaking a contract that has no end, cannot be broken, or outside its
+    locked years, and a contract started before its lead time allows."""
+    horizon = instance.horizon
+    assert horizon is not None
+    years = horizon.years
+    base = _random_paths(instance, rng)
+    plans: list[list[ServicePath]] = []
+    together = list(base)
+
+    def change(index: int, **fields: Any) -> None:
+        path = dataclasses.replace(base[index], **fields)
+        plans.append([*base[:index], path, *base[index + 1:]])
+        together[index] = path
+
+    services = instance.services
+    free = [i for i, s in enumerate(services) if s.current_contract_end is None]
+    locked = [i for i, s in enumerate(services) if s.current_contract_end is not None]
+    i = free[int(rng.integers(len(free)))] if free else 0
+    starts = base[i].starts
+    count = len(services[i].options)
+    if starts:
+        rest = starts[1:]
+        change(i, starts=((-1, starts[0][1]), *rest))
+        change(i, starts=((count, starts[0][1]), *rest))
+        change(i, starts=((10**30, starts[0][1]), *rest))
+        change(i, starts=(*starts, starts[-1]))
+        change(i, starts=((starts[0][0], years), *rest))
+        change(i, starts=((starts[0][0], -1), *rest))
+    change(i, starts=())
+    change(i, starts=tuple((p, y + 1) for p, y in starts))
+    change(i, starts=tuple((p, y - 1) for p, y in starts))
+    change(i, starts=tuple((np.int64(p), np.int64(y)) for p, y in starts))
+    change(i, starts=tuple((True, y) if count > 1 else (False, y) for _, y in starts))
+    change(i, service="nobody")
+    change(i, broken_in=0)
+    for j in locked:
+        service = services[j]
+        end = service.current_contract_end
+        assert end is not None
+        change(j, broken_in=end - horizon.start_year + 1)
+        change(j, broken_in=-1)
+        change(j, broken_in=years + 2)
+        if service.termination_cost is None:
+            change(j, broken_in=0, starts=tuple((p, 0) for p, _ in base[j].starts[:1]))
+    for j in free:
+        late = [k for k, o in enumerate(services[j].options) if (o.lead_time_years or 0) > 0]
+        if late:
+            option = services[j].options[late[0]]
+            length = option.contract_years or 1
+            change(j, starts=tuple((late[0], y) for y in range(0, years, length)))
+            break
+    plans.append(together)
+    return plans
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_edge_and_broken_schedules_give_the_loops_messages(seed: int) -> None:
+    data = random_multi_year_every_family(seed)
+    full, fast = _both_readings(data)
+    read = _built(fast)
+    plans = _edge_plans(full, np.random.default_rng(100 + seed))
+    assert len(plans) >= 12
+    found = [verify_schedule(fast, paths) for paths in plans]
+    assert _built(fast) == read
+    for paths, first in zip(plans, found, strict=True):
+        assert not first.ok
+        for instance in (fast, full):
+            new = verify_schedule(instance, paths)
+            _same(first, new)
+            old = reference_verify_schedule(instance, paths)
+            if all(type(p) is int for path in paths for p, _ in path.starts):
+                _same(new, old)
+                continue
+            # Positions given as numpy integers or a bool: the same verdict; the plan and the
+            # contracts keep the positions as given, as the loops did, but the first year's
+            # choices hold Python ints (as a single-period plan's do, since the verifier read
+            # columns), where the loops kept what they were given.
+            assert new == old
+            _same(new.plan, old.plan)
+            _same(new.violations, old.violations)
+            _same(new.first_year.checks, old.first_year.checks)
+            assert {type(choice.option) for choice in new.first_year.choices} == {int}
+    # The errors that are raised, raised alike.
+    paths = plans[-1]
+    for verify in (verify_schedule, reference_verify_schedule):
+        with pytest.raises(ValueError, match="paths for"):
+            verify(fast, paths[:-1])
+        floating = [dataclasses.replace(paths[0], starts=((1.5, 0),)), *paths[1:]]
+        with pytest.raises(TypeError):
+            verify(full, floating)
+    single = instance_from_data(random_single_period(seed))
+    with pytest.raises(ValueError, match="needs an instance with a horizon"):
+        verify_schedule(single, [])
+
+
+def test_the_edge_schedules_break_what_they_say() -> None:
+    """The messages of a few edge schedules, by hand (the loops could share a fault)."""
+    data = random_multi_year_every_family(3)
+    instance = instance_from_data(data)
+    paths = _random_paths(instance, np.random.default_rng(0))
+    free = next(i for i, s in enumerate(instance.services) if s.current_contract_end is None)
+    sid = instance.services[free].id
+    count = len(instance.services[free].options)
+    bad = list(paths)
+    bad[free] = ServicePath(sid, 2, ((count, 0),))
+    verdict = verify_schedule(instance, bad)
+    start = instance.horizon.start_year
+    expected = [
+        f"service '{sid}': broken in year index 2 but it has no contract end",
+        f"service '{sid}': option index {count} does not exist",
+        f"service '{sid}': no arrangement in {start}, {start + 1}, {start + 2}",
+    ]
+    assert [v for v in verdict.violations if v.startswith(f"service '{sid}'")] == expected
+    assert verdict.plan.options[sid] == [reference_current_options(instance)[free]] * 3
+
+
+# ---------------------------------------------------------------------- multi-year, a penny
+@pytest.mark.parametrize("seed", range(12))
+def test_a_penny_beyond_each_yearly_limit_breaks_it_and_on_it_holds(seed: int) -> None:
+    """For each limit of each year: the limit moved to the plan's own figure that year holds,
+    a penny (a count: one) inside breaks; the columns and the loops agree on everything."""
+    data = random_multi_year_every_family(seed)
+    instance = instance_from_data(data)
+    paths = _random_paths(instance, np.random.default_rng(seed))
+    first = reference_verify_schedule(instance, paths, {})
+    tried = 0
+    for year, totals in enumerate(first.plan.years):
+        annual = totals.annual_cost
+        moves = _moved_limits(data, instance, totals.checks, annual, year)
+        for check, moved, limit, should_hold in moves:
+            for changed in _both_readings(moved):
+                new = verify_schedule(changed, paths, {})
+                _same(new, reference_verify_schedule(changed, paths, {}))
+            verdict = {c.name: c for c in new.plan.years[year].checks}[check.name]
+            assert verdict.ok is should_hold, (check.name, year, limit, verdict)
+            if not should_hold:
+                where = f" in {totals.year}"
+                assert any(v.startswith(check.name.partition(".")[0]) and where in v
+                           for v in new.violations)
+            tried += 1
+    assert tried >= 10
+
+
+# ---------------------------------------------------------------------- the scenarios' data
+def _negative_zero(data: dict[str, Any]) -> dict[str, Any]:
+    """The data with a cost of -0.0 (one number, and in a yearly list)."""
+    moved = json.loads(json.dumps(data))
+    landed = {effect["on"] for effect in moved.get("effects", [])}  # their savings stay valid
+    options = [o for s in moved["services"] if s["id"] not in landed for o in s["options"]]
+    scalar = next(o for o in options if not isinstance(o["annual_cost"], list))
+    scalar["annual_cost"] = -0.0
+    listed = [o for o in options if isinstance(o["annual_cost"], list)]
+    if listed:
+        listed[0]["annual_cost"][0] = -0.0
+    return moved
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_year_values_are_the_loops(seed: int) -> None:
+    data = random_multi_year_every_family(seed)
+    for source in (data, _negative_zero(data)):
+        full, fast = _both_readings(source)
+        read = _built(fast)
+        found = year_values(fast)
+        assert _built(fast) == read
+        expected = reference_year_values(full)
+        _same(found, expected)
+        _same(year_values(full), expected)
+        _same(reference_year_values(fast), expected)
+
+
+@pytest.mark.parametrize(
+    "name", ["example_borough_scenarios.yaml", "scenarios_flexible_contract.yaml"]
+)
+def test_year_values_of_each_scenario_are_the_loops(name: str) -> None:
+    instance = load_instance(ROOT / "instances" / name)
+    assert instance.scenarios
+    values = [year_values(scenario_instance(instance, s)) for s in instance.scenarios]
+    for scenario, found in zip(instance.scenarios, values, strict=True):
+        _same(found, reference_year_values(scenario_instance(instance, scenario)))
+    assert len({tuple(v) for v in values}) > 1  # the scenarios' data differ somewhere
+
+
+# ---------------------------------------------------------------------- a multi-year solve
+def test_a_multi_year_solve_of_an_instance_read_fast_builds_no_option() -> None:
+    """Solving, verifying and comparing with today (the services that change mode in some
+    year, those kept in today's mode on another option) read the columns only; the comparison
+    is the one the option objects give."""
+    data = _labelled_multi_year(random_multi_year_data(40, years=4, seed=2))
+    full, fast = _both_readings(data)
+    read = _built(fast)
+    params = portfolio.SolveParams(rel_gap=1e-3, time_limit=30, prefer="none")
+    result = portfolio.solve(fast, params=params)
+    assert result.status.has_plan, result.detail
+    assert _built(fast) == read
+    versus = versus_baseline(fast, result)
+    assert versus is not None
+    assert _built(fast) == read
+    today = reference_baseline(full)["options"]
+    modes = {
+        service.id: [service.options[i].mode for i in result.multi_year.options[service.id]]
+        for service in full.services
+    }
+    changed = [s.id for s in full.services if any(m != s.current_mode for m in modes[s.id])]
+    other = [sid for sid, used in result.multi_year.options.items()
+             if sid not in changed and any(i != today[sid] for i in used)]
+    assert versus["changes"] == changed
+    assert versus["other_option"] == other
+    assert changed  # the plan moves some services
+    _same(verify_schedule(full, result.multi_year.paths).plan, result.multi_year)
+
+
+def _labelled_multi_year(data: dict[str, Any]) -> dict[str, Any]:
+    for service in data["services"][::3]:
+        service["options"][0]["label"] = "first"
+    return data

@@ -1,6 +1,8 @@
 """The verifier as it was written before it read option columns: plain loops over services and
 option objects. The tests hold the vectorised verifier (:mod:`portfolio.verify`,
-:mod:`portfolio.multiyear.verify`) to exactly these answers (``test_verify_columns.py``).
+:mod:`portfolio.multiyear.verify`), today's baseline and the scenarios' yearly data
+(:func:`portfolio.scenarios.data.year_values`) to exactly these answers
+(``test_verify_columns.py``).
 
 This is a reference copy kept for that comparison only; the library does not use it.
 """
@@ -21,6 +23,7 @@ from portfolio.domain import (
     Service,
     WeightedObjective,
     current_option_index,
+    limit_values,
     value_in_year,
 )
 from portfolio.multiyear.schedule import Contract, MultiYearPlan, ServicePath
@@ -806,6 +809,18 @@ def _continued(service: Service, position: int, instance: Instance) -> Any:
     return ServicePath(service.id, None, starts)
 
 
+def reference_current_decisions(instance: Instance) -> Any:
+    """Today's arrangement as a verifier takes it: option positions (single period), or each
+    service's path with its current arrangement continued every year (multi-year)."""
+    positions = reference_current_options(instance)
+    if instance.horizon is None:
+        return positions
+    return [
+        _continued(service, position, instance)
+        for service, position in zip(instance.services, positions, strict=True)
+    ]
+
+
 def _limit_rows(failed: list[Check], year: int | None) -> list[dict[str, Any]]:
     """Broken limits, each with the amount beyond its bound."""
     rows: list[dict[str, Any]] = []
@@ -834,4 +849,24 @@ def _rule_rows(problems: tuple[str, ...], covered: list[str]) -> list[dict[str, 
         {"name": "rule", "text": problem}
         for problem in problems
         if not (prefixes and problem.startswith(prefixes))
+    ]
+
+
+# ---------------------------------------------------------------------- the scenarios' data
+def reference_year_values(instance: Instance) -> list[tuple[float | None, ...]]:
+    """Every figure a scenario can change, year by year: each yearly limit's value that year,
+    then each option's annual cost that year (indexed). Two scenarios are indistinguishable at t
+    when these agree in every year up to t (models/scenarios.md)."""
+    assert instance.horizon is not None
+    years = instance.horizon.years
+    costs = [
+        [
+            (value_in_year(option.annual_cost, t) or 0.0) * (1.0 + option.indexation) ** t
+            for t in range(years)
+        ]
+        for service in instance.services
+        for option in service.options
+    ]
+    return [
+        (*limit_values(instance, t), *(row[t] for row in costs)) for t in range(years)
     ]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from portfolio.columnar import option_columns
-from portfolio.domain import Instance, Service
+from portfolio.domain import Instance
 from portfolio.result import Check
 
 __all__ = ["baseline", "current_decisions", "current_options", "versus_baseline"]
@@ -45,10 +45,7 @@ def current_decisions(instance: Instance) -> Any:
     positions = current_options(instance)
     if instance.horizon is None:
         return positions
-    return [
-        _continued(service, position, instance)
-        for service, position in zip(instance.services, positions, strict=True)
-    ]
+    return _continued(instance, positions)
 
 
 def baseline(instance: Instance) -> dict[str, Any]:
@@ -112,11 +109,7 @@ def _multi_year(
 ) -> dict[str, Any]:
     from portfolio.multiyear.verify import verify_schedule
 
-    paths = [
-        _continued(service, position, instance)
-        for service, position in zip(instance.services, positions, strict=True)
-    ]
-    verdict = verify_schedule(instance, paths)
+    verdict = verify_schedule(instance, _continued(instance, positions))
     plan = verdict.plan
     violations: list[dict[str, Any]] = []
     covered: list[str] = []
@@ -145,18 +138,25 @@ def _multi_year(
     }
 
 
-def _continued(service: Service, position: int, instance: Instance) -> Any:
-    """The decisions that keep a service on its current option every year of the horizon."""
+def _continued(instance: Instance, positions: list[int]) -> list[Any]:
+    """The decisions that keep every service on its current option (``positions``) every year
+    of the horizon (the contract lengths read from the option columns)."""
     from portfolio.multiyear.schedule import ServicePath
 
     horizon = instance.horizon
     assert horizon is not None
-    start = 0
-    if service.current_contract_end is not None:
-        start = service.current_contract_end - horizon.start_year + 1
-    length = service.options[position].contract_years or 1
-    starts = tuple((position, year) for year in range(max(0, start), horizon.years, length))
-    return ServicePath(service.id, None, starts)
+    columns = option_columns(instance)
+    chosen = columns.first_option[:-1] + np.array(positions, dtype=np.int64)
+    lengths = columns.contract_years[chosen].tolist()  # 0 where not given: one year
+    paths = []
+    for service, position, length in zip(instance.services, positions, lengths, strict=True):
+        start = 0
+        if service.current_contract_end is not None:
+            start = service.current_contract_end - horizon.start_year + 1
+        starts = tuple((position, year) for year in range(max(0, start), horizon.years,
+                                                          length or 1))
+        paths.append(ServicePath(service.id, None, starts))
+    return paths
 
 
 def _limit_rows(failed: list[Check], year: int | None) -> list[dict[str, Any]]:
@@ -243,13 +243,11 @@ def _multi_year_moves(
     instance: Instance, result: Any, options: dict[str, int]
 ) -> tuple[list[str], list[str]]:
     """The services whose mode differs from today's in some year, and those kept in today's
-    mode on another option."""
+    mode on another option (each year's mode as the verifier derived it from the options)."""
     chosen = dict(result.multi_year.options)
     current_mode = {service.id: service.current_mode for service in instance.services}
-    modes = {
-        service.id: [service.options[i].mode for i in chosen[service.id]]
-        for service in instance.services
-    }
+    schedule = result.multi_year.schedule
+    modes = {service.id: schedule[service.id] for service in instance.services}
     changed = [sid for sid, used in modes.items() if any(m != current_mode[sid] for m in used)]
     moved = set(changed)
     other_option = [

@@ -137,6 +137,26 @@ class OptionColumns:
             column = self.metrics.get(name, np.zeros(self.num_options))
         return np.where(np.isnan(column), 0.0, column)
 
+    def annual_cost_in_year(self, options: IntArray, year: int) -> FloatArray:
+        """The annual cost of some options in 0-based horizon year ``year``, as
+        :meth:`portfolio.domain.Option.annual_cost_in_year` gives it (the same floats): a list's
+        entry, else ``annual_cost * (1 + indexation)**year`` with the factor taken in Python.
+
+        Args:
+            options: global option indices (any shape).
+            year: 0-based horizon year (within the lists' length).
+        """
+        cost = self.annual_cost[options]
+        if year:
+            rates, which = np.unique(self.indexation[options], return_inverse=True)
+            factors = np.array([(1.0 + rate) ** year for rate in rates.tolist()], np.float64)
+            cost = cost * factors[which.reshape(cost.shape)]
+        listed = self.annual_cost_years
+        if listed is not None:  # the options that give a list of yearly costs
+            given = listed[options, year]
+            cost = np.where(np.isnan(given), cost, given)
+        return cost
+
 
 _COLUMNS: dict[int, tuple[weakref.ref[Instance], list[Service], OptionColumns]] = {}
 

@@ -1228,23 +1228,6 @@ def limit_values(instance: Instance, year: int) -> tuple[float | None, ...]:
     return tuple(value_in_year(value, year) for _, _, value in _yearly_fields(instance, False))
 
 
-def year_values(instance: Instance) -> list[tuple[float | None, ...]]:
-    """Every figure a scenario can change, year by year: each yearly limit's value that year,
-    then each option's annual cost that year (indexed). Two scenarios are indistinguishable at t
-    when these agree in every year up to t (models/scenarios.md)."""
-    assert instance.horizon is not None
-    years = instance.horizon.years
-    costs = [
-        [
-            (value_in_year(option.annual_cost, t) or 0.0) * (1.0 + option.indexation) ** t
-            for t in range(years)
-        ]
-        for service in instance.services
-        for option in service.options
-    ]
-    return [
-        (*limit_values(instance, t), *(row[t] for row in costs)) for t in range(years)
-    ]
 def _check_mix(instance: Instance, add: Any) -> None:
     """Investments and effects: references, timing and amounts (models/, "investments",
     "effects").

@@ -15,6 +15,7 @@ result file keeps full precision. The page is deterministic: the same inputs giv
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -23,7 +24,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from portfolio.domain import Instance
+import numpy as np
+
+from portfolio.columnar import OptionColumns, option_columns
+from portfolio.domain import Instance, Service
 from portfolio.errors import PortfolioError
 from portfolio.svgchart import (
     PALETTE,
@@ -320,9 +324,8 @@ class _Page:
 
     def service_name(self, service_id: str) -> str:
         if self.instance is not None:
-            try:
-                service = self.instance.service(service_id)
-            except KeyError:
+            service = self._services.get(service_id)
+            if service is None:
                 return service_id
             return service.name or service.id
         return service_id
@@ -330,10 +333,73 @@ class _Page:
     def sector_of(self, mode_id: str) -> str | None:
         if self.instance is None:
             return None
-        try:
-            return str(self.instance.mode(mode_id).sector)
-        except KeyError:
-            return None
+        sectors = self._sectors
+        if mode_id not in sectors:
+            try:
+                sectors[mode_id] = str(self.instance.mode(mode_id).sector)
+            except KeyError:
+                sectors[mode_id] = None
+        return sectors[mode_id]
+
+    @functools.cached_property
+    def _sectors(self) -> dict[str, str | None]:
+        """Each mode's sector, as :meth:`sector_of` finds it (filled as asked)."""
+        return {}
+
+    @functools.cached_property
+    def _services(self) -> dict[str, Service]:
+        """The instance's services by id (the first of an id, as ``Instance.service`` finds)."""
+        found: dict[str, Service] = {}
+        for service in self.instance.services if self.instance is not None else []:
+            found.setdefault(service.id, service)
+        return found
+
+    @functools.cached_property
+    def _positions(self) -> dict[str, int]:
+        """Each service's position in the instance, by id (the first of an id)."""
+        found: dict[str, int] = {}
+        for index, service in enumerate(
+                self.instance.services if self.instance is not None else []):
+            found.setdefault(service.id, index)
+        return found
+
+    @functools.cached_property
+    def _columns(self) -> OptionColumns:
+        """The instance's option columns (the options are read from them, never built)."""
+        assert self.instance is not None
+        return option_columns(self.instance)
+
+    @functools.cached_property
+    def _bounds(self) -> list[int]:
+        """Where each service's options start in the columns (and where the last ends)."""
+        return [int(first) for first in self._columns.first_option.tolist()]
+
+    def _option(self, service_id: str, position: Any) -> int:
+        """The column index of a service's option given by its position in the service's list,
+        read as the list would read it (a negative position counts from the end).
+
+        Raises:
+            KeyError: the instance has no service of that id.
+            IndexError: the service has no option at that position.
+        """
+        index = self._positions[service_id]
+        bounds = self._bounds
+        first, end = bounds[index], bounds[index + 1]
+        at = int(position)
+        if at < 0:
+            at += end - first
+        if not 0 <= at < end - first:
+            raise IndexError("list index out of range")
+        return first + at
+
+    def _costs_in_year(self, options: Sequence[int], year: int) -> list[float]:
+        """The annual cost of options (column indices) in 0-based horizon year ``year``."""
+        chosen = np.array(options, dtype=np.int64)
+        return [float(cost) for cost in self._columns.annual_cost_in_year(chosen, year).tolist()]
+
+    def _labels(self, options: Sequence[int]) -> list[str | None]:
+        labels = self._columns.labels
+        return [None] * len(options) if labels is None else [labels[o] for o in options]
 
     def objective_label(self) -> str:
         if self.instance is not None:
@@ -489,6 +555,9 @@ class _Page:
         options = self.result.get("schedule_options") or {}
         last = len(self.calendar) - 1
         base_options = (self.base or {}).get("options") or {}
+        # Rows whose figures come from the instance's options: (row, plan option, today's
+        # option, the service's weight), the options read from the columns once all are known.
+        priced: list[tuple[dict[str, Any], int, int, float]] = []
         for s in self.services:
             sid = str(s["service"])
             row: dict[str, Any] = {
@@ -502,18 +571,13 @@ class _Page:
                 row["changed"] = any(m != row["today"] for m in modes)
                 row["one_off"] = one_off_of.get(sid, 0.0)
                 row["label"] = None
+                row["plan_cost"] = None
+                row["outcome"] = None
+                row["today_cost"] = None
                 if self.instance is not None and sid in options and last >= 0:
-                    service = self.instance.service(sid)
-                    final = service.options[int(options[sid][last])]
-                    row["plan_cost"] = final.annual_cost_in_year(last)
-                    row["outcome"] = service.weight * final.outcome
-                    row["label"] = final.label
-                    current = service.options[int(base_options.get(sid, 0))]
-                    row["today_cost"] = current.annual_cost_in_year(last)
-                else:
-                    row["plan_cost"] = None
-                    row["outcome"] = None
-                    row["today_cost"] = None
+                    final = self._option(sid, options[sid][last])
+                    current = self._option(sid, base_options.get(sid, 0))
+                    priced.append((row, final, current, self._services[sid].weight))
             else:
                 row["plan"] = str(s.get("mode"))
                 row["label"] = s.get("label")
@@ -523,10 +587,24 @@ class _Page:
                 row["outcome"] = _float(s.get("weighted_outcome"))
                 row["today_cost"] = None
                 if self.instance is not None:
-                    service = self.instance.service(sid)
-                    current = service.options[int(base_options.get(sid, 0))]
-                    row["today_cost"] = current.annual_cost_in_year(0)
+                    current = self._option(sid, base_options.get(sid, 0))
+                    priced.append((row, -1, current, 0.0))
             rows.append(row)
+        if priced:
+            year = max(last, 0) if self.multi_year else 0
+            today = self._costs_in_year([p[2] for p in priced], year)
+            for (row, _, _, _), cost in zip(priced, today, strict=True):
+                row["today_cost"] = cost
+            if self.multi_year:
+                finals = [p[1] for p in priced]
+                outcomes = self._columns.outcome[np.array(finals, dtype=np.int64)].tolist()
+                for (row, _, _, weight), cost, outcome, label in zip(
+                    priced, self._costs_in_year(finals, year), outcomes, self._labels(finals),
+                    strict=True,
+                ):
+                    row["plan_cost"] = cost
+                    row["outcome"] = weight * outcome
+                    row["label"] = label
         return rows
 
     def path_text(self, today: str, modes: Sequence[str]) -> str:
@@ -589,9 +667,8 @@ class _Page:
         r = self.result
         changes = [str(c) for c in r.get("changes") or []]
         if self.multi_year:
-            changes = sorted(
-                {str(s) for y in self.years for s in y.get("changes") or []},
-                key=[str(s["service"]) for s in self.services].index,
+            changes = self._changed_in_order(
+                {str(s) for y in self.years for s in y.get("changes") or []}
             )
         total = len(self.services)
         names = [self.service_name(c) for c in changes]
@@ -665,6 +742,13 @@ class _Page:
                 "limit." if r.get("verified") else f"Today's arrangement breaks {broken}."
             )
         return self._headline_box(sentences)
+
+    def _changed_in_order(self, changed: set[str]) -> list[str]:
+        """The services that change, in the order of the result's services."""
+        order: dict[str, int] = {}
+        for index, s in enumerate(self.services):
+            order.setdefault(str(s["service"]), index)
+        return sorted(changed, key=order.__getitem__)
 
     def saving(self, today: Any, plan: float) -> str:
         base = _float(today)
@@ -794,10 +878,13 @@ class _Page:
             if any(m != s.get("current_mode") for m in schedule.get(str(s["service"]), []))
         ]
         head = "".join(f'<th class="num">{y}</th>' for y in self.calendar)
+        today_of: dict[Any, str] = {}
+        for s in self.services:
+            today_of.setdefault(s["service"], str(s["current_mode"]))
         body = []
         for sid in moving:
             modes = schedule[sid]
-            today = next(str(s["current_mode"]) for s in self.services if s["service"] == sid)
+            today = today_of[sid]
             cells = []
             previous = today
             for mode in modes:
@@ -960,12 +1047,26 @@ class _Page:
                         [[float(y.get("annual_cost") or 0.0) for y in self.years]])
             sectors = self._series_order()
             values = [[0.0] * len(self.calendar) for _ in sectors]
-            for sid, positions in options.items():
-                service = self.instance.service(sid)
-                for t, position in enumerate(positions):
-                    option = service.options[int(position)]
-                    sector = self.sector_of(str(schedule[sid][t])) or option.mode
-                    values[sectors.index(sector)][t] += option.annual_cost_in_year(t)
+            where: dict[str, int] = {}
+            for index, sector in enumerate(sectors):
+                where.setdefault(sector, index)
+            # Each service's options read from the columns, a year at a time; the sums are
+            # added up service by service, in the result's order.
+            chosen = [
+                [self._option(sid, position) for position in positions]
+                for sid, positions in options.items()
+            ]
+            mode_ids = self._columns.mode_ids
+            for t in range(max(map(len, chosen), default=0)):
+                running = [(sid, row[t]) for sid, row in zip(options, chosen, strict=True)
+                           if t < len(row)]
+                picked = np.array([option for _, option in running], dtype=np.int64)
+                costs = self._columns.annual_cost_in_year(picked, t).tolist()
+                modes = self._columns.mode[picked].tolist()
+                for (sid, _), cost, mode in zip(running, costs, modes, strict=True):
+                    sector = self.sector_of(str(schedule[sid][t])) or mode_ids[mode]
+                    index = where[sector] if sector in where else sectors.index(sector)
+                    values[index][t] += cost
             keep = [i for i, row in enumerate(values) if any(v > 0 for v in row)]
             return ([str(y) for y in self.calendar], [sectors[i] for i in keep],
                     [values[i] for i in keep])

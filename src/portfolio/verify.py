@@ -573,21 +573,14 @@ def _effects_landed(
     return landed
 
 
-def _annual_costs(services: _Services, running: Arrangement, option: _Ints, year: int) -> _Floats:
+def _annual_costs(services: _Services, option: _Ints, year: int) -> _Floats:
     """Each service's annual cost in 0-based horizon year ``year``
-    (:meth:`~portfolio.domain.Option.annual_cost_in_year`): the column in year 0, where it is
-    the option's own figure; later years (multi-year plans) from the options themselves."""
+    (:meth:`~portfolio.domain.Option.annual_cost_in_year`, read from the option columns): the
+    column in year 0, where it is the option's own figure; a later year's (multi-year plans) the
+    list's entry, else the cost indexed."""
     if year == 0:
         return services.columns.annual_cost[option]
-    listed = services.instance.services
-    return np.fromiter(
-        (
-            listed[s].options[p].annual_cost_in_year(year)
-            for s, p in enumerate(running.position.tolist())
-        ),
-        np.float64,
-        len(option),
-    )
+    return services.columns.annual_cost_in_year(option, year)
 
 
 def _evaluate_year(
@@ -639,7 +632,7 @@ def _evaluate_year(
         """A named figure of each service's option that year (``figure_in_year``)."""
         return cost if name == "annual_cost" else columns.figure(name)[option]
 
-    cost = _annual_costs(services, running, option, year)
+    cost = _annual_costs(services, option, year)
     annual = _exact_sum(cost)
     transition = _exact_sum(running.transition_cost)
     setup = math.fsum(modes[mode_id].setup_cost for mode_id in setup_modes)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from portfolio.columnar import option_columns
 from portfolio.domain import (
     SECTORS,
     Constraints,
@@ -61,6 +62,21 @@ def scenario_instance(instance: Instance, scenario: Scenario) -> Instance:
             "risk": None,
         }
     )
+
+
+def year_values(instance: Instance) -> list[tuple[float | None, ...]]:
+    """Every figure a scenario can change, year by year: each yearly limit's value that year,
+    then each option's annual cost that year (indexed; read from the option columns,
+    :meth:`~portfolio.columnar.OptionColumns.annual_cost_in_year`). Two scenarios are
+    indistinguishable at t when these agree in every year up to t (models/scenarios.md)."""
+    assert instance.horizon is not None
+    columns = option_columns(instance)
+    every = np.arange(columns.num_options, dtype=np.int64)
+    return [
+        # + 0.0: a cost of -0.0 is counted as 0.0
+        (*limit_values(instance, t), *(columns.annual_cost_in_year(every, t) + 0.0).tolist())
+        for t in range(instance.horizon.years)
+    ]
 
 
 def _constraints(base: Constraints, scenario: Scenario) -> Constraints:

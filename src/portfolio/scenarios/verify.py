@@ -3,10 +3,10 @@
 Each scenario's decisions are checked by the multi-year verifier against that scenario's own
 instance (every rule and yearly limit, and its objective re-derived from the plan). What the
 scenarios add is checked here from the decisions alone, never from the model: scenarios whose
-data agree in every year up to d (:func:`portfolio.domain.year_values`) take the same decisions
-in year d (each contract decided in d, which is its start year less its lead time, a break in d,
-and an investment made in d); and the reported objective is the scenarios' objectives combined
-by the risk measure (:func:`portfolio.scenarios.risk.combine`).
+data agree in every year up to d (:func:`portfolio.scenarios.data.year_values`) take the same
+decisions in year d (each contract decided in d, which is its start year less its lead time, a
+break in d, and an investment made in d); and the reported objective is the scenarios' objectives
+combined by the risk measure (:func:`portfolio.scenarios.risk.combine`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from portfolio.decisions import investments_of
-from portfolio.domain import Instance, year_values
+from portfolio.domain import Instance
 from portfolio.multiyear.schedule import MultiYearPlan, ServicePath
 from portfolio.multiyear.verify import MultiYearVerification, verify_schedule
 from portfolio.result import Plan
-from portfolio.scenarios.data import scenario_instance
+from portfolio.scenarios.data import scenario_instance, year_values
 from portfolio.scenarios.plan import Decision, ScenarioOutcome, ScenarioPlan
 from portfolio.scenarios.risk import as_data, combine, label
 
