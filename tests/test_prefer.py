@@ -279,3 +279,30 @@ def test_multi_year_baseline_continues_today_every_year() -> None:
     assert versus is not None
     assert versus["changes"] == []
     assert versus["objective"] == 0.0
+
+
+def test_the_tie_break_is_not_started_when_the_model_is_too_large_for_its_time() -> None:
+    """``prefer_plan`` skips the exact re-solve when the model's nonzeros, at
+    ``PREFER_SECONDS_PER_NONZERO`` each, would not fit the phase's time (the backstop here), keeps
+    the plan as found and says so; with the model's own size it applies the rule."""
+    import time
+
+    from portfolio.backends import get_backend
+    from portfolio.clock import Clock
+    from portfolio.params import SolveParams
+    from portfolio.solve import PREFER_BACKSTOP_SECONDS, PREFER_SECONDS_PER_NONZERO, prefer_plan
+
+    instance = portfolio.instance_from_data(_tie_case())
+    solved = portfolio.solve(instance, "highs")
+    gratuitous = _with_plan(instance, solved, [1, 1])
+    too_large = int(PREFER_BACKSTOP_SECONDS / PREFER_SECONDS_PER_NONZERO) + 1
+    clock = Clock(time.perf_counter(), None)
+    backend, params = get_backend("highs"), SolveParams()
+    kept = prefer_plan(instance, gratuitous, backend, params, clock, nonzeros=too_large)
+    assert kept.plan.assignment == gratuitous.plan.assignment
+    assert kept.stats["prefer"]["applied"] == "none"
+    assert f"{too_large:,} nonzeros" in kept.stats["prefer"]["detail"]
+    assert any("not expected to finish" in note for note in kept.notes)
+    fits = prefer_plan(instance, gratuitous, backend, params, clock, nonzeros=too_large - 2)
+    assert fits.plan.assignment == {"waste": "in_house", "parks": "private"}
+    assert fits.stats["prefer"]["applied"] == "fewest_changes"
