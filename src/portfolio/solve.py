@@ -907,8 +907,8 @@ def prefer_plan(
         if nonzeros is not None and nonzeros * PREFER_SECONDS_PER_NONZERO > remaining:
             return _prefer_record(
                 result, "none",
-                f"not tried: its exact re-solve of a model with {nonzeros:,} nonzeros is not "
-                f"expected to finish within {within} (prefer none skips it)",
+                f"not tried: its exact re-solve is not expected to finish within {within} "
+                f"on a model with {nonzeros:,} nonzeros",
                 note=True,
             )
         timeout = remaining + ABANDON_GRACE
