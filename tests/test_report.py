@@ -179,3 +179,23 @@ def test_multi_year_table_by_name_with_continuing_arrangements() -> None:
     assert '"' in text
     assert "carbon_t (private), total" in text
     assert "limits[0]" not in text
+
+
+def test_totals_stay_in_their_columns_when_every_name_is_short() -> None:
+    """With only short service ids (no names), the service column is narrow; the totals' long
+    label ("today (every service as now)") must not push today's figures right of the plan's."""
+    data = _data()
+    del data["services"][0]["name"]
+    instance = portfolio.instance_from_data(data)
+    result = portfolio.solve(instance, "highs")
+    text = format_result(instance, result)
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("service "))
+    plan = next(line for line in lines if line.startswith("plan "))
+    today = next(line for line in lines if line.startswith("today (every service as now) "))
+    s2 = next(line for line in lines if line.startswith("s2 "))
+    # Each figure ends where its column ends, in the service rows and in both totals.
+    ends = [match.end() for match in re.finditer(r"\S+", s2)][-3:]
+    assert [match.end() for match in re.finditer(r"\S+", plan)][-3:] == ends
+    assert [match.end() for match in re.finditer(r"\S+", today)][-3:] == ends
+    assert len(header) >= ends[-1]

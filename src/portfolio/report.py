@@ -157,6 +157,12 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
         cells = "  ".join(f"{v:>{w}}" for v, (_, _, w) in zip(values, figures, strict=True))
         return f"{name:<{width}}  {today:<{mode_width}}  {new:<{mode_width}}  {cells}".rstrip()
 
+    def total_row(label: str, values: list[str]) -> str:
+        """A totals row: its label spans the name and both mode columns (a long label never
+        pushes the figures out of their columns when the names are short)."""
+        cells = "  ".join(f"{v:>{w}}" for v, (_, _, w) in zip(values, figures, strict=True))
+        return f"{label:<{width + 2 * mode_width + 4}}  {cells}".rstrip()
+
     lines.append("")
     lines.append(row("", "", "", [top for top, _, _ in figures]))
     header = row("service", "today", "plan", [bottom for _, bottom, _ in figures])
@@ -200,12 +206,10 @@ def format_result(instance: Instance, result: SolveResult, *, color: bool = Fals
     if plan.effects:
         annual -= plan.savings
         total_outcome += plan.outcome_gain
-    lines.append(row("plan", "", "", [money(annual), money(one_off), _number(total_outcome)]))
+    lines.append(total_row("plan", [money(annual), money(one_off), _number(total_outcome)]))
     lines.append(
-        row(
+        total_row(
             "today (every service as now)",
-            "",
-            "",
             [
                 money(today["annual_cost"]),
                 money(today["one_off_cost"]),
@@ -422,12 +426,12 @@ def _against_today(
     versus = versus_baseline(instance, result, today)
     assert versus is not None
     count = len(versus["changes"])
-    text = f"Against today: {count} of {len(instance.services)} services change mode"
+    text = f"Against today: {count:,} of {len(instance.services):,} services change mode"
     if instance.horizon is not None:
         text += " in some year"
     others = len(versus["other_option"])
     if others:
-        text += f" ({others} more keep{'s' if others == 1 else ''} the mode on another option)"
+        text += f" ({others:,} more keep{'s' if others == 1 else ''} the mode on another option)"
     unit = f" ({instance.currency})" if instance.currency else ""
     text += (
         f"; outcome {_signed(versus['outcome'], _figure)}, "
