@@ -6,7 +6,6 @@ exist reported as a violation, not raised."""
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Sequence
 from dataclasses import fields
@@ -17,11 +16,10 @@ import numpy as np
 import pytest
 import yaml
 
-from portfolio.columnar import OptionColumns, columns_of, option_columns
+from portfolio.columnar import OptionColumns, option_columns
 from portfolio.decisions import Decisions
 from portfolio.domain import Instance, UnbuiltOptions
 from portfolio.generate import random_instance_data
-from portfolio.io import load_instance
 from portfolio.multiyear.generate import random_multi_year_data
 from portfolio.multiyear.schedule import ServicePath
 from portfolio.planspace import PlanSpace, criterion
@@ -33,6 +31,7 @@ from scenario_verify_reference import (
     reference_scenario_instance,
     reference_verify_scenarios,
 )
+from test_planspace_vectors import _fast_instance as _fast
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"
 BUNDLED = ["example_borough_scenarios.yaml", "scenarios_flexible_contract.yaml"]
@@ -49,14 +48,6 @@ def _data(name: str) -> dict[str, Any]:
 
 
 CASES = [*BUNDLED, "random:0", "random:1", "random-shared:2"]
-
-
-def _fast(tmp_path: Path, data: dict[str, Any]) -> Instance:
-    path = tmp_path / "case.json"
-    path.write_text(json.dumps(data))
-    instance = load_instance(path)
-    assert columns_of(instance) is not None, "the fast reader refused the file"
-    return instance
 
 
 def services_built(instance: Instance) -> int:
