@@ -27,6 +27,7 @@ import scipy.sparse as sp
 
 from portfolio.backends import Backend, Feature, get_backend
 from portfolio.backends.isolated import IsolatedBackend
+from portfolio.columnar import option_columns, remember_columns
 from portfolio.decisions import Decisions
 from portfolio.domain import OPTION_FIGURES, Instance, WeightedObjective
 from portfolio.errors import ParameterError
@@ -301,8 +302,15 @@ class PlanSpace:
         return verify_plan(target, decisions)
 
     def value(self, item: Criterion, decisions: Any) -> float:
-        """A criterion's value for a plan, computed by the verifier on the real data."""
+        """A criterion's value for a plan, computed by the verifier on the real data.
+
+        The verifier runs on a copy of the instance with the criterion as its objective. The copy
+        shares the instance's services and modes, so it is given the instance's option columns
+        (the verifier reads only those): no option object is built for it.
+        """
         changed = self.instance.model_copy(update={"objective": item.objective})
+        if changed.services is self.instance.services and changed.modes is self.instance.modes:
+            remember_columns(changed, option_columns(self.instance))
         return float(self.verify(decisions, changed).plan.objective)
 
     def changes(self, verdict: Any) -> int:

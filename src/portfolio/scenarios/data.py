@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from portfolio.columnar import option_columns
+from portfolio.columnar import OptionColumns, option_columns, remember_columns
 from portfolio.domain import (
     SECTORS,
     Constraints,
@@ -32,36 +32,96 @@ from portfolio.linear import BoolArray, FloatArray, IntArray
 
 
 def scenario_instance(instance: Instance, scenario: Scenario) -> Instance:
-    """The multi-year instance of one scenario (no ``scenarios`` or ``risk`` of its own)."""
+    """The multi-year instance of one scenario (no ``scenarios`` or ``risk`` of its own).
+
+    Only the services with an option the scenario's cost factors change get new option objects;
+    the others are the instance's own (on an instance read fast, their options stay columns).
+    The scenario instance's option columns are the instance's, with the changed options' costs
+    in place (exactly what :func:`~portfolio.columnar.option_columns` would build from its
+    objects), so verifying it builds no option of an unchanged service.
+    """
     assert instance.horizon is not None
     years = instance.horizon.years
     constraints = _constraints(instance.constraints, scenario)
-    sectors = {mode.id: mode.sector for mode in instance.modes}
-    services = []
-    for service in instance.services:
-        options = []
-        for option in service.options:
-            factors = [scenario.factor(sectors.get(option.mode, ""), t) for t in range(years)]
-            if all(f == 1.0 for f in factors):
-                options.append(option)
-                continue
-            costs = [
-                float(value_in_year(option.annual_cost, t) or 0.0)
-                * (1.0 + option.indexation) ** t
-                * factors[t]
-                for t in range(years)
-            ]
-            options.append(option.model_copy(update={"annual_cost": costs, "indexation": 0.0}))
-        services.append(service.model_copy(update={"options": options}))
-    return instance.model_copy(
-        update={
-            "name": f"{instance.name} [{scenario.name}]",
-            "constraints": constraints,
-            "services": services,
-            "scenarios": None,
-            "risk": None,
-        }
-    )
+    columns = option_columns(instance)
+    factors_of_mode = [
+        [scenario.factor(mode.sector, t) for t in range(years)] for mode in instance.modes
+    ]
+    changed_mode = np.array([any(f != 1.0 for f in row) for row in factors_of_mode], np.bool_)
+    changed_option = changed_mode[columns.mode] if len(changed_mode) else \
+        np.zeros(columns.num_options, np.bool_)
+    counts = np.diff(columns.first_option)
+    changed_service = np.flatnonzero(
+        np.bincount(np.repeat(np.arange(len(counts)), counts), weights=changed_option,
+                    minlength=len(counts)) > 0
+    ).tolist()
+    update: dict[str, object] = {
+        "name": f"{instance.name} [{scenario.name}]",
+        "constraints": constraints,
+        "scenarios": None,
+        "risk": None,
+    }
+    if changed_service:
+        mode_index = {mode_id: m for m, mode_id in enumerate(columns.mode_ids)}
+        services = list(instance.services)
+        for s in changed_service:
+            service = services[s]
+            options = []
+            for option in service.options:
+                factors = factors_of_mode[mode_index[option.mode]]
+                if all(f == 1.0 for f in factors):
+                    options.append(option)
+                    continue
+                costs = [
+                    float(value_in_year(option.annual_cost, t) or 0.0)
+                    * (1.0 + option.indexation) ** t
+                    * factors[t]
+                    for t in range(years)
+                ]
+                options.append(
+                    option.model_copy(update={"annual_cost": costs, "indexation": 0.0})
+                )
+            services[s] = service.model_copy(update={"options": options})
+        update["services"] = services
+    own = instance.model_copy(update=update)
+    if own.modes is instance.modes:
+        scenario_columns = _factored_columns(own, columns, np.flatnonzero(changed_option))
+        if scenario_columns is not None:
+            remember_columns(own, scenario_columns)
+    return own
+
+
+def _factored_columns(
+    own: Instance, columns: OptionColumns, changed: IntArray
+) -> OptionColumns | None:
+    """The option columns of a scenario's instance ``own``: the instance's ``columns`` with the
+    yearly costs of the ``changed`` options (global indices) taken from ``own``'s new option
+    objects; None when the instance's per-year cost lists are not one per horizon year (then
+    the columns are built from the objects)."""
+    if not len(changed):
+        return columns
+    assert own.horizon is not None
+    years = own.horizon.years
+    listed = columns.annual_cost_years
+    if listed is not None and listed.shape[1] != years:
+        return None
+    first = columns.first_option
+    service_of = np.searchsorted(first, changed, side="right") - 1
+    rows = np.array(
+        [
+            own.services[s].options[o - int(first[s])].annual_cost
+            for s, o in zip(service_of.tolist(), changed.tolist(), strict=True)
+        ],
+        dtype=np.float64,
+    ).reshape(len(changed), years)
+    yearly = np.full((columns.num_options, years), np.nan) if listed is None else listed.copy()
+    yearly[changed] = rows
+    annual_cost = columns.annual_cost.copy()
+    annual_cost[changed] = rows[:, 0]
+    indexation = columns.indexation.copy()
+    indexation[changed] = 0.0
+    return replace(columns, annual_cost=annual_cost, indexation=indexation,
+                   annual_cost_years=yearly)
 
 
 def year_values(instance: Instance) -> list[tuple[float | None, ...]]:

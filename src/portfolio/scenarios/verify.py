@@ -14,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from portfolio.columnar import option_columns
 from portfolio.decisions import investments_of
 from portfolio.domain import Instance
 from portfolio.multiyear.schedule import MultiYearPlan, ServicePath
@@ -51,18 +54,67 @@ Decided = tuple[str, str, int, int]
 """A decision: (service, ``start`` or ``break``, option position, start year index)."""
 
 
+class OptionLookup:
+    """Each service's options, found by service id in one dict lookup and read from the option
+    columns (:func:`portfolio.columnar.option_columns`): no option object is built.
+
+    Args:
+        instance: the instance whose services and options are looked up.
+    """
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.columns = option_columns(instance)
+        self.position = {service.id: s for s, service in enumerate(instance.services)}
+        self.first = self.columns.first_option.tolist()
+        self.lead = np.maximum(self.columns.lead_time_years, 0).tolist()
+
+    def option(self, service_id: str, position: int) -> int | None:
+        """The global index of option ``position`` of service ``service_id``; None when the
+        service or the option does not exist (the multi-year verifier reports either)."""
+        s = self.position.get(service_id)
+        if s is None or not 0 <= position < self.first[s + 1] - self.first[s]:
+            return None
+        return int(self.first[s] + position)
+
+    def decisions_in(self, path: ServicePath, year: int) -> set[Decided]:
+        """The decisions of one service's plan taken in horizon year ``year`` (see
+        :func:`decisions_in`)."""
+        taken: set[Decided] = set()
+        for position, start in path.starts:
+            option = self.option(path.service, position)
+            if option is not None and start - self.lead[option] == year:
+                taken.add((path.service, "start", position, start))
+        if path.broken_in == year:
+            taken.add((path.service, "break", -1, year))
+        return taken
+
+    def decisions_by_year(self, paths: Sequence[ServicePath]) -> dict[int, set[Decided]]:
+        """Every decision of one scenario's plan, by the horizon year it is taken in: a
+        contract's start year less its lead time, a break's year, an investment's year."""
+        by_year: dict[int, set[Decided]] = {}
+        for path in paths:
+            for position, start in path.starts:
+                option = self.option(path.service, position)
+                if option is not None:
+                    decided = start - self.lead[option]
+                    by_year.setdefault(decided, set()).add(
+                        (path.service, "start", position, start)
+                    )
+            if path.broken_in is not None:
+                year = path.broken_in
+                by_year.setdefault(year, set()).add((path.service, "break", -1, year))
+        for investment, year in investments_of(paths).items():
+            by_year.setdefault(year, set()).add((investment, "invest", -1, year))
+        return by_year
+
+
 def decisions_in(instance: Instance, path: ServicePath, year: int) -> set[Decided]:
     """The decisions of one service's plan taken in horizon year ``year``: the contracts whose
-    start year less their lead time is ``year``, and a break in ``year``."""
-    service = instance.service(path.service)
-    taken: set[Decided] = set()
-    for position, start in path.starts:
-        lead = service.options[position].lead_time_years or 0
-        if start - lead == year:
-            taken.add((path.service, "start", position, start))
-    if path.broken_in == year:
-        taken.add((path.service, "break", -1, year))
-    return taken
+    start year less their lead time is ``year``, and a break in ``year``. A start of an option
+    that does not exist is no decision (the multi-year verifier reports it). For many paths,
+    build one :class:`OptionLookup` and ask it."""
+    return OptionLookup(instance).decisions_in(path, year)
 
 
 def verify_scenarios(
@@ -99,17 +151,15 @@ def verify_scenarios(
     ]
     years = horizon.years
     data = [year_values(inst) for inst in instances]
+    lookup = OptionLookup(instance)
+    taken = [lookup.decisions_by_year(own) for own in paths]
     for a in range(len(scenarios)):
         for b in range(a + 1, len(scenarios)):
             for d in range(years):
                 if data[a][d] != data[b][d]:
                     break  # told apart from year d on
-                mine = set().union(*(decisions_in(instance, p, d) for p in paths[a]))
-                theirs = set().union(*(decisions_in(instance, p, d) for p in paths[b]))
-                mine |= {(i, "invest", -1, d) for i, y in investments_of(paths[a]).items()
-                         if y == d}
-                theirs |= {(i, "invest", -1, d) for i, y in investments_of(paths[b]).items()
-                           if y == d}
+                mine = taken[a].get(d, set())
+                theirs = taken[b].get(d, set())
                 for service, action, position, start in sorted(mine ^ theirs):
                     who = scenarios[a].name if (service, action, position, start) in mine \
                         else scenarios[b].name
@@ -143,22 +193,42 @@ def verify_scenarios(
             ScenarioOutcome(s.name, s.probability, verdict.plan.objective, verdict.plan)
             for s, verdict in zip(scenarios, verdicts, strict=True)
         ),
-        here_and_now=here_and_now(instance, paths[0], verdicts[0].plan),
+        here_and_now=here_and_now(instance, paths[0], verdicts[0].plan, lookup),
         first_split=first_split,
     )
     return ScenarioVerification(not problems, plan, verdicts, tuple(problems))
 
 
 def here_and_now(
-    instance: Instance, paths: Sequence[ServicePath], plan: MultiYearPlan
+    instance: Instance,
+    paths: Sequence[ServicePath],
+    plan: MultiYearPlan,
+    lookup: OptionLookup | None = None,
 ) -> tuple[Decision, ...]:
-    """The decisions one scenario's plan takes in the first year, in words."""
+    """The decisions one scenario's plan takes in the first year, in words (a start of an option
+    that does not exist is left out: the multi-year verifier reports it).
+
+    Args:
+        instance: the instance.
+        paths: the scenario's decisions, one path per service.
+        plan: the scenario's verified plan.
+        lookup: the instance's :class:`OptionLookup`, when the caller has it.
+    """
     horizon = instance.horizon
     assert horizon is not None
     first = horizon.start_year
+    if lookup is None:
+        lookup = OptionLookup(instance)
+    columns = lookup.columns
+    mode_ids = columns.mode_ids
+    labels = columns.labels
+    services = instance.services
     found: list[Decision] = []
     for path in paths:
-        service = instance.service(path.service)
+        s = lookup.position.get(path.service)
+        if s is None:
+            continue  # no such service: the multi-year verifier reports the path
+        service = services[s]
         modes = plan.schedule[path.service]
         if path.broken_in == 0:
             fee = service.termination_cost or 0.0
@@ -172,29 +242,33 @@ def here_and_now(
                 )
             )
         for position, start in path.starts:
-            option = service.options[position]
-            lead = option.lead_time_years or 0
+            option = lookup.option(path.service, position)
+            if option is None:
+                continue
+            lead = lookup.lead[option]
             if start - lead != 0:
                 continue
+            mode = mode_ids[int(columns.mode[option])]
+            label = None if labels is None else labels[option]
             before = service.current_mode if start == 0 else modes[start - 1]
-            length = option.contract_years or 1
+            length = int(columns.contract_years[option]) or 1
             year = first + start
             term = f"{length} year{'s' if length != 1 else ''}"
-            changes = option.mode != before
+            changes = mode != before
             if lead:
-                verb = f"let {service.id} to {option.mode}" if changes else \
-                    f"renew {service.id} in {option.mode}"
+                verb = f"let {service.id} to {mode}" if changes else \
+                    f"renew {service.id} in {mode}"
                 words = f"{verb} for {term} from {year}: procure now"
             elif changes:
-                words = f"move {service.id} to {option.mode} in {year} for {term}"
+                words = f"move {service.id} to {mode} in {year} for {term}"
             else:
-                words = f"keep {service.id} in {option.mode} in {year} for {term}"
-            if option.label:
-                words += f" ({option.label})"
+                words = f"keep {service.id} in {mode} in {year} for {term}"
+            if label:
+                words += f" ({label})"
             found.append(
                 Decision(
-                    service=service.id, action="start", mode=option.mode, option=position,
-                    label=option.label, start_year=year, contract_years=length,
+                    service=service.id, action="start", mode=mode, option=position,
+                    label=label, start_year=year, contract_years=length,
                     decided_year=first, changes_mode=changes, words=words,
                 )
             )
